@@ -1,4 +1,4 @@
-"""Signals: watch the news for weak signals of disruption and write weekly digests.
+r"""Signals: watch the news for weak signals of disruption and write weekly digests.
 
 Data flow (see ``pipeline.py``, the only place the stages are wired together)::
 

@@ -119,19 +119,22 @@ class Scenarios(_Strict):
     version: int = 1
     ruptures: list[Rupture] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Scenarios:
+    def semantic_problems(self) -> list[tuple[tuple[int | str, ...], str]]:
+        """Cross-entry rules (unique ids), located like pydantic errors."""
+        out: list[tuple[tuple[int | str, ...], str]] = []
         seen: set[str] = set()
         items: set[str] = set()
-        for r in self.ruptures:
+        for ri, r in enumerate(self.ruptures):
             if r.id in seen:
-                raise ValueError(f"duplicate rupture id {r.id!r}")
+                out.append((("ruptures", ri, "id"), f"duplicate rupture id {r.id!r}"))
             seen.add(r.id)
-            for _, it in r.all_items():
-                if it.id in items:
-                    raise ValueError(f"duplicate item id {it.id!r} (item ids are unique across the file)")
-                items.add(it.id)
-        return self
+            for group in ("watch", "early_signs", "doubts", "milestones", "announcers"):
+                for ii, it in enumerate(getattr(r, group)):
+                    if it.id in items:
+                        out.append((("ruptures", ri, group, ii, "id"),
+                                    f"duplicate item id {it.id!r} (item ids are unique across the file)"))
+                    items.add(it.id)
+        return out
 
     def fingerprint(self) -> str:
         """Ruleset version: changes whenever anything that affects matching changes."""
@@ -195,14 +198,14 @@ class Sources(_Strict):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     sources: list[Source] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique(self) -> Sources:
+    def semantic_problems(self) -> list[tuple[tuple[int | str, ...], str]]:
+        out: list[tuple[tuple[int | str, ...], str]] = []
         seen: set[str] = set()
-        for s in self.sources:
-            if s.id in seen:
-                raise ValueError(f"duplicate source id {s.id!r}")
-            seen.add(s.id)
-        return self
+        for i, src in enumerate(self.sources):
+            if src.id in seen:
+                out.append((("sources", i, "id"), f"duplicate source id {src.id!r}"))
+            seen.add(src.id)
+        return out
 
 
 @dataclass(frozen=True)
@@ -332,7 +335,7 @@ def _load(path: Path, model: type[M]) -> M:
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(str(path), 1, "(top level)", "expected a mapping")])
     try:
-        return model.model_validate(data)
+        result = model.model_validate(data)
     except ValidationError as e:
         for err in e.errors():
             loc = [p for p in err["loc"] if isinstance(p, int | str)]
@@ -340,8 +343,17 @@ def _load(path: Path, model: type[M]) -> M:
             if err["type"] == "extra_forbidden":
                 allowed = _allowed_keys(model, loc[:-1], data)
                 msg = "unknown key" + (f" (valid keys: {', '.join(allowed)})" if allowed else "")
+            elif err["type"] == "string_pattern_mismatch" and loc and loc[-1] == "id":
+                msg = "must be kebab-case: lowercase letters, digits and single hyphens"
             problems.append(ConfigProblem(str(path), _line_of(root, loc), _dotted(loc, data), msg))
         raise ConfigError(problems) from None
+    semantic = getattr(result, "semantic_problems", None)
+    if semantic is not None:
+        for loc, msg in semantic():
+            problems.append(ConfigProblem(str(path), _line_of(root, loc), _dotted(loc, data), msg))
+        if problems:
+            raise ConfigError(problems)
+    return result
 
 
 def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str], data: Any) -> list[str]:

@@ -1,0 +1,164 @@
+"""Text → sentences, normalised token keys and named entities.
+
+Two layers, on purpose:
+
+* **Keys** (what the matcher compares) come from spaCy's rule-based tokenizer and sentencizer
+  plus a context-free normalisation: lowercase → Snowball stem for the language → accents
+  stripped, hyphenated words split, a few function words dropped. Because it is context-free,
+  a term in ``scenarios.yaml`` and a word in an article normalise identically ("monnaies
+  locales" = "monnaie locale" = "MONNAIE LOCALE"), and re-matching history after a YAML edit
+  needs only the stored keys, never the model. (spaCy's lookup lemmas were measured to be
+  inconsistent out of context — "monnaies" → "monnayer" but "monnaie" → "monnaie" — and rule
+  lemmas need the morphologizer, doubling the cost; see docs/DECISIONS.md.)
+* **Entities** come from ``fr_core_news_sm`` with only ``tok2vec`` and ``ner`` enabled, for
+  French text. Other languages get keys only (no model download at run time).
+
+The model is loaded once per ``Analyser`` (i.e. once per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from typing import Any
+
+import snowballstemmer
+import spacy
+from spacy.language import Language
+
+from .models import AnalysedDoc, Entity, Sentence
+
+log = logging.getLogger(__name__)
+
+#: Bump when the key normalisation changes: stored keys are then recomputed.
+KEYS_VERSION = "k1"
+MAX_CHARS = 100_000
+_STEMMERS = {"fr": "french", "en": "english", "de": "german", "es": "spanish", "it": "italian"}
+_FUNCTION_WORDS = frozenset(
+    "le la les l un une des du de d au aux the a an of".split()
+)
+_SPLIT = re.compile(r"[-‐‑‒–—_/'’]+")
+_WORDY = re.compile(r"\w", re.UNICODE)
+_ENTITY_LABELS = {"PER": "PER", "PERSON": "PER", "ORG": "ORG", "LOC": "LOC", "GPE": "LOC", "MISC": "MISC"}
+
+
+def strip_accents(s: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+
+
+class _Normaliser:
+    """Token text → keys for one language (cached: news vocabularies are small)."""
+
+    def __init__(self, language: str):
+        algo = _STEMMERS.get(language)
+        self._stemmer = snowballstemmer.stemmer(algo) if algo else None
+        self.key = lru_cache(maxsize=200_000)(self._key)
+
+    def _key(self, token: str) -> tuple[str, ...]:
+        out = []
+        for part in _SPLIT.split(token.lower()):
+            if not part or not _WORDY.search(part) or part in _FUNCTION_WORDS:
+                continue
+            stem = self._stemmer.stemWord(part) if self._stemmer else part
+            out.append(strip_accents(stem))
+        return tuple(out)
+
+
+def _language_code(language: str | None) -> str:
+    lang = (language or "").lower()[:2]
+    return lang if lang.isalpha() and len(lang) == 2 else "xx"
+
+
+class Analyser:
+    """Load once, analyse many. ``entities=False`` skips the model (keys only: tuning, tests)."""
+
+    def __init__(self, entities: bool = True, model: str = "fr_core_news_sm"):
+        self._entities = entities
+        self._model_name = model
+        self._blank: dict[str, Language] = {}
+        self._norm: dict[str, _Normaliser] = {}
+        self._ner: Language | None = None
+
+    # -- components, created on first use
+    def _tokenizer_nlp(self, lang: str) -> Language:
+        nlp = self._blank.get(lang)
+        if nlp is None:
+            try:
+                nlp = spacy.blank(lang)
+            except Exception:  # unknown language code in spaCy
+                nlp = spacy.blank("xx")
+            nlp.add_pipe("sentencizer")
+            self._blank[lang] = nlp
+        return nlp
+
+    def _ner_nlp(self) -> Language:
+        if self._ner is None:
+            self._ner = spacy.load(
+                self._model_name,
+                exclude=["morphologizer", "parser", "attribute_ruler", "lemmatizer", "senter"],
+            )
+            self._ner.add_pipe("sentencizer", first=True)
+            log.debug("loaded %s with %s", self._model_name, self._ner.pipe_names)
+        return self._ner
+
+    def normaliser(self, language: str | None) -> _Normaliser:
+        lang = _language_code(language)
+        norm = self._norm.get(lang)
+        if norm is None:
+            norm = self._norm[lang] = _Normaliser(lang)
+        return norm
+
+    def _pipeline_for(self, lang: str) -> Language:
+        return self._ner_nlp() if (self._entities and lang == "fr") else self._tokenizer_nlp(lang)
+
+    # -- public API
+    def term_keys(self, term: str, language: str | None) -> tuple[str, ...]:
+        """Keys of a watch term, normalised exactly as article text in ``language`` is."""
+        norm = self.normaliser(language)
+        doc = self._tokenizer_nlp(_language_code(language)).make_doc(term)
+        return tuple(k for tok in doc for k in norm.key(tok.text))
+
+    def analyse(self, text: str, language: str | None) -> AnalysedDoc:
+        return next(self.analyse_many([(text, language)]))
+
+    def analyse_many(
+        self, items: Iterable[tuple[str, str | None]], batch_size: int = 32
+    ) -> Iterator[AnalysedDoc]:
+        """Analyse texts in order; consecutive texts of the same pipeline are batched."""
+        batch: list[tuple[str, str]] = []
+        current: Language | None = None
+        for text, language in items:
+            lang = _language_code(language)
+            nlp = self._pipeline_for(lang)
+            if current is not None and (nlp is not current or len(batch) >= batch_size):
+                yield from self._run(current, batch, batch_size)
+                batch = []
+            current = nlp
+            batch.append((text[:MAX_CHARS], lang))
+        if current is not None and batch:
+            yield from self._run(current, batch, batch_size)
+
+    def _run(self, nlp: Language, batch: list[tuple[str, str]], batch_size: int) -> Iterator[AnalysedDoc]:
+        docs = nlp.pipe((t for t, _ in batch), batch_size=batch_size)
+        for doc, (_, lang) in zip(docs, batch, strict=True):
+            yield self._convert(doc, lang)
+
+    def _convert(self, doc: Any, lang: str) -> AnalysedDoc:
+        norm = self.normaliser(lang)
+        sentences = []
+        for sent in doc.sents:
+            text = " ".join(sent.text.split())
+            if not text:
+                continue
+            keys = tuple(k for tok in sent for k in norm.key(tok.text))
+            sentences.append(Sentence(text=text, keys=keys))
+        entities: list[Entity] = []
+        if doc.has_annotation("ENT_IOB"):
+            for ent in doc.ents:
+                name = " ".join(ent.text.split())
+                if len(name) >= 2 and _WORDY.search(name):
+                    entities.append(Entity(text=name, label=_ENTITY_LABELS.get(ent.label_, "MISC")))
+        return AnalysedDoc(language=lang, sentences=tuple(sentences), entities=tuple(entities))

@@ -1,0 +1,367 @@
+"""The ``signals`` command line. Parses options, calls ``pipeline``, and turns ``SignalsError``
+into one clear line on stderr and a documented exit code:
+
+    0   success (a failing feed is reported, not fatal)
+    1   unexpected runtime error
+    2   invalid configuration, input or usage (``check`` found errors)
+    3   the database cannot be opened
+    75  another run holds the job lock (EX_TEMPFAIL: try again later)
+    130 interrupted
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .config import load_scenarios, load_sources, summarise
+from .errors import ConfigError, InputError, SignalsError
+from .lock import job_lock
+from .settings import DEFAULT_DB, Settings, parse_now
+
+log = logging.getLogger("signals")
+F = TypeVar("F", bound=Callable[..., Any])
+LOCK = "pipeline"
+
+
+def _setup_logging(verbose: int, quiet: int) -> None:
+    level = logging.WARNING + 10 * (quiet - verbose)
+    level = max(logging.DEBUG, min(level, logging.CRITICAL))
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "trafilatura", "charset_normalizer"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+class _Now(click.ParamType):
+    name = "ISO-8601"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or not isinstance(value, str):
+            return value
+        try:
+            return parse_now(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+class _Group(click.Group):
+    """Turns domain errors into one line on stderr and their exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SignalsError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="signals")
+@click.option("--db", "db_url", envvar="SIGNALS_DB", default=DEFAULT_DB, show_default=True,
+              help="SQLAlchemy database URL (env SIGNALS_DB).")
+@click.option("--sources", "sources_path", type=click.Path(path_type=Path), default=Path("sources.yaml"),
+              show_default=True, envvar="SIGNALS_SOURCES", help="Feeds to poll (env SIGNALS_SOURCES).")
+@click.option("--scenarios", "scenarios_path", type=click.Path(path_type=Path), default=Path("scenarios.yaml"),
+              show_default=True, envvar="SIGNALS_SCENARIOS", help="Ruptures to watch (env SIGNALS_SCENARIOS).")
+@click.option("--reports", "reports_dir", type=click.Path(path_type=Path), default=Path("reports"),
+              show_default=True, envvar="SIGNALS_REPORTS", help="Where digests are written.")
+@click.option("--now", type=_Now(), envvar="SIGNALS_NOW", default=None,
+              help="Pretend the current time is this (replays, backtests; env SIGNALS_NOW).")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.option("-q", "--quiet", count=True, help="Less output.")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str, sources_path: Path, scenarios_path: Path, reports_dir: Path,
+        now: Any, verbose: int, quiet: int) -> None:
+    """Watch news feeds for weak signals of the 19 ruptures and write weekly digests.
+
+    Example: signals run && signals digest
+    """
+    _setup_logging(verbose, quiet)
+    ctx.obj = Settings(db_url=db_url, sources_path=sources_path, scenarios_path=scenarios_path,
+                       reports_dir=reports_dir, now=now)
+    ctx.meta["quiet"] = quiet > 0
+
+
+def _say(msg: str) -> None:
+    if not click.get_current_context().meta.get("quiet"):
+        click.echo(msg)
+
+
+def _settings() -> Settings:
+    obj = click.get_current_context().obj
+    assert isinstance(obj, Settings)
+    return obj
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@cli.command()
+def check() -> None:
+    """Validate sources.yaml and scenarios.yaml (and compile every term).
+
+    Example: signals check --scenarios my-scenarios.yaml
+    """
+    from .analyse import Analyser
+    from .match import compile_ruleset
+
+    s = _settings()
+    problems = []
+    sources = scenarios = None
+    for loader, path in ((load_sources, s.sources_path), (load_scenarios, s.scenarios_path)):
+        try:
+            cfg = loader(path)
+            if path == s.sources_path:
+                sources = cfg
+            else:
+                scenarios = cfg
+        except ConfigError as e:
+            problems += e.problems
+    if scenarios is not None:
+        try:
+            compile_ruleset(scenarios, Analyser(entities=False), str(s.scenarios_path))  # type: ignore[arg-type]
+        except ConfigError as e:
+            problems += e.problems
+    if problems:
+        for p in problems:
+            click.echo(f"error: {p}", err=True)
+        raise SystemExit(2)
+    assert sources is not None and scenarios is not None
+    sm = summarise(sources, scenarios)  # type: ignore[arg-type]
+    _say(f"ok: {sm.sources} sources ({sm.enabled_sources} enabled), {sm.ruptures} ruptures, "
+         f"{sm.items} items, {sm.terms} terms")
+
+
+def _open(need_sources: bool = True) -> Any:
+    from .pipeline import Context
+
+    return Context.open(_settings(), need_sources=need_sources)
+
+
+@cli.command()
+def fetch() -> None:
+    """Poll the feeds that are due, store new items and download their pages.
+
+    Example: signals fetch -v
+    """
+    from . import pipeline
+
+    ctx = _open()
+    try:
+        with job_lock(ctx.store, LOCK):
+            rep = pipeline.fetch(ctx)
+    finally:
+        ctx.close()
+    _say(_fetch_line(rep))
+
+
+def _fetch_line(rep: Any) -> str:
+    line = (f"fetch: {rep.due} due, {rep.ok} ok, {rep.not_modified} not modified, {rep.failed} failed; "
+            f"{rep.items} items, {rep.new_articles} new articles; pages {rep.pages_ok} ok, "
+            f"{rep.pages_failed} failed")
+    return line
+
+
+def _process_line(rep: Any) -> str:
+    return (f"process: {rep.processed} analysed, {rep.duplicates} duplicates, {rep.failed} failed, "
+            f"{rep.rematched} re-matched")
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after this many articles.")
+def process(limit: int | None) -> None:
+    """Extract, analyse and match pending articles (and re-match history if scenarios changed).
+
+    Example: signals process --limit 500
+    """
+    from . import pipeline
+
+    ctx = _open(need_sources=False)
+    try:
+        with job_lock(ctx.store, LOCK):
+            rep = pipeline.process(ctx, limit=limit)
+    finally:
+        ctx.close()
+    _say(_process_line(rep))
+
+
+@cli.command()
+def run() -> None:
+    """Fetch then process: the entry point for cron.
+
+    Example: */30 * * * * cd /srv/signals && .venv/bin/signals -q run
+    """
+    from . import pipeline
+
+    ctx = _open()
+    try:
+        with job_lock(ctx.store, LOCK):
+            frep = pipeline.fetch(ctx)
+            prep = pipeline.process(ctx)
+    finally:
+        ctx.close()
+    _say(_fetch_line(frep))
+    _say(_process_line(prep))
+
+
+@cli.command()
+@click.option("--week", default=None, metavar="YYYY-Www",
+              help="ISO week to report (default: the last complete week before now).")
+def digest(week: str | None) -> None:
+    """Write the weekly digest (Markdown, HTML, JSON) into the reports directory.
+
+    Example: signals digest --week 2022-W14
+    """
+    from . import pipeline
+    from .score import week_bounds
+
+    if week is not None:
+        try:
+            week_bounds(week)
+        except ValueError as e:
+            raise InputError(f"--week: {e}") from None
+    ctx = _open(need_sources=False)
+    try:
+        paths = pipeline.digest(ctx, week)
+    finally:
+        ctx.close()
+    for p in paths:
+        _say(f"wrote {p}")
+
+
+@cli.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS",
+              help="Read our field from another name, e.g. --field published=date (repeatable).")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid lines even if some are invalid.")
+@click.option("--language", default="fr", show_default=True, help="Language of lines that do not say.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Read at most this many lines.")
+def import_(path: Path, fields: tuple[str, ...], skip_invalid: bool, language: str, limit: int | None) -> None:
+    """Load a dated JSON Lines corpus (url, title, text or html, published, source) as articles.
+
+    Lines are then processed like fetched articles (run `signals process`).
+    Files ending in .gz or .xz are decompressed.
+
+    Example: signals import corpus.jsonl.xz --field published=date --field source=media --field text=description
+    """
+    from .corpus import import_jsonl
+
+    field_map = {}
+    for f in fields:
+        ours, sep, theirs = f.partition("=")
+        if not sep or not ours or not theirs:
+            raise InputError(f"--field expects OURS=THEIRS, got {f!r}")
+        field_map[ours.strip()] = theirs.strip()
+    ctx = _open(need_sources=False)
+    try:
+        with job_lock(ctx.store, LOCK):
+            rep = import_jsonl(ctx.store, path, ctx.settings.clock, field_map, skip_invalid, language, limit)
+    finally:
+        ctx.close()
+    for e in rep.errors:
+        click.echo(f"skipped: {e}", err=True)
+    _say(f"import: {rep.lines} lines, {rep.imported} new articles, {rep.known} already known, "
+         f"{rep.invalid} invalid")
+
+
+@cli.command()
+@click.option("--since", type=_Now(), required=True, help="Start of the period (inclusive).")
+@click.option("--until", type=_Now(), default=None, help="End of the period (exclusive; default: now).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here instead of standard output.")
+def export(since: Any, until: Any, fmt: str, output: Path | None) -> None:
+    """Every match of a period: url, title, source, published, rupture, item, kind, sentence.
+
+    Example: signals export --since 2022-01-01 --until 2022-04-01 --format csv -o matches.csv
+    """
+    from .corpus import export_matches
+
+    s = _settings()
+    until = until or s.clock()
+    if until <= since:
+        raise InputError("--until must be after --since")
+    ctx = _open(need_sources=False)
+    try:
+        if output is None:
+            n = export_matches(ctx.store, since, until, sys.stdout, fmt)
+        else:
+            tmp = output.with_name(output.name + ".tmp")
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                n = export_matches(ctx.store, since, until, fh, fmt)
+            tmp.replace(output)
+    finally:
+        ctx.close()
+    click.echo(f"export: {n} matches", err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Each source's health: last success, errors, next fetch.
+
+    Example: signals status --json
+    """
+    from .store import repo
+
+    ctx = _open()
+    try:
+        from .collect import resolve_sources
+
+        with ctx.store.begin() as conn:
+            repo.sync_sources(conn, resolve_sources(ctx.sources))
+            rows = repo.all_sources(conn)
+            counts = {st: repo.count_articles(conn, state=st) for st in ("page", "ready", "done", "failed")}
+    finally:
+        ctx.close()
+    if as_json:
+        click.echo(json.dumps({"articles": counts, "sources": [
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.__dict__.items()}
+            for r in rows]}, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"articles: {counts['done']} processed, {counts['ready']} waiting, "
+               f"{counts['page']} waiting for their page, {counts['failed']} failed")
+    click.echo(f"{'source':32} {'state':9} {'last success':17} {'fails':>5} {'next fetch':17} reason")
+    for r in rows:
+        if r.kind != "feed":
+            continue
+        state = "ok" if r.enabled and r.consecutive_failures == 0 else ("failing" if r.enabled else "disabled")
+        if not r.configured:
+            state = "removed"
+        fmt = "%Y-%m-%d %H:%M"
+        click.echo(f"{r.id[:32]:32} {state:9} {r.last_success_at.strftime(fmt) if r.last_success_at else '-':17} "
+                   f"{r.consecutive_failures:>5} {r.next_fetch_at.strftime(fmt) if r.next_fetch_at else 'now':17} "
+                   f"{r.disabled_reason or r.last_reason or ''}")
+
+
+@cli.command()
+@click.option("--days", type=click.IntRange(min=7), default=None,
+              help="Replay only the last N days of the corpus (default: all of it).")
+def demo(days: int | None) -> None:
+    """Serve the bundled demo corpus on 127.0.0.1 and run the real pipeline day by day,
+    then write the last week's digest. Uses its own database (db/demo.db) unless --db is given.
+
+    Example: signals demo
+    """
+    from .demo import run_demo
+
+    s = _settings()
+    paths = run_demo(s, days=days, say=_say)
+    for p in paths:
+        _say(f"wrote {p}")
+
+
+def main() -> None:
+    cli(prog_name="signals")

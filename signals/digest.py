@@ -1,0 +1,83 @@
+"""Assemble one week's digest from the store: counts → scores → best articles → report model."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from .match import Ruleset
+from .models import EVIDENCE_KINDS, ItemKind, Sentence
+from .report.model import Digest, DigestArticle, DigestRupture, ItemActivity
+from .score import RuptureScore, ScoreParams, WeeklyCounts, iso_week, previous_weeks, score_week, week_bounds
+from .store import Store
+from .store import repo
+
+EVIDENCE = sorted(str(k) for k in EVIDENCE_KINDS)
+BEST_ARTICLES = 5
+COUNTER_ARTICLES = 3
+
+
+def last_complete_week(now: datetime) -> str:
+    """The ISO week that ended most recently before ``now``."""
+    return iso_week(now - timedelta(days=7))
+
+
+def _articles(rows: list[repo.MatchedArticle], ruleset: Ruleset, limit: int) -> tuple[DigestArticle, ...]:
+    out = []
+    for a in rows[:limit]:
+        labels = tuple(ruleset.item_by_id[i].label if i in ruleset.item_by_id else i for i in a.item_ids)
+        sentence = a.sentences[0]
+        terms = tuple(ruleset.matched_terms(
+            Sentence(sentence, _keys(ruleset, sentence, a.language)), a.language or "fr", a.item_ids))
+        out.append(DigestArticle(
+            url=a.url, title=a.title, source=", ".join(a.sources), published=a.published_at,
+            item_ids=a.item_ids, item_labels=labels, kinds=a.kinds, sentence=sentence, terms=terms))
+    return tuple(out)
+
+
+def _keys(ruleset: Ruleset, sentence: str, language: str | None) -> tuple[str, ...]:
+    analyser = ruleset.analyser
+    return analyser.term_keys(sentence, language) if analyser is not None else ()
+
+
+def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
+                 params: ScoreParams | None = None) -> tuple[Digest, list[RuptureScore]]:
+    params = params or ScoreParams()
+    start, end = week_bounds(week)
+    span = max(params.baseline_weeks, params.history_weeks - 1)
+    weeks = [*previous_weeks(week, span), week]
+    rupture_ids = [r.id for r in ruleset.scenarios.ruptures]
+    with store.engine.connect() as conn:
+        analysed = repo.analysed_per_week(conn, weeks)
+        evidence, sources = repo.rupture_counts(conn, weeks, EVIDENCE)
+        doubts, _ = repo.rupture_counts(conn, weeks, [str(ItemKind.DOUBT)])
+        first = repo.first_evidence_weeks(conn, EVIDENCE)
+        counts = WeeklyCounts(analysed=analysed, evidence=evidence, sources=sources, doubts=doubts,
+                              first_evidence_week={r: first.get(r) for r in rupture_ids})
+        scores = score_week(counts, week, rupture_ids, params)
+        by_id = {s.rupture_id: s for s in scores}
+        ruptures = []
+        for score in scores:
+            r = ruleset.scenarios.rupture(score.rupture_id)
+            ev = repo.matched_articles(conn, r.id, week, EVIDENCE)
+            counter = repo.matched_articles(conn, r.id, week, [str(ItemKind.DOUBT)])
+            announced = repo.matched_articles(conn, r.id, week, [str(ItemKind.ANNOUNCER)])
+            activity: Counter[str] = Counter()
+            for a in ev + counter:
+                activity.update(set(a.item_ids))
+            items = tuple(
+                ItemActivity(item_id=i, label=ruleset.item_by_id[i].label, kind=str(ruleset.item_by_id[i].kind),
+                             articles=n)
+                for i, n in sorted(activity.items(), key=lambda kv: (-kv[1], kv[0])) if i in ruleset.item_by_id)
+            names = sorted({ruleset.item_by_id[i].label for a in announced for i in a.item_ids
+                            if i in ruleset.item_by_id})
+            ruptures.append(DigestRupture(
+                id=r.id, title=r.title, summary=r.summary, score=by_id[r.id], items=items,
+                articles=_articles(ev, ruleset, BEST_ARTICLES),
+                counter_evidence=_articles(counter, ruleset, COUNTER_ARTICLES),
+                announcers=tuple(names),
+                entities=tuple(repo.entity_counts(conn, [a.article_id for a in ev]))))
+        digest = Digest(week=week, start=start, end=end, generated_at=now, ruleset_version=ruleset.version,
+                        articles_analysed=analysed.get(week, 0), sources_active=repo.active_sources(conn, week),
+                        ruptures=tuple(ruptures))
+    return digest, scores

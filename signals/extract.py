@@ -1,0 +1,50 @@
+"""HTML (a decoded ``str``) → main text and metadata, with trafilatura. Pure: takes content."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import UTC, datetime
+
+import trafilatura
+from trafilatura.settings import use_config
+
+from .models import Extracted
+
+log = logging.getLogger(__name__)
+_CONFIG = use_config()
+_CONFIG.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")  # signals don't work off the main thread
+_SPACES = re.compile(r"\s+")
+
+
+def extract(html: str, url: str | None = None) -> Extracted:
+    """Main text of a page; empty text when nothing usable is found (the caller falls back
+    to the feed summary). Never raises on bad HTML."""
+    try:
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+            favor_precision=True, config=_CONFIG,
+        )
+    except Exception as e:  # trafilatura/lxml can fail on pathological markup
+        log.debug("extraction failed for %s: %s", url, e)
+        return Extracted(text="")
+    if doc is None:
+        return Extracted(text="")
+    text = (getattr(doc, "text", None) or "").strip()
+    published = None
+    raw_date = getattr(doc, "date", None)
+    if raw_date:
+        try:
+            published = datetime.fromisoformat(raw_date).replace(tzinfo=UTC)
+        except ValueError:
+            published = None
+    lang = getattr(doc, "language", None)
+    return Extracted(text=text, title=getattr(doc, "title", None), published=published,
+                     language=lang if isinstance(lang, str) else None)
+
+
+def content_hash(text: str) -> str:
+    """Fingerprint of normalised text: identical wire copies collapse to one article."""
+    norm = _SPACES.sub(" ", text.lower()).strip()
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()

@@ -1,0 +1,200 @@
+"""Compile ``scenarios.yaml`` into a phrase matcher, and match analysed documents (pure).
+
+Every term becomes a tuple of normalised keys (see ``analyse.py``), indexed by its first key,
+so matching a sentence costs one dictionary lookup per token plus a check of the few terms that
+start with that key: the cost does not grow with the number of terms.
+
+An item hits a sentence when (one ``any`` term is in it, if ``any`` is given) and (every ``all``
+term is in it, all within ``within`` tokens if given) and (no ``none`` term is in it); an item
+with ``context`` also needs one context term somewhere in the article. An article gets at most
+one hit per item, carrying the sentence with the most distinct matched terms.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .analyse import KEYS_VERSION, Analyser
+from .config import Announcer, Milestone, Scenarios
+from .errors import ConfigError, ConfigProblem
+from .models import AnalysedDoc, Hit, ItemKind, Sentence
+
+LANGUAGES = ("fr", "en", "xx")
+
+
+@dataclass(frozen=True)
+class CompiledItem:
+    rupture_id: str
+    item_id: str
+    kind: ItemKind
+    label: str
+    weight: float
+    any: tuple[int, ...]  # term ids
+    all: tuple[int, ...]
+    none: tuple[int, ...]
+    context: tuple[int, ...]
+    within: int | None
+
+
+@dataclass
+class _Index:
+    by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass(frozen=True)
+class SentenceTerms:
+    """Terms found in one sentence: term id → token positions where they start."""
+
+    sentence: Sentence
+    positions: dict[int, list[int]]
+
+
+class Ruleset:
+    def __init__(self, scenarios: Scenarios, items: list[CompiledItem], terms: list[str],
+                 indexes: dict[str, _Index], term_lengths: dict[str, list[int]],
+                 analyser: Analyser | None = None):
+        self.scenarios = scenarios
+        self.analyser = analyser  # to normalise sentences for highlighting
+        self.items = items
+        self.terms = terms  # term id → original text
+        self._indexes = indexes
+        self._term_lengths = term_lengths
+        self.version = f"{scenarios.fingerprint()}-{KEYS_VERSION}"
+        self.item_by_id = {it.item_id: it for it in items}
+        self._items_by_term: dict[int, list[CompiledItem]] = defaultdict(list)
+        for it in items:
+            for t in set(it.any + it.all):
+                self._items_by_term[t].append(it)
+
+    def find_terms(self, sentence: Sentence, language: str) -> SentenceTerms:
+        index = self._indexes.get(language) or self._indexes["xx"]
+        keys = sentence.keys
+        found: dict[int, list[int]] = {}
+        for i, k in enumerate(keys):
+            for term_id, tkeys in index.by_first.get(k, ()):
+                if keys[i : i + len(tkeys)] == tkeys:
+                    found.setdefault(term_id, []).append(i)
+        return SentenceTerms(sentence, found)
+
+    def match(self, doc: AnalysedDoc) -> list[Hit]:
+        per_sentence = [self.find_terms(s, doc.language) for s in doc.sentences]
+        in_article: set[int] = set()
+        for st in per_sentence:
+            in_article.update(st.positions)
+        best: dict[str, tuple[int, Hit]] = {}
+        for st in per_sentence:
+            candidates = {it.item_id: it for t in st.positions for it in self._items_by_term.get(t, ())}
+            for it in candidates.values():
+                strength = _sentence_hits(it, st)
+                if strength == 0:
+                    continue
+                if it.context and not in_article.intersection(it.context):
+                    continue
+                prev = best.get(it.item_id)
+                if prev is None or strength > prev[0]:
+                    hit = Hit(it.rupture_id, it.item_id, it.kind, st.sentence.text, it.weight)
+                    best[it.item_id] = (strength, hit)
+        return [h for _, h in best.values()]
+
+    def matched_terms(self, sentence: Sentence, language: str, item_ids: Iterable[str]) -> list[str]:
+        """Original spellings of the terms of ``item_ids`` present in ``sentence`` (for highlighting)."""
+        st = self.find_terms(sentence, language)
+        wanted: set[int] = set()
+        for iid in item_ids:
+            it = self.item_by_id.get(iid)
+            if it:
+                wanted.update(it.any + it.all)
+        return [self.terms[t] for t in st.positions if t in wanted]
+
+
+def _sentence_hits(it: CompiledItem, st: SentenceTerms) -> int:
+    """0 if the item does not hit this sentence, else the number of distinct terms found."""
+    pos = st.positions
+    if it.none and any(t in pos for t in it.none):
+        return 0
+    any_found = [t for t in it.any if t in pos]
+    if it.any and not any_found:
+        return 0
+    if any(t not in pos for t in it.all):
+        return 0
+    if it.within is not None:
+        groups: list[list[int]] = [sorted(p for t in any_found for p in pos[t])] if it.any else []
+        groups += [pos[t] for t in it.all]
+        if _min_window(groups) > it.within:
+            return 0
+    return len(any_found) + len(it.all)
+
+
+def _min_window(groups: Sequence[Sequence[int]]) -> int:
+    """Smallest span (in tokens) containing one position from every group."""
+    events = sorted((p, g) for g, ps in enumerate(groups) for p in ps)
+    need = len(groups)
+    count: dict[int, int] = defaultdict(int)
+    have = 0
+    best = 1 << 30
+    lo = 0
+    for p, g in events:
+        if count[g] == 0:
+            have += 1
+        count[g] += 1
+        while have == need:
+            lp, lg = events[lo]
+            best = min(best, p - lp)
+            count[lg] -= 1
+            if count[lg] == 0:
+                have -= 1
+            lo += 1
+    return best
+
+
+def compile_ruleset(scenarios: Scenarios, analyser: Analyser, source: str = "scenarios.yaml") -> Ruleset:
+    """Compile every term for every language; a term that normalises to nothing is an error."""
+    terms: list[str] = []
+    term_ids: dict[str, int] = {}
+    problems: list[ConfigProblem] = []
+
+    def tid(term: str) -> int:
+        t = term.strip()
+        if t not in term_ids:
+            term_ids[t] = len(terms)
+            terms.append(t)
+        return term_ids[t]
+
+    items: list[CompiledItem] = []
+    for r in scenarios.ruptures:
+        for kind_name, it in r.all_items():
+            kind = ItemKind(kind_name)
+            if isinstance(it, Announcer):
+                names = [it.name, *it.aliases]
+                items.append(CompiledItem(r.id, it.id, kind, it.name, 1.0,
+                                          tuple(tid(n) for n in names), (), (), (), None))
+                continue
+            label = it.text if isinstance(it, Milestone) else it.label
+            items.append(CompiledItem(
+                r.id, it.id, kind, label, it.weight,
+                tuple(tid(t) for t in it.any), tuple(tid(t) for t in it.all),
+                tuple(tid(t) for t in it.none), tuple(tid(t) for t in it.context), it.within,
+            ))
+
+    indexes: dict[str, _Index] = {}
+    lengths: dict[str, list[int]] = {}
+    for lang in LANGUAGES:
+        idx = _Index()
+        lens = []
+        for i, term in enumerate(terms):
+            keys = analyser.term_keys(term, lang)
+            lens.append(len(keys))
+            if not keys:
+                if lang == "fr":
+                    owners = [it.item_id for it in items if i in it.any + it.all + it.none + it.context]
+                    problems.append(ConfigProblem(source, None, f"term {term!r} (items: {', '.join(owners)})",
+                                                  "normalises to nothing (only punctuation or function words)"))
+                continue
+            idx.by_first[keys[0]].append((i, keys))
+        indexes[lang] = idx
+        lengths[lang] = lens
+    if problems:
+        raise ConfigError(problems)
+    return Ruleset(scenarios, items, terms, indexes, lengths, analyser)

@@ -1,0 +1,38 @@
+"""The settings object every command passes down (never copied into module globals)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+DEFAULT_DB = "sqlite:///db/signals.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = DEFAULT_DB
+    sources_path: Path = Path("sources.yaml")
+    scenarios_path: Path = Path("scenarios.yaml")
+    reports_dir: Path = Path("reports")
+    now: datetime | None = None  # injected clock for replays and backtests
+
+    def clock(self) -> datetime:
+        """The current time: ``--now``/``SIGNALS_NOW`` when given, else the real UTC time."""
+        return self.now if self.now is not None else datetime.now(UTC)
+
+
+def parse_now(value: str) -> datetime:
+    """ISO-8601 date or datetime → aware UTC (a naive value is taken as UTC)."""
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an ISO-8601 date or datetime: {value!r}") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def env_default(name: str, fallback: str) -> str:
+    return os.environ.get(name) or fallback

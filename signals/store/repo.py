@@ -1,0 +1,419 @@
+"""Every query Signals runs. Functions take an open ``Connection`` inside a transaction
+(``Store.begin()``), so callers decide what is committed together."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..config import SourceSpec
+from ..models import AnalysedDoc, Hit
+from . import schema as t
+
+
+def url_hash(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def _insert(conn: Connection, table: t.Table) -> Any:
+    """INSERT that can say ON CONFLICT DO NOTHING on both dialects."""
+    return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
+
+
+# --------------------------------------------------------------------------- meta
+
+
+def get_meta(conn: Connection, key: str) -> str | None:
+    return conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+
+
+def set_meta(conn: Connection, key: str, value: str) -> None:
+    stmt = _insert(conn, t.meta).values(key=key, value=value)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class SourceState:
+    id: str
+    name: str
+    url: str
+    language: str
+    kind: str
+    interval_minutes: int
+    fetch_pages: bool
+    configured: bool
+    enabled: bool
+    disabled_reason: str | None
+    etag: str | None
+    last_modified: str | None
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    next_fetch_at: datetime | None
+    consecutive_failures: int
+    consecutive_hard_failures: int
+    total_failures: int
+    last_status: str | None
+    last_reason: str | None
+    last_http_status: int | None
+    items_total: int
+
+
+def _source(row: Any) -> SourceState:
+    m = row._mapping
+    return SourceState(**{f: m[f] for f in SourceState.__dataclass_fields__})
+
+
+def sync_sources(conn: Connection, specs: Sequence[SourceSpec]) -> None:
+    """Bring the sources table in line with sources.yaml, keeping fetch state. A source that
+    left the file stays (its articles keep their provenance) but is no longer fetched."""
+    existing = {r.id: r for r in conn.execute(select(t.sources)).all()}
+    for s in specs:
+        values = dict(name=s.name, url=s.url, language=s.language, tags=list(s.tags), kind="feed",
+                      interval_minutes=s.interval_minutes, fetch_pages=s.fetch_pages, configured=True)
+        old = existing.get(s.id)
+        if old is None:
+            conn.execute(t.sources.insert().values(id=s.id, enabled=s.enabled, **values))
+            continue
+        if old.url != s.url or (s.enabled and not old.enabled and old.disabled_reason == "configuration"):
+            # a new URL or a re-enabled source gets a clean slate
+            values.update(etag=None, last_modified=None, next_fetch_at=None, consecutive_failures=0,
+                          consecutive_hard_failures=0, disabled_reason=None, enabled=True)
+        if not s.enabled:
+            values.update(enabled=False, disabled_reason="configuration")
+        conn.execute(update(t.sources).where(t.sources.c.id == s.id).values(**values))
+    wanted = {s.id for s in specs}
+    gone = [sid for sid, r in existing.items() if r.kind == "feed" and sid not in wanted]
+    if gone:
+        conn.execute(update(t.sources).where(t.sources.c.id.in_(gone)).values(configured=False))
+
+
+def ensure_import_source(conn: Connection, source_id: str, language: str) -> None:
+    stmt = _insert(conn, t.sources).values(
+        id=source_id, name=source_id, url=f"import:{source_id}", language=language, tags=[],
+        kind="import", interval_minutes=0, fetch_pages=False, configured=False, enabled=False,
+        disabled_reason="imported corpus",
+    )
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+
+
+def all_sources(conn: Connection) -> list[SourceState]:
+    return [_source(r) for r in conn.execute(select(t.sources).order_by(t.sources.c.id)).all()]
+
+
+def due_sources(conn: Connection, now: datetime) -> list[SourceState]:
+    q = select(t.sources).where(
+        t.sources.c.kind == "feed",
+        t.sources.c.configured.is_(True),
+        t.sources.c.enabled.is_(True),
+        or_(t.sources.c.next_fetch_at.is_(None), t.sources.c.next_fetch_at <= now),
+    ).order_by(t.sources.c.id)
+    return [_source(r) for r in conn.execute(q).all()]
+
+
+def update_source(conn: Connection, source_id: str, **values: Any) -> None:
+    conn.execute(update(t.sources).where(t.sources.c.id == source_id).values(**values))
+
+
+def record_attempt(conn: Connection, source_id: str, started_at: datetime, status: str, reason: str,
+                   http_status: int | None, items: int, new_items: int, elapsed: float) -> None:
+    conn.execute(t.fetch_attempts.insert().values(
+        source_id=source_id, started_at=started_at, status=status, reason=reason,
+        http_status=http_status, items=items, new_items=new_items, elapsed=elapsed))
+
+
+# --------------------------------------------------------------------------- articles
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    url: str  # canonical
+    guid: str | None
+    title: str
+    summary: str
+    published_at: datetime  # effective
+    published_raw: datetime | None
+    date_flag: str | None
+    week: str
+    language: str | None
+    state: str  # page | ready
+    html: str | None = None
+    text: str | None = None
+
+
+def add_article(conn: Connection, art: NewArticle, source_id: str, now: datetime) -> tuple[int, bool]:
+    """Insert the article unless its canonical URL is known; link it to the source either way.
+    Returns (article id, whether it is new)."""
+    h = url_hash(art.url)
+    stmt = _insert(conn, t.articles).values(
+        url=art.url, url_hash=h, guid=art.guid, title=art.title, summary=art.summary,
+        published_at=art.published_at, published_raw=art.published_raw, date_flag=art.date_flag,
+        week=art.week, first_seen_at=now, language=art.language, state=art.state,
+        html=art.html, text=art.text,
+    ).on_conflict_do_nothing(index_elements=["url_hash"])
+    res = conn.execute(stmt)
+    is_new = res.rowcount == 1
+    article_id = conn.execute(select(t.articles.c.id).where(t.articles.c.url_hash == h)).scalar_one()
+    link = _insert(conn, t.article_sources).values(
+        article_id=article_id, source_id=source_id, guid=art.guid, first_seen_at=now,
+    ).on_conflict_do_nothing(index_elements=["article_id", "source_id"])
+    conn.execute(link)
+    return article_id, is_new
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    id: int
+    url: str
+    summary: str
+
+
+def pending_pages(conn: Connection, limit: int) -> list[PendingPage]:
+    q = (select(t.articles.c.id, t.articles.c.url, t.articles.c.summary)
+         .where(t.articles.c.state == "page").order_by(t.articles.c.id).limit(limit))
+    return [PendingPage(r.id, r.url, r.summary) for r in conn.execute(q).all()]
+
+
+def save_page(conn: Connection, article_id: int, html: str | None, status: str) -> None:
+    conn.execute(update(t.articles).where(t.articles.c.id == article_id, t.articles.c.state == "page")
+                 .values(html=html, page_status=status, state="ready"))
+
+
+@dataclass(frozen=True)
+class ReadyArticle:
+    id: int
+    url: str
+    title: str
+    summary: str
+    html: str | None
+    text: str | None
+    language: str | None
+
+
+def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
+    """The next batch to process. On PostgreSQL rows are locked with SKIP LOCKED, so any
+    number of workers can share the queue; on SQLite the write transaction serialises them."""
+    q = (select(t.articles.c.id, t.articles.c.url, t.articles.c.title, t.articles.c.summary,
+                t.articles.c.html, t.articles.c.text, t.articles.c.language)
+         .where(t.articles.c.state == "ready").order_by(t.articles.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return [ReadyArticle(**r._mapping) for r in conn.execute(q).all()]
+
+
+def find_duplicate(conn: Connection, content_hash: str, article_id: int) -> int | None:
+    """An earlier processed article with the same normalised text (a syndicated copy)."""
+    q = (select(t.articles.c.id).where(
+        t.articles.c.content_hash == content_hash, t.articles.c.id != article_id,
+        t.articles.c.state == "done", t.articles.c.dup_of.is_(None),
+    ).order_by(t.articles.c.id).limit(1))
+    return conn.execute(q).scalar()
+
+
+def mark_duplicate(conn: Connection, article_id: int, original_id: int, text: str, content_hash: str,
+                   now: datetime) -> None:
+    """Collapse a copy into its original: the copy's sources count for the original."""
+    rows = conn.execute(select(t.article_sources).where(t.article_sources.c.article_id == article_id)).all()
+    for r in rows:
+        conn.execute(_insert(conn, t.article_sources).values(
+            article_id=original_id, source_id=r.source_id, guid=r.guid, first_seen_at=r.first_seen_at,
+        ).on_conflict_do_nothing(index_elements=["article_id", "source_id"]))
+    conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(
+        state="done", dup_of=original_id, text=text, content_hash=content_hash, processed_at=now))
+
+
+def save_processed(conn: Connection, article_id: int, text: str, content_hash: str, language: str,
+                   doc: AnalysedDoc, hits: Sequence[Hit], ruleset_version: str, keys_version: str,
+                   now: datetime, extracted_date: datetime | None = None) -> None:
+    sentences = [[s.text, " ".join(s.keys)] for s in doc.sentences]
+    conn.execute(delete(t.analyses).where(t.analyses.c.article_id == article_id))
+    conn.execute(t.analyses.insert().values(article_id=article_id, keys_version=keys_version,
+                                            language=doc.language, sentences=sentences))
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for e in doc.entities:
+        counts[(e.text[:300], e.label)] += 1
+    conn.execute(delete(t.entities).where(t.entities.c.article_id == article_id))
+    if counts:
+        conn.execute(t.entities.insert(), [
+            {"article_id": article_id, "text": k[0], "label": k[1], "count": c} for k, c in counts.items()])
+    replace_matches(conn, article_id, hits, ruleset_version)
+    conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(
+        state="done", text=text, content_hash=content_hash, language=language, processed_at=now))
+
+
+def mark_failed(conn: Connection, article_id: int, reason: str, now: datetime) -> None:
+    conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(
+        state="failed", page_status=reason[:500], processed_at=now))
+
+
+def replace_matches(conn: Connection, article_id: int, hits: Sequence[Hit], ruleset_version: str) -> None:
+    conn.execute(delete(t.matches).where(t.matches.c.article_id == article_id))
+    if hits:
+        conn.execute(t.matches.insert(), [
+            {"article_id": article_id, "rupture_id": h.rupture_id, "item_id": h.item_id,
+             "kind": str(h.kind), "sentence": h.sentence[:5000], "weight": h.weight,
+             "ruleset_version": ruleset_version} for h in hits])
+
+
+@dataclass(frozen=True)
+class StoredAnalysis:
+    article_id: int
+    language: str
+    keys_version: str
+    sentences: list[tuple[str, str]]
+
+
+def iter_analyses(conn: Connection, after_id: int, limit: int) -> list[StoredAnalysis]:
+    q = (select(t.analyses).where(t.analyses.c.article_id > after_id)
+         .order_by(t.analyses.c.article_id).limit(limit))
+    return [StoredAnalysis(r.article_id, r.language, r.keys_version, [tuple(s) for s in r.sentences])
+            for r in conn.execute(q).all()]
+
+
+def update_keys(conn: Connection, article_id: int, sentences: list[list[str]], keys_version: str) -> None:
+    conn.execute(update(t.analyses).where(t.analyses.c.article_id == article_id)
+                 .values(sentences=sentences, keys_version=keys_version))
+
+
+# --------------------------------------------------------------------------- counts and reports
+
+
+def count_articles(conn: Connection, **where: Any) -> int:
+    q = select(func.count()).select_from(t.articles)
+    for k, v in where.items():
+        q = q.where(t.articles.c[k] == v)
+    return int(conn.execute(q).scalar_one())
+
+
+def analysed_per_week(conn: Connection, weeks: Sequence[str]) -> dict[str, int]:
+    q = (select(t.articles.c.week, func.count()).where(
+        t.articles.c.week.in_(weeks), t.articles.c.state == "done", t.articles.c.dup_of.is_(None))
+        .group_by(t.articles.c.week))
+    return {w: int(n) for w, n in conn.execute(q).all()}
+
+
+def _kind_filter(kinds: Iterable[str]) -> Any:
+    return t.matches.c.kind.in_(list(kinds))
+
+
+def rupture_counts(conn: Connection, weeks: Sequence[str], kinds: Iterable[str]
+                   ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """rupture → week → distinct matching articles, and → distinct sources of those articles."""
+    base = (select(t.matches.c.rupture_id, t.articles.c.week, t.articles.c.id.label("aid"))
+            .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+            .where(t.articles.c.week.in_(weeks), _kind_filter(kinds), t.articles.c.dup_of.is_(None))
+            .distinct().subquery())
+    arts: dict[str, dict[str, int]] = defaultdict(dict)
+    for rid, week, n in conn.execute(select(base.c.rupture_id, base.c.week, func.count())
+                                     .group_by(base.c.rupture_id, base.c.week)).all():
+        arts[rid][week] = int(n)
+    srcq = (select(base.c.rupture_id, base.c.week, func.count(t.article_sources.c.source_id.distinct()))
+            .join(t.article_sources, t.article_sources.c.article_id == base.c.aid)
+            .group_by(base.c.rupture_id, base.c.week))
+    srcs: dict[str, dict[str, int]] = defaultdict(dict)
+    for rid, week, n in conn.execute(srcq).all():
+        srcs[rid][week] = int(n)
+    return dict(arts), dict(srcs)
+
+
+def first_evidence_weeks(conn: Connection, kinds: Iterable[str]) -> dict[str, str]:
+    q = (select(t.matches.c.rupture_id, func.min(t.articles.c.week))
+         .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+         .where(_kind_filter(kinds), t.articles.c.dup_of.is_(None)).group_by(t.matches.c.rupture_id))
+    return {rid: w for rid, w in conn.execute(q).all()}
+
+
+@dataclass(frozen=True)
+class MatchedArticle:
+    article_id: int
+    url: str
+    title: str
+    published_at: datetime
+    language: str | None
+    sources: tuple[str, ...]
+    item_ids: tuple[str, ...]
+    kinds: tuple[str, ...]
+    sentences: tuple[str, ...]
+    weight: float
+
+
+def matched_articles(conn: Connection, rupture_id: str, week: str, kinds: Iterable[str]) -> list[MatchedArticle]:
+    """Articles of one rupture and week with their hits, strongest first."""
+    q = (select(t.matches.c.article_id, t.matches.c.item_id, t.matches.c.kind, t.matches.c.sentence,
+                t.matches.c.weight, t.articles.c.url, t.articles.c.title, t.articles.c.published_at,
+                t.articles.c.language)
+         .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+         .where(t.matches.c.rupture_id == rupture_id, t.articles.c.week == week, _kind_filter(kinds),
+                t.articles.c.dup_of.is_(None))
+         .order_by(t.matches.c.article_id, t.matches.c.id))
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for r in conn.execute(q).all():
+        grouped[r.article_id].append(r)
+    if not grouped:
+        return []
+    srcq = (select(t.article_sources.c.article_id, t.sources.c.name)
+            .join(t.sources, t.sources.c.id == t.article_sources.c.source_id)
+            .where(t.article_sources.c.article_id.in_(list(grouped))).order_by(t.sources.c.name))
+    src: dict[int, list[str]] = defaultdict(list)
+    for aid, name in conn.execute(srcq).all():
+        src[aid].append(name)
+    out = []
+    for aid, rows in grouped.items():
+        first = rows[0]
+        out.append(MatchedArticle(
+            article_id=aid, url=first.url, title=first.title, published_at=first.published_at,
+            language=first.language, sources=tuple(src[aid]),
+            item_ids=tuple(r.item_id for r in rows), kinds=tuple(r.kind for r in rows),
+            sentences=tuple(r.sentence for r in rows), weight=sum(r.weight for r in rows)))
+    out.sort(key=lambda a: (-len(set(a.item_ids)), -a.weight, -len(a.sources), a.published_at), reverse=False)
+    return out
+
+
+def entity_counts(conn: Connection, article_ids: Sequence[int], limit: int = 10) -> list[tuple[str, int]]:
+    if not article_ids:
+        return []
+    q = (select(t.entities.c.text, func.count(t.entities.c.article_id.distinct()).label("n"))
+         .where(t.entities.c.article_id.in_(list(article_ids)), t.entities.c.label.in_(["PER", "ORG"]))
+         .group_by(t.entities.c.text).order_by(func.count(t.entities.c.article_id.distinct()).desc(),
+                                                t.entities.c.text).limit(limit))
+    return [(name, int(n)) for name, n in conn.execute(q).all()]
+
+
+def active_sources(conn: Connection, week: str) -> int:
+    q = (select(func.count(t.article_sources.c.source_id.distinct()))
+         .join(t.articles, t.articles.c.id == t.article_sources.c.article_id)
+         .where(t.articles.c.week == week))
+    return int(conn.execute(q).scalar_one())
+
+
+def save_scores(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    for row in rows:
+        conn.execute(delete(t.weekly_scores).where(and_(
+            t.weekly_scores.c.week == row["week"], t.weekly_scores.c.rupture_id == row["rupture_id"])))
+    if rows:
+        conn.execute(t.weekly_scores.insert(), list(rows))
+
+
+def export_rows(conn: Connection, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    """Every match of articles published in [start, end), oldest first."""
+    srcname = (select(func.min(t.sources.c.name))
+               .select_from(t.article_sources.join(t.sources, t.sources.c.id == t.article_sources.c.source_id))
+               .where(t.article_sources.c.article_id == t.articles.c.id).scalar_subquery())
+    q = (select(t.articles.c.url, t.articles.c.title, srcname.label("source"), t.articles.c.published_at,
+                t.matches.c.rupture_id, t.matches.c.item_id, t.matches.c.kind, t.matches.c.sentence)
+         .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+         .where(t.articles.c.published_at >= start, t.articles.c.published_at < end)
+         .order_by(t.articles.c.published_at, t.articles.c.id, t.matches.c.item_id))
+    for r in conn.execute(q):
+        d = dict(r._mapping)
+        d["published"] = d.pop("published_at").isoformat()
+        yield d

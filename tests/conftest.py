@@ -1,0 +1,72 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or a throw-away PostgreSQL
+database), the real data folder (skipped with a reason when absent), and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data"))
+PG_URL = os.environ.get("SIGNALS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_pg_state: dict[str, str | None] = {}
+
+
+def pg_unavailable_reason() -> str | None:
+    """None when PostgreSQL answers at SIGNALS_TEST_PG, else why not."""
+    if "reason" not in _pg_state:
+        try:
+            eng = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with eng.connect() as c:
+                c.execute(text("select 1"))
+            eng.dispose()
+            _pg_state["reason"] = None
+        except Exception as e:  # driver missing, server down, auth...
+            _pg_state["reason"] = f"PostgreSQL not reachable at {PG_URL}: {e.__class__.__name__}"
+    return _pg_state["reason"]
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A brand-new PostgreSQL database for this test, dropped afterwards."""
+    reason = pg_unavailable_reason()
+    if reason:
+        if os.environ.get("SIGNALS_REQUIRE_PG"):
+            pytest.fail(reason + " (SIGNALS_REQUIRE_PG is set)")
+        pytest.skip(reason)
+    name = f"signals_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'signals.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'signals.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def shared(*parts: str) -> Path:
+    """A path inside ../shared/data, or skip the test with a clear reason."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not found at {path} (set SIGNALS_SHARED_DATA to ../shared/data)")
+    return path
