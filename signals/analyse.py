@@ -38,7 +38,7 @@ KEYS_VERSION = "k1"
 MAX_CHARS = 100_000
 _STEMMERS = {"fr": "french", "en": "english", "de": "german", "es": "spanish", "it": "italian"}
 _FUNCTION_WORDS = frozenset(
-    "le la les l un une des du de d au aux the a an of".split()
+    ["le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "the", "a", "an", "of"]
 )
 _SPLIT = re.compile(r"[-‐‑‒–—_/'’]+")
 _WORDY = re.compile(r"\w", re.UNICODE)
@@ -65,6 +65,15 @@ class _Normaliser:
             stem = self._stemmer.stemWord(part) if self._stemmer else part
             out.append(strip_accents(stem))
         return tuple(out)
+
+
+@lru_cache(maxsize=2)
+def _load_ner_model(name: str) -> Language:
+    """The model with only what we use (tok2vec + ner) plus a rule sentencizer; once per process."""
+    nlp = spacy.load(name, exclude=["morphologizer", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    nlp.add_pipe("sentencizer", first=True)
+    log.debug("loaded %s with %s", name, nlp.pipe_names)
+    return nlp
 
 
 def _language_code(language: str | None) -> str:
@@ -96,12 +105,7 @@ class Analyser:
 
     def _ner_nlp(self) -> Language:
         if self._ner is None:
-            self._ner = spacy.load(
-                self._model_name,
-                exclude=["morphologizer", "parser", "attribute_ruler", "lemmatizer", "senter"],
-            )
-            self._ner.add_pipe("sentencizer", first=True)
-            log.debug("loaded %s with %s", self._model_name, self._ner.pipe_names)
+            self._ner = _load_ner_model(self._model_name)
         return self._ner
 
     def normaliser(self, language: str | None) -> _Normaliser:

@@ -24,8 +24,7 @@ from .errors import InputError
 from .fetch import canonicalize, effective_date
 from .score import iso_week
 from .settings import parse_now
-from .store import Store
-from .store import repo
+from .store import Store, repo
 
 FIELDS = ("url", "title", "text", "html", "published", "source", "language")
 BATCH = 500
@@ -65,8 +64,8 @@ def _parse_line(raw: str, field_map: Mapping[str, str]) -> dict[str, Any]:
     url = rec["url"]
     if not isinstance(url, str) or canonicalize(url) is None:
         raise ValueError(f"'url' must be an http(s) URL, got {url!r}")
-    if not rec["text"] and not rec["html"]:
-        raise ValueError("needs 'text' or 'html'")
+    if not rec["text"] and not rec["html"] and not rec["title"]:
+        raise ValueError("needs 'text', 'html' or at least a 'title'")
     for f in ("title", "text", "html", "source", "language"):
         if rec[f] is not None and not isinstance(rec[f], str):
             raise ValueError(f"'{f}' must be a string")
@@ -126,7 +125,7 @@ def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_
                     url=canonicalize(rec["url"]) or rec["url"], guid=None, title=rec["title"] or "",
                     summary="", published_at=published, published_raw=rec["published"], date_flag=flag,
                     week=iso_week(published), language=lang, state="ready",
-                    html=rec["html"], text=rec["text"])
+                    html=rec["html"], text=rec["text"] or "")
                 _, is_new = repo.add_article(conn, art, source_id, now)
                 if is_new:
                     report.imported += 1

@@ -8,9 +8,16 @@ from datetime import datetime, timedelta
 from .match import Ruleset
 from .models import EVIDENCE_KINDS, ItemKind, Sentence
 from .report.model import Digest, DigestArticle, DigestRupture, ItemActivity
-from .score import RuptureScore, ScoreParams, WeeklyCounts, iso_week, previous_weeks, score_week, week_bounds
-from .store import Store
-from .store import repo
+from .score import (
+    RuptureScore,
+    ScoreParams,
+    WeeklyCounts,
+    iso_week,
+    previous_weeks,
+    score_week,
+    week_bounds,
+)
+from .store import Store, repo
 
 EVIDENCE = sorted(str(k) for k in EVIDENCE_KINDS)
 BEST_ARTICLES = 5
@@ -77,7 +84,7 @@ def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
                 counter_evidence=_articles(counter, ruleset, COUNTER_ARTICLES),
                 announcers=tuple(names),
                 entities=tuple(repo.entity_counts(conn, [a.article_id for a in ev]))))
-        digest = Digest(week=week, start=start, end=end, generated_at=now, ruleset_version=ruleset.version,
+        digest = Digest(week=week, start=start, end=end, generated_at=now, ruleset_version=ruleset.version, params=params,
                         articles_analysed=analysed.get(week, 0), sources_active=repo.active_sources(conn, week),
                         ruptures=tuple(ruptures))
     return digest, scores

@@ -159,10 +159,11 @@ def add_article(conn: Connection, art: NewArticle, source_id: str, now: datetime
         published_at=art.published_at, published_raw=art.published_raw, date_flag=art.date_flag,
         week=art.week, first_seen_at=now, language=art.language, state=art.state,
         html=art.html, text=art.text,
-    ).on_conflict_do_nothing(index_elements=["url_hash"])
-    res = conn.execute(stmt)
-    is_new = res.rowcount == 1
-    article_id = conn.execute(select(t.articles.c.id).where(t.articles.c.url_hash == h)).scalar_one()
+    ).on_conflict_do_nothing(index_elements=["url_hash"]).returning(t.articles.c.id)
+    inserted = conn.execute(stmt).scalar()
+    is_new = inserted is not None
+    article_id: int = inserted if inserted is not None else conn.execute(
+        select(t.articles.c.id).where(t.articles.c.url_hash == h)).scalar_one()
     link = _insert(conn, t.article_sources).values(
         article_id=article_id, source_id=source_id, guid=art.guid, first_seen_at=now,
     ).on_conflict_do_nothing(index_elements=["article_id", "source_id"])

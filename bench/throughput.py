@@ -1,0 +1,107 @@
+"""Throughput of `process` against bare spaCy on the same texts, measured side by side.
+
+Texts: real Le Monde RSS items (title + description) from ../shared/data, or any JSON Lines
+file with --corpus. For each repeat, in one process and on the same texts:
+
+  pipeline   signals' process stage: import into a fresh SQLite store, then extract → dedup
+             → analyse (tok2vec + ner + keys) → match (all ruptures) → store, timed end to end
+  spacy-full bare ``fr_core_news_sm`` with its default pipeline, ``nlp.pipe`` over the texts
+  spacy-ner  bare ``fr_core_news_sm`` with only tok2vec + ner (what the pipeline runs)
+  rematch    re-matching the stored history after a scenarios edit (no model)
+
+Medians over --repeats are printed with the ratios. Usage:
+    .venv/bin/python bench/throughput.py --n 2000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import spacy
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from signals.analyse import Analyser  # noqa: E402
+from signals.config import load_scenarios  # noqa: E402
+from signals.corpus import import_jsonl  # noqa: E402
+from signals.match import compile_ruleset  # noqa: E402
+from signals.process import process_pending, rematch  # noqa: E402
+from signals.store import open_store  # noqa: E402
+
+DEFAULT = Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data")) / "feeds" / "lemonde-rss-2022" / "items_dedup.jsonl.gz"
+
+
+def load_texts(path: Path, n: int) -> list[dict[str, str]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    out = []
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        for line in fh:
+            d = json.loads(line)
+            text = d.get("description") or d.get("text") or ""
+            if not text:
+                continue
+            out.append({"url": d.get("link") or d["url"], "title": d.get("title", ""), "text": text,
+                        "published": d.get("published") or "2022-06-01T00:00:00+00:00", "source": "bench"})
+            if len(out) >= n:
+                break
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT)
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    if not args.corpus.exists():
+        sys.exit(f"corpus not found: {args.corpus}")
+    rows = load_texts(args.corpus, args.n)
+    texts = [f"{r['title']}.\n{r['text']}" for r in rows]
+    words = sum(len(t.split()) for t in texts)
+    scenarios = load_scenarios(REPO / "scenarios.yaml")
+    full = spacy.load("fr_core_news_sm")
+    ner = spacy.load("fr_core_news_sm", exclude=["morphologizer", "parser", "attribute_ruler", "lemmatizer"])
+    analyser = Analyser()
+    ruleset = compile_ruleset(scenarios, analyser)
+    analyser.analyse("Échauffement du modèle.", "fr")
+    results: dict[str, list[float]] = {"pipeline": [], "spacy-full": [], "spacy-ner": [], "rematch": []}
+    for _ in range(args.repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = Path(tmp) / "c.jsonl"
+            corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+            store = open_store(f"sqlite:///{tmp}/b.db")
+            import_jsonl(store, corpus, lambda: datetime.now(UTC))
+            t0 = time.perf_counter()
+            rep = process_pending(store, ruleset, analyser, lambda: datetime.now(UTC))
+            results["pipeline"].append(rep.processed + rep.duplicates)
+            results["pipeline"][-1] = (rep.processed + rep.duplicates) / (time.perf_counter() - t0)
+            edited = compile_ruleset(scenarios.model_copy(update={"version": scenarios.version + 1}), analyser)
+            t0 = time.perf_counter()
+            n = rematch(store, edited, analyser)
+            results["rematch"].append(n / (time.perf_counter() - t0))
+            store.dispose()
+        for name, nlp in (("spacy-full", full), ("spacy-ner", ner)):
+            t0 = time.perf_counter()
+            for _doc in nlp.pipe(texts, batch_size=32):
+                pass
+            results[name].append(len(texts) / (time.perf_counter() - t0))
+    med = {k: statistics.median(v) for k, v in results.items()}
+    print(f"texts: {len(texts)} ({words / len(texts):.0f} words on average), repeats: {args.repeats}")
+    for k, v in med.items():
+        print(f"  {k:11} {v:9.1f} articles/s   (runs: {', '.join(f'{x:.1f}' for x in results[k])})")
+    print(f"  pipeline / spacy-full = {med['pipeline'] / med['spacy-full']:.2f}")
+    print(f"  pipeline / spacy-ner  = {med['pipeline'] / med['spacy-ner']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

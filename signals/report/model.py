@@ -1,0 +1,57 @@
+"""What a weekly digest holds. The pipeline fills these in from the store; the renderers only
+read them. Every string that came from a feed (URLs, titles, source names, sentences, entity
+names) is untrusted and is escaped by the renderers, never here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from signals.score import RuptureScore, ScoreParams
+
+
+@dataclass(frozen=True)
+class DigestArticle:
+    url: str
+    title: str
+    source: str
+    published: datetime  # timezone-aware UTC
+    item_ids: tuple[str, ...]  # the watch items / early signs / doubts it matched
+    item_labels: tuple[str, ...]  # their labels, same order
+    kinds: tuple[str, ...]  # their kinds (ItemKind values), same order
+    sentence: str  # the matching sentence, shown as evidence
+    terms: tuple[str, ...] = ()  # terms to highlight in the sentence (may be empty)
+
+
+@dataclass(frozen=True)
+class ItemActivity:
+    item_id: str
+    label: str
+    kind: str  # ItemKind value: watch, early_sign, doubt, milestone, announcer
+    articles: int  # distinct articles that matched it this week
+
+
+@dataclass(frozen=True)
+class DigestRupture:
+    id: str
+    title: str
+    summary: str
+    score: RuptureScore
+    items: tuple[ItemActivity, ...]
+    articles: tuple[DigestArticle, ...]  # best evidence first
+    counter_evidence: tuple[DigestArticle, ...]  # articles matching its doubts
+    announcers: tuple[str, ...]  # announcers mentioned around its evidence this week
+    entities: tuple[tuple[str, int], ...]  # top entities around its evidence (name, count)
+
+
+@dataclass(frozen=True)
+class Digest:
+    week: str  # ISO week "2022-W07"
+    start: datetime  # Monday 00:00 UTC
+    end: datetime  # next Monday 00:00 UTC (exclusive)
+    generated_at: datetime
+    ruleset_version: str
+    articles_analysed: int
+    sources_active: int
+    ruptures: tuple[DigestRupture, ...]  # any order; renderers sort by momentum
+    params: ScoreParams = ScoreParams()  # what the scores were computed with (Method note)
