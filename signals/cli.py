@@ -15,7 +15,6 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -258,12 +257,7 @@ def import_(path: Path, fields: tuple[str, ...], skip_invalid: bool, language: s
     """
     from .corpus import import_jsonl
 
-    field_map = {}
-    for f in fields:
-        ours, sep, theirs = f.partition("=")
-        if not sep or not ours or not theirs:
-            raise InputError(f"--field expects OURS=THEIRS, got {f!r}")
-        field_map[ours.strip()] = theirs.strip()
+    field_map = _field_map(fields)
     ctx = _open(need_sources=False)
     try:
         with job_lock(ctx.store, LOCK):
@@ -361,6 +355,79 @@ def demo(days: int | None) -> None:
     paths = run_demo(s, days=days, say=_say)
     for p in paths:
         _say(f"wrote {p}")
+
+
+@cli.command()
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="JSON Lines corpus (as for `import`; .gz/.xz read directly).")
+@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
+@click.option("--noisy", type=click.FloatRange(0, 1), default=0.02, show_default=True,
+              help="An item matching more than this share of articles is noisy.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Read at most this many articles.")
+@click.option("--sample", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Read one line in N (quick look at a big corpus).")
+@click.option("--candidates", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Co-occurring words to suggest per rupture.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--fail-on-noisy", is_flag=True, help="Exit 1 when an item is noisy (for CI of scenarios.yaml).")
+def tune(corpus: Path, fields: tuple[str, ...], noisy: float, limit: int | None, sample: int,
+         candidates: int, as_json: bool, fail_on_noisy: bool) -> None:
+    """How every item of scenarios.yaml behaves on a corpus: matches, weeks, dead and noisy
+    items, examples, per-year counts, and co-occurring words to consider adding.
+
+    Example: signals tune --corpus tvnews.jsonl.xz --field published=date --field text=description
+    """
+    from .analyse import Analyser
+    from .config import load_scenarios as _load
+    from .match import compile_ruleset
+    from .tune import read_corpus, render_text
+    from .tune import tune as run_tune
+
+    s = _settings()
+    field_map = _field_map(fields)
+    analyser = Analyser(entities=False)
+    ruleset = compile_ruleset(_load(s.scenarios_path), analyser, str(s.scenarios_path))
+    rep = run_tune(read_corpus(corpus, field_map, limit=limit, sample=sample), ruleset, analyser,
+                   corpus_name=corpus.name, noisy=noisy, candidates=candidates)
+    click.echo(rep.to_json() if as_json else render_text(rep))
+    if fail_on_noisy and rep.noisy:
+        raise SystemExit(1)
+
+
+def _field_map(fields: tuple[str, ...]) -> dict[str, str]:
+    field_map = {}
+    for f in fields:
+        ours, sep, theirs = f.partition("=")
+        if not sep or not ours or not theirs:
+            raise InputError(f"--field expects OURS=THEIRS, got {f!r}")
+        field_map[ours.strip()] = theirs.strip()
+    return field_map
+
+
+@cli.command()
+@click.option("--schedule", "schedule_path", type=click.Path(path_type=Path),
+              default=Path("jobs/schedule.yaml"), show_default=True, envvar="SIGNALS_SCHEDULE",
+              help="When each job runs (env SIGNALS_SCHEDULE).")
+def serve(schedule_path: Path) -> None:
+    """Run the jobs (run, digest...) on the schedule in jobs/schedule.yaml until SIGTERM.
+
+    Each job takes the same lock as `signals run`, so cron and the service never overlap.
+    SIGTERM or Ctrl-C lets the running job finish its current batch, then exits 0; SIGHUP
+    (and a check before each job) reloads sources.yaml, scenarios.yaml and the schedule,
+    keeping the last good version of a file that is invalid. Logs go to stderr.
+
+    Example: signals serve --schedule jobs/schedule.yaml
+    """
+    from .scheduler import serve as serve_forever
+
+    s = _settings()
+    if s.now is not None:
+        raise InputError("--now cannot be used with serve: the service runs on the real clock")
+    if not click.get_current_context().meta.get("quiet"):
+        sig_log = logging.getLogger("signals")
+        if sig_log.getEffectiveLevel() > logging.INFO:
+            sig_log.setLevel(logging.INFO)  # a service says what it does (one line per job)
+    serve_forever(s, schedule_path)
 
 
 def main() -> None:
