@@ -34,13 +34,16 @@ from .models import AnalysedDoc, Entity, Sentence
 log = logging.getLogger(__name__)
 
 #: Bump when the key normalisation changes: stored keys are then recomputed.
-KEYS_VERSION = "k1"
+KEYS_VERSION = "k2"
 MAX_CHARS = 100_000
 _STEMMERS = {"fr": "french", "en": "english", "de": "german", "es": "spanish", "it": "italian"}
-_FUNCTION_WORDS = frozenset(
-    ["le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "the", "a", "an", "of"]
-)
-_SPLIT = re.compile(r"[-‐‑‒–—_/'’]+")
+_FUNCTION_WORDS = frozenset("le la les un une des du de au aux the a an of".split())
+_ELIDED = frozenset("l d j m n s t c qu jusqu lorsqu puisqu".split())  # l', d', qu'… before a vowel
+_SPLIT = re.compile(r"[-‐‑‒–—_/]+")
+_APOSTROPHE = re.compile(r"['’]")
+#: Key of a punctuation token that ends a phrase: terms never match across it.
+BREAK = "|"
+_BREAKERS = frozenset([*",;:()[]{}«»\"“”!?.…", "—", "–"])
 _WORDY = re.compile(r"\w", re.UNICODE)
 _ENTITY_LABELS = {"PER": "PER", "PERSON": "PER", "ORG": "ORG", "LOC": "LOC", "GPE": "LOC", "MISC": "MISC"}
 
@@ -58,12 +61,18 @@ class _Normaliser:
         self.key = lru_cache(maxsize=200_000)(self._key)
 
     def _key(self, token: str) -> tuple[str, ...]:
+        if token in _BREAKERS:
+            return (BREAK,)
         out = []
-        for part in _SPLIT.split(token.lower()):
-            if not part or not _WORDY.search(part) or part in _FUNCTION_WORDS:
-                continue
-            stem = self._stemmer.stemWord(part) if self._stemmer else part
-            out.append(strip_accents(stem))
+        for piece in _SPLIT.split(token.lower()):
+            parts = _APOSTROPHE.split(piece)
+            for i, part in enumerate(parts):
+                if not part or not _WORDY.search(part) or part in _FUNCTION_WORDS:
+                    continue
+                if i < len(parts) - 1 and part in _ELIDED:  # "l'", "d'": elided articles
+                    continue
+                stem = self._stemmer.stemWord(part) if self._stemmer else part
+                out.append(strip_accents(stem))
         return tuple(out)
 
 

@@ -15,11 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .config import Sources, SourceSpec, resolve_sources
-from .fetch import Fetcher, canonicalize, decode_html, effective_date, next_attempt, parse_feed, should_disable
+from .fetch import (
+    Fetcher,
+    canonicalize,
+    decode_html,
+    effective_date,
+    next_attempt,
+    parse_feed,
+    should_disable,
+)
 from .models import FetchResult, FetchStatus, ParsedEntry
 from .score import iso_week
-from .store import Store
-from .store import repo
+from .store import Store, repo
 
 log = logging.getLogger(__name__)
 PAGE_BATCH = 64

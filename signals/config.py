@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigProblem, ConfigError
+from .errors import ConfigError, ConfigProblem
 
 ID_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 

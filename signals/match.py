@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .analyse import KEYS_VERSION, Analyser
+from .analyse import BREAK, KEYS_VERSION, Analyser
 from .config import Announcer, Milestone, Scenarios
 from .errors import ConfigError, ConfigProblem
 from .models import AnalysedDoc, Hit, ItemKind, Sentence
@@ -184,7 +184,7 @@ def compile_ruleset(scenarios: Scenarios, analyser: Analyser, source: str = "sce
         idx = _Index()
         lens = []
         for i, term in enumerate(terms):
-            keys = analyser.term_keys(term, lang)
+            keys = tuple(k for k in analyser.term_keys(term, lang) if k != BREAK)
             lens.append(len(keys))
             if not keys:
                 if lang == "fr":

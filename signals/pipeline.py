@@ -19,8 +19,7 @@ from .match import Ruleset, compile_ruleset
 from .process import ProcessReport, process_pending, rematch
 from .report.render import write_digest
 from .settings import Settings
-from .store import Store, open_store
-from .store import repo
+from .store import Store, open_store, repo
 
 log = logging.getLogger(__name__)
 

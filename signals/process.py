@@ -19,8 +19,7 @@ from .analyse import KEYS_VERSION, Analyser
 from .extract import content_hash, extract
 from .match import Ruleset
 from .models import AnalysedDoc, Sentence
-from .store import Store
-from .store import repo
+from .store import Store, repo
 
 log = logging.getLogger(__name__)
 BATCH = 32

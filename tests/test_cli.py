@@ -62,9 +62,11 @@ def test_import_process_digest_export_tvnews_slice(base: list[str], tmp_path: Pa
     assert data["week"] == "2016-W13"
     assert 50 < data["articles_analysed"] <= n
     assert {r["id"] for r in data["ruptures"]} >= {"post-patrimonial"}
-    code, out = invoke(*base, "export", "--since", "2016-03-01", "--until", "2016-04-04", "--format", "csv")
-    assert code == 0
-    rows = list(csv.DictReader(io.StringIO(out.split("export: ")[0])))
+    res = CliRunner().invoke(cli, [*base, "export", "--since", "2016-03-01", "--until", "2016-04-04",
+                                   "--format", "csv"])
+    assert res.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert f"export: {len(rows)} matches" in res.stderr
     assert rows and set(rows[0]) == {"url", "title", "source", "published", "rupture_id", "item_id", "kind", "sentence"}
     # importing the same file twice adds nothing
     code, out = invoke(*base, "import", str(slice_path), "--field", "published=date",

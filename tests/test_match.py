@@ -100,3 +100,12 @@ def test_matching_cost_does_not_depend_on_unrelated_terms() -> None:
     many = [{"id": f"w{i}", "label": "l", "any": [f"motinconnu{i} suite"]} for i in range(3000)]
     rs = _ruleset([*many, {"id": "hit", "label": "l", "any": ["troc"]}])
     assert hits(rs, "Le troc revient.") == {"hit": "Le troc revient."}
+
+
+def test_phrases_do_not_cross_punctuation_and_keep_single_letters() -> None:
+    rs = _ruleset([{"id": "w", "label": "l", "any": ["école d'entreprise"]},
+                   {"id": "d", "label": "l", "any": ["système D"]}])
+    assert "w" not in hits(rs, "Les écoles, les entreprises et les mairies.")
+    assert "w" in hits(rs, "Une école d’entreprise ouvre.")
+    assert "d" in hits(rs, "Le système D des étudiants.")
+    assert "d" not in hits(rs, "Le système de santé.")
