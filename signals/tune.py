@@ -32,7 +32,7 @@ from .models import EVIDENCE_KINDS
 from .score import iso_week
 from .settings import parse_now
 
-_WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
+_WORD = re.compile(r"[^\W\d_][\w-]{2,}", re.UNICODE)
 _STOP = {strip_accents(w.lower()) for w in FR_STOP | EN_STOP} | {
     "a", "the", "an", "plus", "fait", "faire", "dit", "selon", "ans", "ete", "etre", "avoir", "aussi",
     "comme", "tout", "tous", "toute", "toutes", "bien", "encore", "deja", "notamment", "depuis"}
@@ -129,7 +129,7 @@ def read_corpus(path: Path, field_map: Mapping[str, str], default_language: str 
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in (strip_accents(m.group(0).lower().strip("'’-")) for m in _WORD.finditer(text))
+    return {w for w in (strip_accents(m.group(0).lower().strip("-")) for m in _WORD.finditer(text))
             if w not in _STOP and len(w) > 2}
 
 

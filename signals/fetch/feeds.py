@@ -295,7 +295,9 @@ def _entry(entry: Mapping[str, Any], base: str) -> ParsedEntry:
     if isinstance(summary_value, str) and summary_value:
         # feedparser copies the content into "summary" without a summary_detail when the
         # entry has only content: the content's type applies then
-        ctype = detail.get("type") if isinstance(detail, Mapping) else first.get("type", "text/html")
+        ctype = (
+            detail.get("type") if isinstance(detail, Mapping) else first.get("type", "text/html")
+        )
         summary = plain_text(summary_value, ctype)
     else:
         summary = plain_text(first.get("value"), first.get("type"))

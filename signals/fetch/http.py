@@ -419,17 +419,22 @@ class Fetcher:
         workers = max(1, min(self.settings.concurrency, len(unique)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="signals-fetch") as pool:
             while queues or in_flight:
-                # round-robin over hosts so one big host does not starve the others
+                # round-robin over hosts so one big host does not starve the others: a host
+                # that was just served goes to the back of the line
                 for host in list(queues):
                     if len(in_flight) >= workers:
                         break
                     q = queues[host]
+                    served = False
                     while q and active[host] < per_host and len(in_flight) < workers:
                         u = q.popleft()
                         active[host] += 1
+                        served = True
                         in_flight[pool.submit(self.fetch, u, None, None, accept)] = (u, host)
                     if not q:
                         del queues[host]
+                    elif served:
+                        queues[host] = queues.pop(host)
                 if not in_flight:
                     continue
                 done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import socket
+import socketserver
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,6 +130,22 @@ class _Switchboard:
 
 def _not_found(path: str, headers: dict[str, str]) -> Response:
     return Response(404, b"no route")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_disconnects() -> Iterator[None]:
+    """The devserver prints a traceback whenever a client hangs up early, which the Fetcher
+    does on purpose (too-large, deadline, challenge sniffing). Keep other errors visible."""
+    original = socketserver.BaseServer.handle_error
+
+    def handle_error(self: socketserver.BaseServer, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        original(self, request, client_address)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socketserver.BaseServer, "handle_error", handle_error)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,9 @@ FEED_URL = "https://news.example/feeds/rss.xml"
 XML = {"content-type": "application/rss+xml; charset=utf-8"}
 
 
-def rss(items: str, channel: str = "<title>Chan</title><link>https://news.example/</link>") -> bytes:
+def rss(
+    items: str, channel: str = "<title>Chan</title><link>https://news.example/</link>"
+) -> bytes:
     return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>{channel}{items}</channel></rss>'.encode()
 
 
@@ -72,11 +74,17 @@ def test_atom_entries_are_converted() -> None:
         <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Only <b>content</b></p></div></content>
       </entry>
     </feed>"""
-    feed = parse_feed(body, {"Content-Type": "application/atom+xml"}, "https://blog.example/feed/atom")
+    feed = parse_feed(
+        body, {"Content-Type": "application/atom+xml"}, "https://blog.example/feed/atom"
+    )
     assert feed.problem is None
     assert feed.title == "a < b & c"  # text/plain: not mistaken for markup
     (e,) = feed.entries
-    assert (e.guid, e.title, e.link) == ("urn:uuid:1", "Hello & bye", "https://blog.example/feed/posts/1")
+    assert (e.guid, e.title, e.link) == (
+        "urn:uuid:1",
+        "Hello & bye",
+        "https://blog.example/feed/posts/1",
+    )
     assert e.summary == "Only content"
     assert e.published == datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
     assert e.language == "fr"
@@ -89,14 +97,19 @@ def test_relative_links_resolve_against_the_final_url() -> None:
 
 
 def test_unsafe_links_are_dropped() -> None:
-    items = "".join(f"<item><title>t</title><link>{u}</link></item>" for u in ("javascript:alert(1)", "data:text/html,x", "ftp://a/b"))
+    items = "".join(
+        f"<item><title>t</title><link>{u}</link></item>"
+        for u in ("javascript:alert(1)", "data:text/html,x", "ftp://a/b")
+    )
     feed = parse_feed(rss(items), XML, FEED_URL)
     assert [e.link for e in feed.entries] == [None, None, None]
 
 
 def test_fields_are_capped() -> None:
     huge = "x" * (3 * MAX_FIELD)
-    body = rss(f"<item><title>{huge}</title><description>{huge}</description><guid>{huge}</guid></item>")
+    body = rss(
+        f"<item><title>{huge}</title><description>{huge}</description><guid>{huge}</guid></item>"
+    )
     (e,) = parse_feed(body, XML, FEED_URL).entries
     assert len(e.title) == len(e.summary) == len(e.guid or "") == MAX_FIELD
 
@@ -123,7 +136,11 @@ def test_empty_but_valid_feed_is_not_a_problem() -> None:
     [
         (b"", XML, "empty"),
         (b"  \n\t ", XML, "empty"),
-        (b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Hi</p></body></html>", {"Content-Type": "text/html"}, "html-page"),
+        (
+            b"<!DOCTYPE html><html><head><title>Home</title></head><body><p>Hi</p></body></html>",
+            {"Content-Type": "text/html"},
+            "html-page",
+        ),
         (b"<html><body><a href='/feed'>feed</a></body></html>", {}, "html-page"),
         (
             b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
@@ -156,7 +173,7 @@ def test_body_naming_a_file_is_not_read(tmp_path: Path) -> None:
 
 
 def test_feedparser_gets_a_file_object(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[object] = []
+    seen: list[tuple[type, object]] = []
     real = feedparser.parse
 
     def spy(source: object, **kwargs: object) -> object:
@@ -167,7 +184,11 @@ def test_feedparser_gets_a_file_object(monkeypatch: pytest.MonkeyPatch) -> None:
     parse_feed(rss(""), {"Content-Type": "application/rss+xml", "ETag": "x"}, FEED_URL)
     ((kind, headers),) = seen
     assert kind is io.BytesIO
-    assert headers == {"content-type": "application/rss+xml", "etag": "x", "content-location": FEED_URL}
+    assert headers == {
+        "content-type": "application/rss+xml",
+        "etag": "x",
+        "content-location": FEED_URL,
+    }
 
 
 def test_plain_text() -> None:
@@ -183,13 +204,16 @@ def test_plain_text() -> None:
 
 def _lol(one_line: bool) -> str:
     decls = ['<!ENTITY lol "lol">'] + [
-        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i > 1 else "&lol;" * 10}">' for i in range(1, 10)
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i > 1 else "&lol;" * 10}">'
+        for i in range(1, 10)
     ]
     sep = "" if one_line else "\n"
     return f"<!DOCTYPE rss [{sep}{sep.join(decls)}{sep}]>"
 
 
-def _feed_with(doctype: str, title: str, prolog: str = '<?xml version="1.0" encoding="utf-8"?>\n') -> str:
+def _feed_with(
+    doctype: str, title: str, prolog: str = '<?xml version="1.0" encoding="utf-8"?>\n'
+) -> str:
     return (
         f"{prolog}{doctype}"
         f'<rss version="2.0"><channel><title>{title}</title>'
@@ -221,18 +245,34 @@ def attack_payloads(canary: str, secret: Path) -> list[tuple[str, bytes, dict[st
         ("billion-laughs-multi-line", lol_multi.encode(), xml),
         ("billion-laughs-one-line", lol_one.encode(), xml),
         ("quadratic-blowup", quadratic.encode(), xml),
-        ("xxe-file", _feed_with(f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{file_uri}">]>', "&xxe;").encode(), xml),
-        ("xxe-url", _feed_with(f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{canary}/xxe">]>', "&xxe;").encode(), xml),
-        ("external-dtd-system", _feed_with(f'<!DOCTYPE rss SYSTEM "{canary}/evil.dtd">', "t").encode(), xml),
+        (
+            "xxe-file",
+            _feed_with(f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{file_uri}">]>', "&xxe;").encode(),
+            xml,
+        ),
+        (
+            "xxe-url",
+            _feed_with(f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{canary}/xxe">]>', "&xxe;").encode(),
+            xml,
+        ),
+        (
+            "external-dtd-system",
+            _feed_with(f'<!DOCTYPE rss SYSTEM "{canary}/evil.dtd">', "t").encode(),
+            xml,
+        ),
         ("external-dtd-file", _feed_with(f'<!DOCTYPE rss SYSTEM "{file_uri}">', "t").encode(), xml),
         (
             "external-dtd-public",
-            _feed_with(f'<!DOCTYPE rss PUBLIC "-//Evil//DTD Evil//EN" "{canary}/public.dtd">', "t").encode(),
+            _feed_with(
+                f'<!DOCTYPE rss PUBLIC "-//Evil//DTD Evil//EN" "{canary}/public.dtd">', "t"
+            ).encode(),
             xml,
         ),
         (
             "parameter-entities",
-            _feed_with(f'<!DOCTYPE rss [<!ENTITY % remote SYSTEM "{canary}/param.dtd"> %remote;]>', "&x;").encode(),
+            _feed_with(
+                f'<!DOCTYPE rss [<!ENTITY % remote SYSTEM "{canary}/param.dtd"> %remote;]>', "&x;"
+            ).encode(),
             xml,
         ),
         (
@@ -247,11 +287,21 @@ def attack_payloads(canary: str, secret: Path) -> list[tuple[str, bytes, dict[st
         ("utf-16-le-bom", codecs_bom("utf-16-le") + utf16_doc.encode("utf-16-le"), xml),
         ("utf-16-be-bom", codecs_bom("utf-16-be") + utf16_doc.encode("utf-16-be"), xml),
         ("utf-16-le-no-bom", utf16_doc.encode("utf-16-le"), xml),
-        ("utf-16-be-no-bom-charset-header", utf16_doc.encode("utf-16-be"), {"Content-Type": "application/xml; charset=utf-16be"}),
-        ("utf-32-le-bom", codecs_bom("utf-32-le") + lol_multi.replace("utf-8", "utf-32").encode("utf-32-le"), xml),
+        (
+            "utf-16-be-no-bom-charset-header",
+            utf16_doc.encode("utf-16-be"),
+            {"Content-Type": "application/xml; charset=utf-16be"},
+        ),
+        (
+            "utf-32-le-bom",
+            codecs_bom("utf-32-le") + lol_multi.replace("utf-8", "utf-32").encode("utf-32-le"),
+            xml,
+        ),
         (
             "lower-case-mid-line",
-            ("<!-- x --> <!DOCTYPE rss [<!entity  a 'x'> ]>" + _feed_with("", "&a;", prolog="")).encode(),
+            (
+                "<!-- x --> <!DOCTYPE rss [<!entity  a 'x'> ]>" + _feed_with("", "&a;", prolog="")
+            ).encode(),
             xml,
         ),
         (
@@ -259,8 +309,20 @@ def attack_payloads(canary: str, secret: Path) -> list[tuple[str, bytes, dict[st
             b'<?xml version="1.0" encoding="utf-7"?>\n' + _utf7_everything(hidden),
             {"Content-Type": "application/xml"},
         ),
-        ("utf-7-charset-header", _utf7_everything(hidden), {"Content-Type": "application/xml; charset=utf-7"}),
-        ("ebcdic", _feed_with(f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{file_uri}">]>', "&xxe;", prolog='<?xml version="1.0" encoding="cp037"?>').encode("cp037"), xml),
+        (
+            "utf-7-charset-header",
+            _utf7_everything(hidden),
+            {"Content-Type": "application/xml; charset=utf-7"},
+        ),
+        (
+            "ebcdic",
+            _feed_with(
+                f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{file_uri}">]>',
+                "&xxe;",
+                prolog='<?xml version="1.0" encoding="cp037"?>',
+            ).encode("cp037"),
+            xml,
+        ),
     ]
 
 
@@ -295,7 +357,9 @@ def test_xml_attacks_are_refused(
     secret: tuple[Path, str],
 ) -> None:
     path, token = secret
-    payload, headers = next((b, h) for n, b, h in attack_payloads(canary.base_url, path) if n == name)
+    payload, headers = next(
+        (b, h) for n, b, h in attack_payloads(canary.base_url, path) if n == name
+    )
     srv = server(lambda p, h: Response(200, payload, headers))
     r = fetcher.fetch(srv.base_url + "/feed.xml")
     assert r.status is FetchStatus.OK and r.body == payload
@@ -307,7 +371,9 @@ def test_xml_attacks_are_refused(
     assert canary.hits == []
 
 
-def test_every_attack_is_caught_before_feedparser(canary: RunningServer, secret: tuple[Path, str]) -> None:
+def test_every_attack_is_caught_before_feedparser(
+    canary: RunningServer, secret: tuple[Path, str]
+) -> None:
     payloads = attack_payloads(canary.base_url, secret[0])
     assert len(payloads) >= 10
     for name, body, headers in payloads:
@@ -330,11 +396,15 @@ def test_why_one_line_entities_must_be_refused() -> None:
         "",
     ],
 )
-def test_harmless_references_are_not_followed(extra: str, canary: RunningServer, secret: tuple[Path, str]) -> None:
+def test_harmless_references_are_not_followed(
+    extra: str, canary: RunningServer, secret: tuple[Path, str]
+) -> None:
     """Not refused, but nothing is fetched or read: stylesheets, XInclude, xml:base."""
     path, token = secret
     body = (
-        '<?xml version="1.0" encoding="utf-8"?>' + extra.format(canary=canary.base_url) + '<rss version="2.0" '
+        '<?xml version="1.0" encoding="utf-8"?>'
+        + extra.format(canary=canary.base_url)
+        + '<rss version="2.0" '
         'xmlns:xi="http://www.w3.org/2001/XInclude"><channel><title>t</title>'
         f'<item xml:base="{canary.base_url}/"><title>x</title><link>rel</link>'
         f'<description><xi:include href="{path.as_uri()}" parse="text"/></description>'

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from signals.config import FetchSettings
-from signals.devserver import Response, RunningServer, serve
+from signals.devserver import Response, RunningServer
 from signals.errors import BlockedAddressError
 from signals.fetch.guard import (
     AddressGuard,
@@ -22,7 +22,7 @@ from signals.fetch.guard import (
 from signals.fetch.http import Fetcher
 from signals.models import FetchStatus
 
-from .conftest import http_response, serve_raw
+from .conftest import ServerFactory, http_response, serve_raw
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_transport_refuses_at_connect_time(canary: RunningServer) -> None:
     assert canary.hits == []
 
 
-def test_resolved_once_and_connected_to_the_checked_address() -> None:
+def test_resolved_once_and_connected_to_the_checked_address(server: ServerFactory) -> None:
     """No second resolution between check and connect (DNS rebinding), and the connection goes
     to the checked IP while Host (and SNI) keep the name."""
     seen_hosts: list[str] = []
@@ -126,10 +126,10 @@ def test_resolved_once_and_connected_to_the_checked_address() -> None:
             return ["127.0.0.1"] if len(calls) == 1 else ["169.254.169.254"]
 
     settings = FetchSettings(allow_networks=["127.0.0.0/8"])
-    with serve(router) as srv:
-        transport = GuardedTransport(settings, resolver=rebinding_resolver)
-        with Fetcher(settings, transport=transport) as f:
-            r = f.fetch(f"http://feed.example:{srv.port}/x")
+    srv = server(router)
+    transport = GuardedTransport(settings, resolver=rebinding_resolver)
+    with Fetcher(settings, transport=transport) as f:
+        r = f.fetch(f"http://feed.example:{srv.port}/x")
     assert r.status is FetchStatus.OK and r.body == b"hello"
     assert calls == ["feed.example"]
     assert seen_hosts == [f"feed.example:{srv.port}"]
@@ -218,13 +218,9 @@ def test_redirect_to_other_schemes_is_refused(canary: RunningServer) -> None:
             assert (r.status, r.reason) == (FetchStatus.HARD, "bad-url")
 
 
-def test_allow_networks_reaches_loopback(fetcher: Fetcher) -> None:
-    with serve(lambda path, headers: Response(200, b"<rss/>")) as srv:
-        for url in (
-            srv.base_url + "/",
-            f"http://localhost:{srv.port}/",
-            f"http://0x7f.1:{srv.port}/",
-        ):
-            r = fetcher.fetch(url)
-            assert (r.status, r.reason, r.body) == (FetchStatus.OK, "ok", b"<rss/>"), url
-        assert len(srv.hits) == 3
+def test_allow_networks_reaches_loopback(fetcher: Fetcher, server: ServerFactory) -> None:
+    srv = server(lambda path, headers: Response(200, b"<rss/>"))
+    for url in (srv.base_url + "/", f"http://localhost:{srv.port}/", f"http://0x7f.1:{srv.port}/"):
+        r = fetcher.fetch(url)
+        assert (r.status, r.reason, r.body) == (FetchStatus.OK, "ok", b"<rss/>"), url
+    assert len(srv.hits) == 3
