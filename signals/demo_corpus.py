@@ -22,9 +22,10 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,7 +85,9 @@ class DemoArticle:
     @property
     def paragraphs(self) -> tuple[str, ...]:
         """Body paragraphs (each on one line), demo marker included."""
-        return tuple(" ".join(p.split()) for p in re.split(r"\n\s*\n", self.body.strip()) if p.strip())
+        return tuple(
+            " ".join(p.split()) for p in re.split(r"\n\s*\n", self.body.strip()) if p.strip()
+        )
 
     @property
     def text_paragraphs(self) -> tuple[str, ...]:
@@ -111,10 +114,10 @@ class DemoArticle:
 class DemoCorpus:
     sources: tuple[DemoSource, ...]
     articles: tuple[DemoArticle, ...]  # by publication time, then id
-    _by_id: dict[str, DemoArticle] = field(default_factory=dict, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        self._by_id.update({a.id: a for a in self.articles})
+    @cached_property
+    def _by_id(self) -> dict[str, DemoArticle]:
+        return {a.id: a for a in self.articles}
 
     def source(self, source_id: str) -> DemoSource:
         for s in self.sources:
@@ -128,7 +131,9 @@ class DemoCorpus:
     def articles_of(self, source_id: str) -> list[DemoArticle]:
         return [a for a in self.articles if a.source == source_id]
 
-    def window(self, source_id: str, now: datetime, span: timedelta = FEED_WINDOW) -> list[DemoArticle]:
+    def window(
+        self, source_id: str, now: datetime, span: timedelta = FEED_WINDOW
+    ) -> list[DemoArticle]:
         """The source's articles with ``now - span < published <= now``, newest first."""
         now = _utc(now)
         return sorted(
@@ -220,14 +225,23 @@ def _load_sources(path: Path, problems: _Problems) -> list[DemoSource]:
             problems.add(path, _line(node), key, f"unknown key(s): {', '.join(sorted(unknown))}")
         sid, name, lang = raw.get("id"), raw.get("name"), raw.get("language")
         if not isinstance(sid, str) or not ID_RE.match(sid):
-            problems.add(path, _line(node), f"{key}.id", f"expected an id like 'le-journal', got {sid!r}")
+            problems.add(
+                path, _line(node), f"{key}.id", f"expected an id like 'le-journal', got {sid!r}"
+            )
             continue
         if not isinstance(name, str) or not name.strip():
             problems.add(path, _line(node), f"{key}({sid}).name", "missing or empty")
         if lang not in DEMO_MARKERS:
-            problems.add(path, _line(node), f"{key}({sid}).language", f"expected one of {sorted(DEMO_MARKERS)}, got {lang!r}")
+            problems.add(
+                path,
+                _line(node),
+                f"{key}({sid}).language",
+                f"expected one of {sorted(DEMO_MARKERS)}, got {lang!r}",
+            )
         journalists = raw.get("journalists") or []
-        if not isinstance(journalists, list) or not all(isinstance(j, str) and j.strip() for j in journalists):
+        if not isinstance(journalists, list) or not all(
+            isinstance(j, str) and j.strip() for j in journalists
+        ):
             problems.add(path, _line(node), f"{key}({sid}).journalists", "expected a list of names")
             journalists = []
         if any(s.id == sid for s in out):
@@ -267,26 +281,41 @@ def _single_line(value: Any) -> str | None:
 
 def _load_article_file(
     path: Path, sources: dict[str, DemoSource], problems: _Problems
-) -> list[DemoArticle]:
+) -> list[tuple[DemoArticle, int | None]]:
+    """The file's valid articles, each with its line."""
     data, root = _read_yaml(path, problems)
     if data is None and root is None:
         return []
     if not isinstance(data, dict) or not isinstance(data.get("articles"), list):
-        problems.add(path, _line(root), "articles", "expected a mapping with 'week' and an 'articles' list")
+        problems.add(
+            path, _line(root), "articles", "expected a mapping with 'week' and an 'articles' list"
+        )
         return []
     week = data.get("week")
     if not isinstance(week, str) or not WEEK_RE.match(week):
-        problems.add(path, _line(_child(root, "week")), "week", f"expected an ISO week like 2025-W07, got {week!r}")
+        problems.add(
+            path,
+            _line(_child(root, "week")),
+            "week",
+            f"expected an ISO week like 2025-W07, got {week!r}",
+        )
         week = None
     seq = _child(root, "articles")
-    out: list[DemoArticle] = []
+    out: list[tuple[DemoArticle, int | None]] = []
     for i, raw in enumerate(data["articles"]):
         node = _child(seq, i)
         art_id = raw.get("id") if isinstance(raw, dict) else None
         key = f"articles[{i}]" + (f"({art_id})" if isinstance(art_id, str) else "")
 
-        def bad(field_name: str, message: str, *, _node: yaml.Node | None = node, _key: str = key) -> None:
-            problems.add(path, _line(_child(_node, field_name)) or _line(_node), f"{_key}.{field_name}", message)
+        def bad(
+            field_name: str, message: str, *, _node: yaml.Node | None = node, _key: str = key
+        ) -> None:
+            problems.add(
+                path,
+                _line(_child(_node, field_name)) or _line(_node),
+                f"{_key}.{field_name}",
+                message,
+            )
 
         if not isinstance(raw, dict):
             problems.add(path, _line(node), key, "expected a mapping")
@@ -345,12 +374,18 @@ def _load_article_file(
             bad("body", f"the last paragraph must be the demo marker {marker!r}")
         n_par = len(art.text_paragraphs)
         if not MIN_PARAGRAPHS <= n_par <= MAX_PARAGRAPHS:
-            bad("body", f"{n_par} paragraphs; expected {MIN_PARAGRAPHS} to {MAX_PARAGRAPHS} before the marker")
+            bad(
+                "body",
+                f"{n_par} paragraphs; expected {MIN_PARAGRAPHS} to {MAX_PARAGRAPHS} before the marker",
+            )
         if not MIN_WORDS <= art.word_count <= MAX_WORDS:
             bad("body", f"{art.word_count} words; expected {MIN_WORDS} to {MAX_WORDS}")
         if week is not None and art.iso_week != week:
-            bad("published", f"{art.published.astimezone(PARIS).isoformat()} is in {art.iso_week}, not in this file's week {week}")
-        out.append(art)
+            bad(
+                "published",
+                f"{art.published.astimezone(PARIS).isoformat()} is in {art.iso_week}, not in this file's week {week}",
+            )
+        out.append((art, _line(node)))
     return out
 
 
@@ -365,13 +400,19 @@ def load_corpus(directory: Path | None = None) -> DemoCorpus:
     if not files:
         problems.add(directory / "articles", None, "(files)", "no article file (articles/*.yaml)")
     articles: list[DemoArticle] = []
-    seen: dict[str, Path] = {}
+    seen: dict[str, tuple[Path, int | None]] = {}
     for f in files:
-        for art in _load_article_file(f, by_id, problems):
+        for art, line in _load_article_file(f, by_id, problems):
             if art.id in seen:
-                problems.add(f, None, f"articles({art.id}).id", f"duplicate article id (also in {seen[art.id].name})")
+                other, other_line = seen[art.id]
+                problems.add(
+                    f,
+                    line,
+                    f"({art.id}).id",
+                    f"duplicate article id (also at {other.name}:{other_line})",
+                )
                 continue
-            seen[art.id] = f
+            seen[art.id] = (f, line)
             articles.append(art)
     if problems.items:
         raise ConfigError(problems.items)
@@ -432,7 +473,9 @@ def _not_modified(headers: dict[str, str], etag: str, last_modified: datetime) -
     return False
 
 
-def _respond(headers: dict[str, str], body: bytes, content_type: str, last_modified: datetime) -> Response:
+def _respond(
+    headers: dict[str, str], body: bytes, content_type: str, last_modified: datetime
+) -> Response:
     etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
     hdrs = {
         "ETag": etag,
@@ -446,7 +489,7 @@ def _respond(headers: dict[str, str], body: bytes, content_type: str, last_modif
 
 def _not_found(what: str) -> Response:
     page = (
-        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>404</title></head>"
+        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>404</title></head>'
         f"<body><h1>Page introuvable</h1><p>{html.escape(what)}</p></body></html>"
     )
     return Response(404, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
@@ -473,7 +516,9 @@ def _feed_last_change(articles: Iterable[DemoArticle], now: datetime, span: time
     return max(moments, default=datetime(1970, 1, 1, tzinfo=UTC))
 
 
-def render_feed(corpus: DemoCorpus, source_id: str, now: datetime, base_url: str, span: timedelta = FEED_WINDOW) -> str:
+def render_feed(
+    corpus: DemoCorpus, source_id: str, now: datetime, base_url: str, span: timedelta = FEED_WINDOW
+) -> str:
     """The RSS 2.0 document of ``source_id`` as of ``now``."""
     src = corpus.source(source_id)
     items = corpus.window(source_id, now, span)
@@ -538,7 +583,9 @@ def _human_date(dt: datetime, language: str) -> str:
     return f"Published {local.day} {_MONTHS_EN[local.month - 1]} {local.year}, {local:%H:%M} {local.tzname()}"
 
 
-def render_article(corpus: DemoCorpus, art: DemoArticle, base_url: str, now: datetime | None = None) -> str:
+def render_article(
+    corpus: DemoCorpus, art: DemoArticle, base_url: str, now: datetime | None = None
+) -> str:
     """A full HTML5 page for ``art``: masthead, navigation, the article, a "related" box
     (earlier articles of the same outlet, never later than ``now``) and a footer."""
     src = corpus.source(art.source)
@@ -549,7 +596,9 @@ def render_article(corpus: DemoCorpus, art: DemoArticle, base_url: str, now: dat
     published_iso = art.published.astimezone(PARIS).isoformat()
     cutoff = _utc(now) if now is not None else art.published
     related = [
-        a for a in reversed(corpus.articles_of(src.id)) if a.id != art.id and a.published <= min(cutoff, art.published)
+        a
+        for a in reversed(corpus.articles_of(src.id))
+        if a.id != art.id and a.published <= min(cutoff, art.published)
     ][:4]
     ld = {
         "@context": "https://schema.org",
@@ -570,11 +619,21 @@ def render_article(corpus: DemoCorpus, art: DemoArticle, base_url: str, now: dat
     kicker = art.tags[0] if art.tags else _SECTIONS[art.language][0]
     nav = "".join(f'<li><a href="{base_url}/">{e(s)}</a></li>' for s in _SECTIONS[art.language])
     paras = "\n".join(f"<p>{e(p)}</p>" for p in art.paragraphs)
-    rel_items = "\n".join(f'<li><a href="{base_url}{a.path}">{e(a.title)}</a></li>' for a in related)
+    rel_items = "\n".join(
+        f'<li><a href="{base_url}{a.path}">{e(a.title)}</a></li>' for a in related
+    )
     related_title = "À lire aussi" if fr else "Related"
     by = "Par" if fr else "By"
-    rights = "Tous droits réservés — journal fictif" if fr else "All rights reserved — fictional newspaper"
-    legal = ["Mentions légales", "Contact", "Abonnement"] if fr else ["Legal notice", "Contact", "Subscribe"]
+    rights = (
+        "Tous droits réservés — journal fictif"
+        if fr
+        else "All rights reserved — fictional newspaper"
+    )
+    legal = (
+        ["Mentions légales", "Contact", "Abonnement"]
+        if fr
+        else ["Legal notice", "Contact", "Subscribe"]
+    )
     footer_links = " · ".join(f'<a href="{base_url}/">{e(x)}</a>' for x in legal)
     tags_html = ", ".join(e(t) for t in art.tags)
     ld_json = json.dumps(ld, ensure_ascii=False).replace("</", "<\\/")
@@ -600,7 +659,7 @@ def render_article(corpus: DemoCorpus, art: DemoArticle, base_url: str, now: dat
 <header class="site">
 <a class="brand" href="{base_url}/">{e(src.name)}</a>
 <div class="tagline">{e(src.tagline)}</div>
-<nav aria-label="{'Rubriques' if fr else 'Sections'}"><ul>{nav}</ul></nav>
+<nav aria-label="{"Rubriques" if fr else "Sections"}"><ul>{nav}</ul></nav>
 </header>
 <div class="layout">
 <main>
@@ -612,7 +671,7 @@ def render_article(corpus: DemoCorpus, art: DemoArticle, base_url: str, now: dat
 <div class="article-body">
 {paras}
 </div>
-<p class="tags">{'Mots-clés' if fr else 'Topics'} : {tags_html}</p>
+<p class="tags">{"Mots-clés" if fr else "Topics"} : {tags_html}</p>
 </article>
 </main>
 <aside class="related">
@@ -632,7 +691,8 @@ def render_article(corpus: DemoCorpus, art: DemoArticle, base_url: str, now: dat
 
 def _render_index(corpus: DemoCorpus, base_url: str) -> str:
     items = "\n".join(
-        f'<li><a href="{base_url}/feeds/{s.id}.xml">{html.escape(s.name)}</a> ({s.language})</li>' for s in corpus.sources
+        f'<li><a href="{base_url}/feeds/{s.id}.xml">{html.escape(s.name)}</a> ({s.language})</li>'
+        for s in corpus.sources
     )
     return (
         '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8"><title>Signals — corpus de démonstration</title>'
@@ -646,7 +706,9 @@ _FEED_PATH = re.compile(r"^/feeds/([a-z0-9-]+)\.xml$")
 _ARTICLE_PATH = re.compile(r"^/articles/([a-z0-9-]+)\.html$")
 
 
-def make_router(corpus: DemoCorpus, now_getter: Callable[[], datetime], span: timedelta = FEED_WINDOW) -> Router:
+def make_router(
+    corpus: DemoCorpus, now_getter: Callable[[], datetime], span: timedelta = FEED_WINDOW
+) -> Router:
     """A :data:`Router` serving ``corpus`` as of ``now_getter()`` (read on every request)."""
     source_ids = {s.id for s in corpus.sources}
 
@@ -656,7 +718,11 @@ def make_router(corpus: DemoCorpus, now_getter: Callable[[], datetime], span: ti
         base = _base_url(headers)
         p = urlsplit(path).path
         if p in ("/", "/index.html"):
-            return Response(200, _render_index(corpus, base).encode(), {"Content-Type": "text/html; charset=utf-8"})
+            return Response(
+                200,
+                _render_index(corpus, base).encode(),
+                {"Content-Type": "text/html; charset=utf-8"},
+            )
         m = _FEED_PATH.match(p)
         if m:
             if m.group(1) not in source_ids:
