@@ -1,29 +1,56 @@
 """A job lock kept in the database, so it works the same on SQLite and PostgreSQL and across
-machines sharing one PostgreSQL. The second run of a job exits at once with ``LockedError``.
+machines sharing one PostgreSQL. The second run of a job exits at once with ``LockedError``
+(exit code 75 from the CLI), or waits up to ``wait`` for the holder to finish.
 
-A lock left by a killed run is reclaimed: at once when its process is gone from this host,
-otherwise when its heartbeat is older than ``stale_after``.
+The lock is a row in ``locks`` (name, owner, host, pid, acquired_at, heartbeat_at) that
+``signals status`` and an operator can read. While the lock is held a daemon thread refreshes
+``heartbeat_at`` every ``heartbeat_every``, so a long job is never mistaken for a dead one.
+
+A lock left by a killed run (``kill -9``, a crash, a power cut) is reclaimed:
+
+* at once when the row names a process of this host that no longer exists (or whose pid now
+  belongs to another process: the owner token records the process start time). A live local
+  holder is never reclaimed, whatever its heartbeat says: on SQLite its heartbeat can queue
+  behind its own long write transactions, and it is alive by definition;
+* at once on PostgreSQL, whatever the host: the holder also keeps a session-level advisory
+  lock (``pg_try_advisory_lock``) on a dedicated connection, which the server releases the
+  moment that session ends. Whoever gets the advisory lock knows any row left is stale;
+* otherwise (a holder on another host) when its heartbeat is older than ``stale_after``.
+
+The busy check is a plain read (never waiting for a writer), so a second run exits at once
+even while the first is in the middle of a long write transaction.
+
+If a holder finds on a heartbeat that its row is gone or belongs to someone else (its lock
+was reclaimed: it ran on another host and was stalled longer than ``stale_after``), it logs
+an error; the work itself stays safe because every batch is one transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .errors import LockedError
 from .store import Store
 from .store import schema as t
 
 log = logging.getLogger(__name__)
-STALE_AFTER = timedelta(hours=6)
+HEARTBEAT_EVERY = timedelta(seconds=30)
+STALE_AFTER = timedelta(minutes=10)  # 20 missed heartbeats
+WAIT_POLL_SECONDS = 2.0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -33,41 +60,203 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    except OverflowError:  # not a pid this system can have
+        return False
     return True
 
 
-@contextmanager
-def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER) -> Iterator[str]:
-    """Hold the lock ``name`` for the duration of the block; yields the owner token."""
-    host = socket.gethostname()[:200]
-    pid = os.getpid()
-    owner = f"{host}:{pid}:{uuid.uuid4().hex[:12]}"
+def _process_start(pid: int) -> str | None:
+    """The start time of a local process (clock ticks since boot, Linux), to tell a pid
+    reused by another process from the original; None where /proc is not available."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _holder_alive(row: Any) -> bool:
+    """Whether the local process named by a lock row still runs (and is the same process)."""
+    if not _pid_alive(row.pid):
+        return False
+    parts = str(row.owner).split(":")
+    recorded = parts[2] if len(parts) == 4 else None  # host:pid:start:token
+    if recorded and recorded != "-":
+        current = _process_start(row.pid)
+        if current is not None and current != recorded:
+            return False
+    return True
+
+
+def advisory_key(name: str) -> int:
+    """The signed 64-bit PostgreSQL advisory lock key of a lock name."""
+    return int.from_bytes(hashlib.sha256(f"signals-lock:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+def _busy_message(name: str, row: Any) -> str:
+    if row is None:  # PostgreSQL: the advisory lock is held but its row is not written yet
+        return f"another '{name}' job is starting; exiting"
+    return (f"another '{name}' job is running (pid {row.pid} on {row.host}, since "
+            f"{row.acquired_at:%Y-%m-%d %H:%M:%S} UTC); exiting")
+
+
+def _reclaimable(row: Any, host: str, stale_after: timedelta, advisory: bool) -> str | None:
+    """Why a lock row may be taken over, or None if its holder is live."""
+    if advisory:
+        return "its PostgreSQL session is gone"
+    if row.host == host:
+        return None if _holder_alive(row) else "process gone"
+    if datetime.now(UTC) - row.heartbeat_at > stale_after:
+        return f"no heartbeat since {row.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC"
+    return None
+
+
+def _write_row(store: Store, name: str, owner: str, host: str, pid: int, stale_after: timedelta,
+               advisory: bool) -> None:
+    """Insert our row, reclaiming a dead or stale one; raise LockedError if it is live."""
+    if not advisory:  # a plain read first: a live holder is reported without queueing
+        with store.engine.connect() as conn:
+            row = conn.execute(select(t.locks).where(t.locks.c.name == name)).first()
+        if row is not None and _reclaimable(row, host, stale_after, advisory) is None:
+            raise LockedError(_busy_message(name, row))
     now = datetime.now(UTC)  # wall-clock time on purpose: --now is for data, not for locks
     with store.begin() as conn:
         row = conn.execute(select(t.locks).where(t.locks.c.name == name)).first()
         if row is not None:
-            dead = row.host == host and not _pid_alive(row.pid)
-            stale = now - row.heartbeat_at > stale_after
-            if not (dead or stale):
-                raise LockedError(
-                    f"another '{name}' job is running (pid {row.pid} on {row.host}, since "
-                    f"{row.acquired_at:%Y-%m-%d %H:%M:%S} UTC); exiting")
-            log.warning("reclaiming lock %r left by pid %s on %s (%s)", name, row.pid, row.host,
-                        "process gone" if dead else "stale heartbeat")
+            why = _reclaimable(row, host, stale_after, advisory)
+            if why is None:
+                raise LockedError(_busy_message(name, row))
+            log.warning("reclaiming lock %r left by pid %s on %s (%s)", name, row.pid, row.host, why)
             conn.execute(delete(t.locks).where(t.locks.c.name == name, t.locks.c.owner == row.owner))
         try:
             conn.execute(t.locks.insert().values(name=name, owner=owner, host=host, pid=pid,
                                                  acquired_at=now, heartbeat_at=now))
         except IntegrityError:
             raise LockedError(f"another '{name}' job started at the same moment; exiting") from None
+
+
+def _try_acquire(store: Store, name: str, owner: str, host: str, pid: int, stale_after: timedelta
+                 ) -> Connection | None:
+    """Take the lock or raise LockedError. On PostgreSQL returns the connection holding the
+    advisory lock (keep it open while the lock is held)."""
+    if store.is_sqlite:
+        _write_row(store, name, owner, host, pid, stale_after, advisory=False)
+        return None
+    key = advisory_key(name)
+    conn = store.engine.connect()
+    try:
+        got = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar())
+        conn.commit()
+        if not got:
+            with store.engine.connect() as c:
+                row = c.execute(select(t.locks).where(t.locks.c.name == name)).first()
+            raise LockedError(_busy_message(name, row))
+        try:
+            _write_row(store, name, owner, host, pid, stale_after, advisory=True)
+        except BaseException:
+            conn.execute(select(func.pg_advisory_unlock(key)))
+            conn.commit()
+            raise
+        return conn
+    except BaseException:
+        conn.close()
+        raise
+
+
+class _Heartbeat(threading.Thread):
+    """Refreshes the lock row's heartbeat until stopped."""
+
+    def __init__(self, store: Store, name: str, owner: str, every: timedelta,
+                 advisory_conn: Connection | None) -> None:
+        super().__init__(name=f"signals-lock-{name}", daemon=True)
+        self.store, self.lock_name, self.owner = store, name, owner
+        self.every = max(every.total_seconds(), 0.01)
+        self.conn = advisory_conn  # on PostgreSQL: beat through the session holding the lock
+        self.halt = threading.Event()
+        self.lost = threading.Event()
+        self.beats = 0
+
+    def run(self) -> None:
+        while not self.halt.wait(self.every):
+            self.beat()
+
+    def beat(self) -> None:
+        stmt = (update(t.locks).where(t.locks.c.name == self.lock_name, t.locks.c.owner == self.owner)
+                .values(heartbeat_at=datetime.now(UTC)))
+        try:
+            if self.conn is not None:
+                n = self.conn.execute(stmt).rowcount
+                self.conn.commit()
+            else:
+                with self.store.begin() as conn:
+                    n = conn.execute(stmt).rowcount
+        except SQLAlchemyError as e:  # a busy or unreachable database: try again next beat
+            # (on SQLite a beat may queue behind this process's own long write transaction)
+            log.log(logging.DEBUG if "locked" in str(e) else logging.WARNING,
+                    "lock %r: heartbeat failed: %s", self.lock_name, str(e).splitlines()[0])
+            if self.conn is not None and self.conn.invalidated:
+                log.error("lock %r: the PostgreSQL session holding the lock is gone; another run "
+                          "may start", self.lock_name)
+                self.lost.set()
+            return
+        self.beats += 1
+        if n == 0 and not self.lost.is_set():
+            log.error("lock %r was reclaimed by another process (this one was stalled for longer "
+                      "than the stale limit); finishing the current batch anyway", self.lock_name)
+            self.lost.set()
+
+    def stop(self) -> None:
+        self.halt.set()
+        if self.is_alive():
+            self.join()
+
+
+@contextmanager
+def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
+             heartbeat_every: timedelta = HEARTBEAT_EVERY, wait: timedelta = timedelta(0),
+             stop: threading.Event | None = None) -> Iterator[str]:
+    """Hold the lock ``name`` for the duration of the block; yields the owner token.
+
+    Raises ``LockedError`` at once when another live process holds it, or after ``wait`` if
+    given (checking every few seconds, and giving up early when ``stop`` is set).
+    """
+    host = socket.gethostname()[:150]
+    pid = os.getpid()
+    owner = f"{host}:{pid}:{_process_start(pid) or '-'}:{uuid.uuid4().hex[:12]}"
+    deadline = time.monotonic() + wait.total_seconds()
+    while True:
+        try:
+            advisory_conn = _try_acquire(store, name, owner, host, pid, stale_after)
+            break
+        except LockedError:
+            left = deadline - time.monotonic()
+            if left <= 0 or (stop is not None and stop.is_set()):
+                raise
+            if stop is not None:
+                stop.wait(min(WAIT_POLL_SECONDS, left))
+            else:
+                time.sleep(min(WAIT_POLL_SECONDS, left))
+    beat = _Heartbeat(store, name, owner, heartbeat_every, advisory_conn)
+    beat.start()
     try:
         yield owner
     finally:
-        with store.begin() as conn:
-            conn.execute(delete(t.locks).where(t.locks.c.name == name, t.locks.c.owner == owner))
+        beat.stop()
+        try:
+            with store.begin() as conn:
+                conn.execute(delete(t.locks).where(t.locks.c.name == name, t.locks.c.owner == owner))
+        finally:
+            if advisory_conn is not None:
+                try:
+                    advisory_conn.execute(select(func.pg_advisory_unlock(advisory_key(name))))
+                    advisory_conn.commit()
+                except SQLAlchemyError:  # the session is gone: so is its advisory lock
+                    pass
+                advisory_conn.close()
 
 
 def heartbeat(store: Store, name: str, owner: str) -> None:
+    """Refresh a lock's heartbeat by hand (``job_lock`` does it on its own in a thread)."""
     with store.begin() as conn:
         conn.execute(update(t.locks).where(t.locks.c.name == name, t.locks.c.owner == owner)
                      .values(heartbeat_at=datetime.now(UTC)))

@@ -143,7 +143,7 @@ def test_hard_failures_disable_after_n(tmp_path: Path) -> None:
     with serve(router) as srv:
         _write_sources(sources, srv.base_url, ["loop.xml"], ", disable_after_failures: 3")
         now = NOW
-        for i in range(3):
+        for _ in range(3):
             res = CliRunner().invoke(cli, ["--db", db, "--sources", str(sources), "--now", now.isoformat(), "fetch"])
             assert res.exit_code == 0
             now += timedelta(days=2)
