@@ -39,18 +39,28 @@ HOST = {"host": "127.0.0.1:8765"}
 # Storyline phrases, checked as plain case-insensitive substrings (whitespace normalised).
 PP_EVIDENCE = [
     "monnaie locale", "monnaies locales", "monnaie complémentaire", "monnaies complémentaires",
-    "consommation collaborative", "économie collaborative", "économie du partage", "coworking",
-    "fab lab", "fablab", "tiers-lieu", "jardin partagé", "jardins partagés", "achats groupés",
-    "achat groupé", "troc", "économie de la fonctionnalité", "économie de fonctionnalité",
+    "économie collaborative", "économie du partage", "fab lab", "fablab", "jardin partagé",
+    "jardins partagés", "ateliers partagés", "achats groupés", "achat groupé", "groupement d'achat",
+    "troc", "économie de la fonctionnalité", "économie de fonctionnalité", "habitat participatif",
     "sharing economy", "local currency", "local currencies", "collaborative consumption",
-    "jeremy rifkin", "rachel botsman",
+    "rachel botsman", "lisa gansky",
 ]  # fmt: skip
 PP_COUNTER = ["ubérisation", "uberisation", "uberization"]
 TI_EVIDENCE = [
-    "auto-entrepreneur", "micro-entrepreneur", "micro-entreprise", "portage salarial",
-    "plateformes de livraison", "plateforme de livraison", "livreur", "vtc",
-    "travailleurs indépendants", "travailleur indépendant", "freelance", "revenu universel",
-    "gig economy", "gig worker", "delivery rider",
+    "micro-entreprise", "plateformes de livraison", "plateforme de livraison", "livreur", "vtc",
+    "travailleurs indépendants", "travailleur indépendant", "statut d'indépendant", "freelance",
+    "revenu universel", "revenu de base", "contrats courts", "gig economy", "gig worker",
+    "delivery rider", "self-employed", "second job",
+]  # fmt: skip
+# Terms that scenarios.yaml counts for both post-patrimonial and tous-intermittents
+# (pp-emploi-hybride / ti-independants / ti-portage-multi, pp-espaces-partages /
+# ti-espaces-intermediaires, pp-collaboratif-local / ti-associatif-ess): one article using them
+# would be evidence for the gaining and the fading rupture at once, blurring both stories.
+SHARED = [
+    "auto-entrepreneur", "autoentrepreneur", "micro-entrepreneur", "microentrepreneur",
+    "portage salarial", "multi-employeur", "groupement d'employeurs", "groupements d'employeurs",
+    "pluriactivité", "coworking", "tiers-lieu", "consommation collaborative", "accorderie",
+    "banque de temps", "système d'échange local", "systèmes d'échange locaux", "jeremy rifkin",
 ]  # fmt: skip
 MY_DATA = ["rgpd", "portabilité des données", "données personnelles"]
 
@@ -144,14 +154,15 @@ def test_post_patrimonial_gains_in_the_last_week(by_week: dict[str, list[DemoArt
     positive = [
         a for a in by_week[LAST] if _mentions(a, PP_EVIDENCE) and not _mentions(a, PP_COUNTER)
     ]
-    assert len(positive) >= 8
-    assert len({a.source for a in positive}) >= 3
+    assert len(positive) >= 10
+    assert len({a.source for a in positive}) >= 4
     baseline = statistics.mean(weekly[w] for w in BASELINE)
     assert 1.0 <= baseline <= 2.5, weekly
-    assert all(weekly[w] <= 2 for w in WEEKS[:-2]), weekly  # quiet until W13
+    assert all(weekly[w] <= 2 for w in WEEKS[:-1]), weekly  # quiet until W14
     assert weekly["2025-W14"] < weekly[LAST]
     counter = [a for w in ("2025-W14", LAST) for a in by_week[w] if _mentions(a, PP_COUNTER)]
     assert 1 <= len(counter) <= 2
+    assert any(_mentions(a, PP_COUNTER) for a in by_week[LAST])  # the closing debate
     # the positive articles of the last week do not also carry the fading rupture's vocabulary
     assert not any(_mentions(a, TI_EVIDENCE) for a in positive)
 
@@ -159,9 +170,14 @@ def test_post_patrimonial_gains_in_the_last_week(by_week: dict[str, list[DemoArt
 def test_tous_intermittents_fades_in_the_last_week(by_week: dict[str, list[DemoArticle]]) -> None:
     weekly = _weekly(by_week, lambda a: _mentions(a, TI_EVIDENCE))
     baseline = statistics.mean(weekly[w] for w in BASELINE)
-    assert 6.0 <= baseline <= 8.0, weekly
-    assert all(weekly[w] >= 5 for w in BASELINE), weekly
-    assert weekly[LAST] <= 1, weekly
+    assert 8.0 <= baseline <= 10.0, weekly
+    assert all(weekly[w] >= 8 for w in BASELINE), weekly
+    assert weekly[LAST] == 0, weekly
+
+
+def test_the_two_storylines_share_no_vocabulary(corpus: DemoCorpus) -> None:
+    """No article uses a term that the real scenarios count for both storylines."""
+    assert [a.id for a in corpus.articles if _mentions(a, SHARED)] == []
 
 
 def test_other_ruptures_stay_quiet(corpus: DemoCorpus) -> None:
