@@ -46,14 +46,18 @@ def run_demo(settings: Settings, days: int | None = None, say: Callable[[str], N
             say(f"demo: serving {len(corpus.articles)} demo articles from {len(corpus.sources)} outlets "
                 f"on {server.base_url}; replaying {len(all_days)} days into {db_url}")
             with job_lock(ctx.store, "pipeline"):
+                new = analysed = pages = 0
                 for i, day in enumerate(all_days, 1):
                     clock["now"] = end_of_day(day)
                     ctx.settings = dataclasses.replace(base, now=clock["now"])
                     f = pipeline.fetch(ctx)
                     p = pipeline.process(ctx)
-                    if i % 7 == 0 or i == len(all_days):
-                        say(f"  {day.isoformat()}: {f.new_articles} new articles, {p.processed} analysed "
-                            f"(week {iso_week(clock['now'])})")
+                    new, analysed = new + f.new_articles, analysed + p.processed
+                    pages += f.pages_ok
+                    if i == len(all_days) or iso_week(end_of_day(all_days[i])) != iso_week(clock["now"]):
+                        say(f"  week {iso_week(clock['now'])}: {new} new articles, {pages} pages "
+                            f"downloaded, {analysed} analysed")
+                        new = analysed = pages = 0
             last = clock["now"]
             ctx.settings = dataclasses.replace(base, now=last + timedelta(days=1))
             return pipeline.digest(ctx, iso_week(last))
