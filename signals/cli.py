@@ -233,7 +233,8 @@ def digest(week: str | None) -> None:
             raise InputError(f"--week: {e}") from None
     ctx = _open(need_sources=False)
     try:
-        paths = pipeline.digest(ctx, week)
+        with job_lock(ctx.store, LOCK):  # digest re-matches history when scenarios changed
+            paths = pipeline.digest(ctx, week)
     finally:
         ctx.close()
     for p in paths:

@@ -95,7 +95,7 @@ def advisory_key(name: str) -> int:
 
 def _busy_message(name: str, row: Any) -> str:
     if row is None:  # PostgreSQL: the advisory lock is held but its row is not written yet
-        return f"another '{name}' job is starting; exiting"
+        return f"another '{name}' job is running (starting up: no pid recorded yet); exiting"
     return (f"another '{name}' job is running (pid {row.pid} on {row.host}, since "
             f"{row.acquired_at:%Y-%m-%d %H:%M:%S} UTC); exiting")
 
@@ -148,8 +148,13 @@ def _try_acquire(store: Store, name: str, owner: str, host: str, pid: int, stale
         got = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar())
         conn.commit()
         if not got:
-            with store.engine.connect() as c:
-                row = c.execute(select(t.locks).where(t.locks.c.name == name)).first()
+            row = None
+            for _ in range(10):  # the holder may be between its advisory lock and its row
+                with store.engine.connect() as c:
+                    row = c.execute(select(t.locks).where(t.locks.c.name == name)).first()
+                if row is not None:
+                    break
+                time.sleep(0.1)
             raise LockedError(_busy_message(name, row))
         try:
             _write_row(store, name, owner, host, pid, stale_after, advisory=True)
