@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 KEYS_VERSION = "k2"
 MAX_CHARS = 100_000
 _STEMMERS = {"fr": "french", "en": "english", "de": "german", "es": "spanish", "it": "italian"}
-_FUNCTION_WORDS = frozenset("le la les un une des du de au aux the a an of".split())
-_ELIDED = frozenset("l d j m n s t c qu jusqu lorsqu puisqu".split())  # l', d', qu'… before a vowel
+_FUNCTION_WORDS = frozenset(["le", "la", "les", "un", "une", "des", "du", "de", "au", "aux", "the", "a", "an", "of"])
+_ELIDED = frozenset(["l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"])  # l', d', qu'… before a vowel
 _SPLIT = re.compile(r"[-‐‑‒–—_/]+")
 _APOSTROPHE = re.compile(r"['’]")
 #: Key of a punctuation token that ends a phrase: terms never match across it.
