@@ -82,6 +82,8 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
             # "Coursera" stems like « course »
             "La course contre la montre se poursuit pour retrouver l'enfant disparu près de l'école.",
             "Pendant le confinement, les parents ont dû faire l'école à la maison avec les moyens du bord.",
+            # "démissions" stems like "demi"
+            "Les trois millions et demi d'enseignants américains ont vu leur niveau de vie chuter en deux ans.",
         ],
     ),
     "tous-intermittents": (
@@ -104,10 +106,14 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
             "L'UFC-Que Choisir a déposé une action de groupe contre Google pour sa gestion des données personnelles.",
             "Le syndrome du canal carpien et l'hyperconnexion sont désormais pointés par la médecine du travail.",
             "Le logiciel de paie Louvois a provoqué la colère des militaires, certains restant plusieurs mois sans solde.",
+            "Après l'incendie d'un datacenter d'OVH à Strasbourg, des milliers de clients ont perdu leurs données "
+            "dans le cloud.",
         ],
         [
             "Le spectacle a été annulé à cause d'une panne de courant dans la salle.",
             "Le tribunal a condamné l'éditeur du livre pour diffamation.",
+            # "action de groupe" has the keys of "l'action du groupe" (a share price)
+            "L'action du groupe de logiciels a dévissé de 17 % à la Bourse de Francfort.",
         ],
     ),
     "production-relocalisee": (
@@ -122,6 +128,7 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
             # "Instructables" stems like « instruction »
             "Le juge d'instruction a terminé son enquête sur le dossier.",
             "La production de vin a chuté de 20 % en raison du gel.",
+            "Une housse de protection a été fabriquée à la demande des taxis toulonnais.",
         ],
     ),
     "secessions-territoriales": (
@@ -134,6 +141,8 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
         [
             "Le maire a inauguré la nouvelle médiathèque en présence des élus du territoire.",
             "La carte de résident lui a été refusée par la préfecture.",
+            # "compte citoyen" has the keys of "comptes aux citoyens"
+            "Le sénateur devra rendre des comptes aux citoyens de son département.",
         ],
     ),
     "my-data": (
@@ -146,6 +155,7 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
         [
             "Les données de fréquentation des plages montrent une hausse de 10 % cet été.",
             "Le gardien a restitué les clés de l'appartement au propriétaire.",
+            "Il n'a rien à cacher, a assuré le ministre devant les députés.",
         ],
     ),
     "neuro-inc": (
@@ -157,6 +167,7 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
         [
             "Le patient a passé une IRM après sa chute dans l'escalier.",
             "Le neurologue a expliqué le fonctionnement du cerveau aux élèves de CM2.",
+            "Au lycée hôtelier, les élèves apprennent à manipuler les jetons et à distribuer les cartes.",
         ],
     ),
     "places-tahrir-entreprises": (
@@ -169,6 +180,8 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
         [
             "Les révoltes de la place Tahrir ont renversé le régime d'Hosni Moubarak en 2011.",
             "Les actionnaires du club ont voté la nomination d'un nouveau président.",
+            # "activisme salarié" has the keys of "activité salariée"
+            "Quelque 500 000 seniors cumulent en France retraite et activité salariée.",
         ],
     ),
     "tente-quechua-travailleur": (
@@ -181,6 +194,7 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
         [
             "Les campeurs ont planté leur tente au bord du lac pour le week-end.",
             "Les migrants ont été évacués du campement installé sous le pont.",
+            "De retour au bureau, le trader doit faire ses cartons.",
         ],
     ),
     "apres-chute-reseaux": (
@@ -194,6 +208,7 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
             "Après la tempête, 50 000 foyers sont privés d'électricité en Bretagne.",
             "La chanteuse a choisi de rester anonyme sur les réseaux sociaux.",
             "Un délestage de kérosène en plein vol a été observé au-dessus de Roissy.",
+            "La police veut maintenir un black-out total sur l'enquête.",
         ],
     ),
     "du-calme": (
@@ -205,6 +220,8 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
         [
             "Le calme est revenu dans le quartier après une nuit de violences.",
             "Dans cette commune de l'Oise, les enfants reviendront à la semaine de quatre jours à la rentrée.",
+            "Le logiciel espion Pegasus a infecté le téléphone de plusieurs ministres.",
+            "Le projet de loi installerait un état d'urgence permanent, dénonce l'opposition.",
         ],
     ),
     "aurore-contributeurs": (
@@ -213,10 +230,13 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
             "Des milliers de bénévoles enrichissent chaque jour OpenStreetMap.",
             "Meta lance un abonnement sans publicité pour Facebook et Instagram en Europe.",
             "Les sciences participatives permettent aux amateurs de recenser les oiseaux des jardins.",
+            "Les applis sont conçues pour nous rendre accros et capter notre temps de cerveau disponible.",
         ],
         [
             "Le contribuable devra payer la facture de la rénovation du stade.",
             "Google a publié son chiffre d'affaires trimestriel, en hausse de 11 %.",
+            # "Foldit" stems like "Fold"
+            "Le Samsung Galaxy Fold, premier smartphone pliable de la marque, arrive en magasin.",
         ],
     ),
     "generations-chacun-pour-soi": (
@@ -224,10 +244,13 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
             "Les jeunes délaissent Facebook au profit de TikTok et Snapchat.",
             "Le fossé générationnel se creuse au travail entre boomers et génération Z.",
             "Après le rachat de Twitter, de nombreux utilisateurs ont migré vers Mastodon et Bluesky.",
+            "Les ados préfèrent de loin Snapchat pour parler avec leurs amis sur les réseaux sociaux.",
         ],
         [
             "Trois générations d'agriculteurs se sont succédé dans cette ferme.",
             "Facebook a annoncé un nouveau centre de données en Irlande.",
+            # "génération Y" has the keys of "générations s'y"
+            "L'entreprise familiale fête ses 90 ans, et quatre générations s'y sont succédé.",
         ],
     ),
     "pas-a-un-ordinateur": (
@@ -236,12 +259,14 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
             "Le service client de l'opérateur a été remplacé par un chatbot, au grand dam des abonnés.",
             "Avec la dématérialisation des démarches, des millions de personnes en situation d'illectronisme "
             "sont laissées de côté.",
+            "Le service client de la compagnie ne prend personne au téléphone, déplorent les passagers.",
         ],
         [
             "L'ordinateur de bord de l'avion a signalé une anomalie.",
             "Le spectacle se joue à guichets fermés tout le week-end au théâtre du Châtelet.",
             # "France services" would match « En France, les services… »
             "En France, les services de renseignement restent très discrets sur cette affaire.",
+            "Il a accepté de parler à un conseiller d'orientation avant de choisir sa filière.",
         ],
     ),
     "green-it-mort": (
@@ -253,6 +278,7 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
         [
             "L'épidémie pourrait connaître un effet rebond après les fêtes, selon les épidémiologistes.",
             "Le compteur de vitesse de la voiture affichait 180 km/h.",
+            "Les surplus alimentaires sont reconditionnés puis redistribués aux associations.",
         ],
     ),
     "social-networks-health": (
@@ -266,6 +292,7 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
             "Le patient a été pris en charge par les urgences de l'hôpital.",
             # « données » stems to « don »: "don de données" would match « donnant donnant »
             "Les deux partenaires ont conclu un accord donnant donnant.",
+            "Le Samsung Galaxy Fold, premier smartphone pliable de la marque, arrive en magasin.",
         ],
     ),
     "augmentation-humaine": (
@@ -277,6 +304,8 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
         [
             "L'espérance de vie a reculé en France en 2020 à cause de la pandémie.",
             "Le coureur a été contrôlé positif à l'EPO lors du Tour de France.",
+            # "homme augmenté" has the keys of "hommes a augmenté"
+            "Le chiffre d'affaires des accessoires pour hommes a augmenté de 20 % en cinq ans.",
         ],
     ),
     "internet-1969-2013": (
@@ -290,6 +319,8 @@ SENTENCES: dict[str, tuple[list[str], list[str]]] = {
         [
             "La connexion internet était coupée dans tout l'immeuble pendant deux heures.",
             "La Commission européenne a infligé une amende de 4 milliards à Google.",
+            # "Renater" stems like "Renata"
+            "La journaliste Renata Silveira commentera la finale de la Coupe du monde.",
         ],
     ),
 }
