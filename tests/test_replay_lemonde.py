@@ -122,6 +122,8 @@ def test_replay_ten_weeks(snapshots: Path, tmp_path: Path) -> None:
         not_done = conn.execute(select(func.count()).select_from(t.articles).where(
             t.articles.c.state != "done")).scalar_one()
     assert not_done == 0
+    print(f"replay: {DAYS} days x {len(codes)} feeds, {n_articles} articles stored "
+          f"(= distinct items served), {per_week[last_week]} in {last_week}, {dups} collapsed copies")
     assert per_week[last_week] > 300
     assert digest["articles_analysed"] == per_week[last_week] - dups
     assert len(digest["ruptures"]) == len(json.loads(json.dumps(digest["ruptures"])))
