@@ -34,10 +34,14 @@ from .models import AnalysedDoc, Entity, Sentence
 log = logging.getLogger(__name__)
 
 #: Bump when the key normalisation changes: stored keys are then recomputed.
-KEYS_VERSION = "k2"
+KEYS_VERSION = "k3"
 MAX_CHARS = 100_000
 _STEMMERS = {"fr": "french", "en": "english", "de": "german", "es": "spanish", "it": "italian"}
-_FUNCTION_WORDS = frozenset(["le", "la", "les", "un", "une", "des", "du", "de", "au", "aux", "the", "a", "an", "of"])
+#: Articles and the like, ignored inside phrases; per language ("a" is a verb in French).
+_FUNCTION_WORDS = {
+    "fr": frozenset(["le", "la", "les", "un", "une", "des", "du", "de", "au", "aux"]),
+    "en": frozenset(["the", "a", "an", "of"]),
+}
 _ELIDED = frozenset(["l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"])  # l', d', qu'… before a vowel
 _SPLIT = re.compile(r"[-‐‑‒–—_/]+")
 _APOSTROPHE = re.compile(r"['’]")
@@ -58,6 +62,7 @@ class _Normaliser:
     def __init__(self, language: str):
         algo = _STEMMERS.get(language)
         self._stemmer = snowballstemmer.stemmer(algo) if algo else None
+        self._function_words = _FUNCTION_WORDS.get(language, frozenset())
         self.key = lru_cache(maxsize=200_000)(self._key)
 
     def _key(self, token: str) -> tuple[str, ...]:
@@ -67,7 +72,7 @@ class _Normaliser:
         for piece in _SPLIT.split(token.lower()):
             parts = _APOSTROPHE.split(piece)
             for i, part in enumerate(parts):
-                if not part or not _WORDY.search(part) or part in _FUNCTION_WORDS:
+                if not part or not _WORDY.search(part) or part in self._function_words:
                     continue
                 if i < len(parts) - 1 and part in _ELIDED:  # "l'", "d'": elided articles
                     continue
