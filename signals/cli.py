@@ -119,26 +119,21 @@ def check() -> None:
     s = _settings()
     problems = []
     sources = scenarios = None
-    for loader, path in ((load_sources, s.sources_path), (load_scenarios, s.scenarios_path)):
-        try:
-            cfg = loader(path)
-            if path == s.sources_path:
-                sources = cfg
-            else:
-                scenarios = cfg
-        except ConfigError as e:
-            problems += e.problems
-    if scenarios is not None:
-        try:
-            compile_ruleset(scenarios, Analyser(entities=False), str(s.scenarios_path))  # type: ignore[arg-type]
-        except ConfigError as e:
-            problems += e.problems
+    try:
+        sources = load_sources(s.sources_path)
+    except ConfigError as e:
+        problems += e.problems
+    try:
+        scenarios = load_scenarios(s.scenarios_path)
+        compile_ruleset(scenarios, Analyser(entities=False), str(s.scenarios_path))
+    except ConfigError as e:
+        problems += e.problems
     if problems:
         for p in problems:
             click.echo(f"error: {p}", err=True)
         raise SystemExit(2)
     assert sources is not None and scenarios is not None
-    sm = summarise(sources, scenarios)  # type: ignore[arg-type]
+    sm = summarise(sources, scenarios)
     _say(f"ok: {sm.sources} sources ({sm.enabled_sources} enabled), {sm.ruptures} ruptures, "
          f"{sm.items} items, {sm.terms} terms")
 

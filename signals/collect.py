@@ -95,7 +95,7 @@ def _store_feed_result(store: Store, cfg: Sources, src: repo.SourceState, result
             hard = src.consecutive_hard_failures + (1 if status is FetchStatus.HARD else 0)
             values.update(consecutive_failures=failures, consecutive_hard_failures=hard,
                           total_failures=src.total_failures + 1)
-            if should_disable(status, hard, cfg.fetch) or result.http_status == 410:
+            if should_disable(status, hard, cfg.fetch, reason):
                 values.update(enabled=False, disabled_reason=f"{reason} ({hard} hard failures)")
         values["next_fetch_at"] = next_attempt(now, status, failures, src.interval_minutes,
                                                result.retry_after, cfg.fetch, rng)

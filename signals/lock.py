@@ -258,10 +258,3 @@ def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
                 except SQLAlchemyError:  # the session is gone: so is its advisory lock
                     pass
                 advisory_conn.close()
-
-
-def heartbeat(store: Store, name: str, owner: str) -> None:
-    """Refresh a lock's heartbeat by hand (``job_lock`` does it on its own in a thread)."""
-    with store.begin() as conn:
-        conn.execute(update(t.locks).where(t.locks.c.name == name, t.locks.c.owner == owner)
-                     .values(heartbeat_at=datetime.now(UTC)))

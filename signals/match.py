@@ -53,14 +53,12 @@ class SentenceTerms:
 
 class Ruleset:
     def __init__(self, scenarios: Scenarios, items: list[CompiledItem], terms: list[str],
-                 indexes: dict[str, _Index], term_lengths: dict[str, list[int]],
-                 analyser: Analyser | None = None):
+                 indexes: dict[str, _Index], analyser: Analyser | None = None):
         self.scenarios = scenarios
         self.analyser = analyser  # to normalise sentences for highlighting
         self.items = items
         self.terms = terms  # term id → original text
         self._indexes = indexes
-        self._term_lengths = term_lengths
         self.version = f"{scenarios.fingerprint()}-{KEYS_VERSION}"
         self.item_by_id = {it.item_id: it for it in items}
         self._items_by_term: dict[int, list[CompiledItem]] = defaultdict(list)
@@ -179,13 +177,10 @@ def compile_ruleset(scenarios: Scenarios, analyser: Analyser, source: str = "sce
             ))
 
     indexes: dict[str, _Index] = {}
-    lengths: dict[str, list[int]] = {}
     for lang in LANGUAGES:
         idx = _Index()
-        lens = []
         for i, term in enumerate(terms):
             keys = tuple(k for k in analyser.term_keys(term, lang) if k != BREAK)
-            lens.append(len(keys))
             if not keys:
                 if lang == "fr":
                     owners = [it.item_id for it in items if i in it.any + it.all + it.none + it.context]
@@ -194,7 +189,6 @@ def compile_ruleset(scenarios: Scenarios, analyser: Analyser, source: str = "sce
                 continue
             idx.by_first[keys[0]].append((i, keys))
         indexes[lang] = idx
-        lengths[lang] = lens
     if problems:
         raise ConfigError(problems)
-    return Ruleset(scenarios, items, terms, indexes, lengths, analyser)
+    return Ruleset(scenarios, items, terms, indexes, analyser)

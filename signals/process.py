@@ -75,7 +75,7 @@ def process_pending(store: Store, ruleset: Ruleset, analyser: Analyser, clock: C
                     repo.mark_duplicate(conn, art.id, original, text, h, now)
                     report.duplicates += 1
                     continue
-                seen[h] = art.id
+                seen[h] = art.id  # a later copy in this batch is collapsed into it (same transaction)
                 todo.append((art, text, h))
             docs = analyser.analyse_many([(text, art.language) for art, text, _ in todo])
             for (art, text, h), doc in zip(todo, docs, strict=True):
@@ -83,7 +83,6 @@ def process_pending(store: Store, ruleset: Ruleset, analyser: Analyser, clock: C
                 repo.save_processed(conn, art.id, text, h, doc.language, doc, hits, ruleset.version,
                                     KEYS_VERSION, now)
                 report.processed += 1
-            # duplicates found inside this batch were marked before their original was saved
     return report
 
 

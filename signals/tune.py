@@ -240,8 +240,3 @@ def render_text(rep: TuneReport, show_examples: bool = True) -> str:
         lines.append("")
     lines.append(f"dead items: {len(rep.dead)}; noisy items: {len(rep.noisy)}")
     return "\n".join(lines)
-
-
-def summary(rep: TuneReport) -> dict[str, Any]:
-    return {"articles": rep.articles, "dead": [i.item_id for i in rep.dead],
-            "noisy": [i.item_id for i in rep.noisy]}
