@@ -139,6 +139,13 @@ class Analyser:
         doc = self._tokenizer_nlp(_language_code(language)).make_doc(term)
         return tuple(k for tok in doc for k in norm.key(tok.text))
 
+    def entities(self, texts: Iterable[str], batch_size: int = 16) -> Iterator[tuple[Entity, ...]]:
+        """Named entities of each text with the NER model (loaded on first use): only the few
+        articles that become evidence pay for it."""
+        nlp = self._ner_nlp()
+        for doc in nlp.pipe((t[:MAX_CHARS] for t in texts), batch_size=batch_size):
+            yield self._entities_of(doc)
+
     def analyse(self, text: str, language: str | None) -> AnalysedDoc:
         return next(self.analyse_many([(text, language)]))
 
@@ -173,10 +180,14 @@ class Analyser:
                 continue
             keys = tuple(k for tok in sent for k in norm.key(tok.text))
             sentences.append(Sentence(text=text, keys=keys))
+        return AnalysedDoc(language=lang, sentences=tuple(sentences), entities=self._entities_of(doc))
+
+    @staticmethod
+    def _entities_of(doc: Any) -> tuple[Entity, ...]:
         entities: list[Entity] = []
         if doc.has_annotation("ENT_IOB"):
             for ent in doc.ents:
                 name = " ".join(ent.text.split())
                 if len(name) >= 2 and _WORDY.search(name):
                     entities.append(Entity(text=name, label=_ENTITY_LABELS.get(ent.label_, "MISC")))
-        return AnalysedDoc(language=lang, sentences=tuple(sentences), entities=tuple(entities))
+        return tuple(entities)

@@ -11,6 +11,7 @@ into one clear line on stderr and a documented exit code:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
@@ -78,18 +79,20 @@ class _Group(click.Group):
               show_default=True, envvar="SIGNALS_REPORTS", help="Where digests are written.")
 @click.option("--now", type=_Now(), envvar="SIGNALS_NOW", default=None,
               help="Pretend the current time is this (replays, backtests; env SIGNALS_NOW).")
+@click.option("--judge", "judge_path", envvar="SIGNALS_JUDGE", type=click.Path(path_type=Path), default=None,
+              help="Article-level judge model (JSON, from `signals train`); default: the shipped one.")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Less output.")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str, sources_path: Path, scenarios_path: Path, reports_dir: Path,
-        now: Any, verbose: int, quiet: int) -> None:
+        now: Any, judge_path: Path | None, verbose: int, quiet: int) -> None:
     """Watch news feeds for weak signals of the 19 ruptures and write weekly digests.
 
     Example: signals run && signals digest
     """
     _setup_logging(verbose, quiet)
     ctx.obj = Settings(db_url=db_url, sources_path=sources_path, scenarios_path=scenarios_path,
-                       reports_dir=reports_dir, now=now)
+                       reports_dir=reports_dir, now=now, judge_path=judge_path)
     ctx.meta["quiet"] = quiet > 0
 
 
@@ -272,29 +275,50 @@ def import_(path: Path, fields: tuple[str, ...], skip_invalid: bool, language: s
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here instead of standard output.")
-def export(since: Any, until: Any, fmt: str, output: Path | None) -> None:
-    """Every match of a period: url, title, source, published, rupture, item, kind, sentence.
+@click.option("--review", is_flag=True,
+              help="A review spreadsheet (CSV): each judged article with its score, reasons and an "
+                   "empty verdict column, for `signals labels import`.")
+@click.option("--all-candidates", is_flag=True, help="With --review: also the candidates the judge rejected.")
+def export(since: Any, until: Any, fmt: str, output: Path | None, review: bool, all_candidates: bool) -> None:
+    """Every match of a period: url, title, source, published, rupture, item, kind, sentence,
+    with the article-level judgement (score, accepted, reasons).
 
     Example: signals export --since 2022-01-01 --until 2022-04-01 --format csv -o matches.csv
+
+    Review: signals export --review --since 2022-W10 -o review.csv, fill the verdict column
+    (right / wrong), then signals labels import review.csv --who alice
     """
     from .corpus import export_matches
+    from .review import export_review
+
+    if all_candidates and not review:
+        raise InputError("--all-candidates goes with --review")
 
     s = _settings()
     until = until or s.clock()
     if until <= since:
         raise InputError("--until must be after --since")
     ctx = _open(need_sources=False)
+
+    def write(fh: Any) -> int:
+        if review:
+            return export_review(ctx.store, since, until, fh, all_candidates)
+        return export_matches(ctx.store, since, until, fh, fmt)
+
     try:
         if output is None:
-            n = export_matches(ctx.store, since, until, sys.stdout, fmt)
+            n = write(sys.stdout)
         else:
             tmp = output.with_name(output.name + ".tmp")
-            with tmp.open("w", encoding="utf-8", newline="") as fh:
-                n = export_matches(ctx.store, since, until, fh, fmt)
-            tmp.replace(output)
+            try:
+                with tmp.open("w", encoding="utf-8", newline="") as fh:
+                    n = write(fh)
+                tmp.replace(output)
+            except OSError as e:
+                raise InputError(f"cannot write {output}: {e.strerror}") from None
     finally:
         ctx.close()
-    click.echo(f"export: {n} matches", err=True)
+    click.echo(f"export: {n} {'judged articles to review' if review else 'matches'}", err=True)
 
 
 @cli.command()
@@ -424,6 +448,141 @@ def serve(schedule_path: Path) -> None:
         if sig_log.getEffectiveLevel() > logging.INFO:
             sig_log.setLevel(logging.INFO)  # a service says what it does (one line per job)
     serve_forever(s, schedule_path)
+
+
+@cli.command(name="eval")
+@click.argument("labels", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--corpus", "corpora", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON Lines corpus holding the labelled articles (repeatable; .gz/.xz read directly). "
+                   "Without it the articles are looked up in the database.")
+@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
+@click.option("--split", default=None, help="Only records of this split (dev, test, feedback).")
+@click.option("--verdicts", is_flag=True, help="Add the analysts' verdicts stored in the database.")
+@click.option("--baseline", type=click.Choice(["judge", "sentence-hits"]), default="judge", show_default=True,
+              help="sentence-hits: count every sentence hit, as Signals did before the article-level judge.")
+@click.option("--floors", "floors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Exit 1 when a figure falls below its floor in this file (labels/floors.json).")
+@click.option("--update-floors", is_flag=True, help="Raise the floors in --floors to the measured figures.")
+@click.option("--allow-lower", is_flag=True, help="With --update-floors: allow lowering a floor.")
+@click.option("--errors", "show_errors", type=click.IntRange(min=0), default=10, show_default=True,
+              help="False positives and misses listed (table output).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every error listed).")
+def eval_(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str, ...], split: str | None,
+          verdicts: bool, baseline: str, floors_path: Path | None, update_floors: bool, allow_lower: bool,
+          show_errors: int, as_json: bool) -> None:
+    """Precision, recall and F1 of evidence and counter-evidence against labelled articles.
+
+    Example: signals eval labels/test.jsonl --corpus tvnews.jsonl.xz --corpus items_dedup.jsonl.gz
+    """
+    from .eval_run import run_eval
+
+    if update_floors and floors_path is None:
+        raise InputError("--update-floors needs --floors FILE")
+    s = _settings()
+    report_text, report_json, failed = run_eval(
+        s, list(labels), list(corpora), _field_map(fields), split, verdicts, baseline == "sentence-hits",
+        floors_path, update_floors, allow_lower, show_errors)
+    click.echo(json.dumps(report_json, ensure_ascii=False, indent=2) if as_json else report_text)
+    if failed:
+        click.echo("error: " + "; ".join(failed), err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("labels", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--corpus", "corpora", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="JSON Lines corpus holding the labelled articles (repeatable).")
+@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
+@click.option("--split", default="dev", show_default=True, help="Train on this split only (never on test).")
+@click.option("--target-precision", type=click.FloatRange(0.05, 1.0), default=0.8, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the model (JSON); use it with --judge.")
+def train(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str, ...], split: str,
+          target_precision: float, output: Path) -> None:
+    """Fit the article-level judge (logistic regression) on labelled articles; write it as JSON.
+
+    Example: signals train labels/dev.jsonl --corpus tvnews.jsonl.xz -o signals/judge_model.json
+    """
+    from .analyse import Analyser
+    from .config import load_scenarios
+    from .corpus import read_documents
+    from .labels import by_split, read_labels
+    from .match import compile_ruleset
+    from .train import fit, training_rows
+
+    if split == "test":
+        raise InputError("refusing to train on the test split: it is only measured")
+    s = _settings()
+    scenarios = load_scenarios(s.scenarios_path)
+    ids = [r.id for r in scenarios.ruptures]
+    records = list(by_split(read_labels(labels, ids), split))
+    if not records:
+        raise InputError(f"no label records of split {split!r} in {', '.join(map(str, labels))}")
+    docs = read_documents(list(corpora), {r.id for r in records}, _field_map(fields))
+    analyser = Analyser(entities=False)
+    ruleset = compile_ruleset(scenarios, analyser, str(s.scenarios_path))
+    rows = training_rows(records, docs, ruleset, analyser, ids)
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in labels)).hexdigest()[:16]
+    model = fit(rows, ids, target_precision, source=", ".join(p.name for p in labels) + f" [{split}]",
+                labels_sha256=digest)
+    try:
+        output.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot write {output}: {e.strerror}") from None
+    tr = model.meta["training"]
+    _say(f"train: {len(records)} records ({len(docs)} found in the corpus), "
+         + ", ".join(f"{k}: {v['positives']}/{v['candidates']} positive candidates, "
+                     f"cross-validated {v['cross_validated']}" for k, v in tr.items())
+         + f"; wrote {output} (version {model.version})")
+
+
+@cli.group()
+def labels() -> None:
+    """Analysts' verdicts: import a filled review spreadsheet, export verdicts as labels.
+
+    Example: signals labels import review.csv --who alice
+    """
+
+
+@labels.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--who", required=True, help="The analyst's name (stored with each verdict).")
+def labels_import(path: Path, who: str) -> None:
+    """Store the verdict column of a review spreadsheet (from `export --review`).
+
+    Example: signals labels import review.csv --who alice
+    """
+    from .review import import_verdicts
+
+    ctx = _open(need_sources=False)
+    try:
+        rep = import_verdicts(ctx.store, path, who, _settings().clock())
+    finally:
+        ctx.close()
+    _say(f"labels: {rep.stored} verdicts stored ({rep.confirmed} right, {rep.rejected} wrong), "
+         f"{rep.skipped} rows without a verdict")
+
+
+@labels.command(name="export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def labels_export(output: Path) -> None:
+    """Write the stored verdicts as label records (for `eval` and `train`).
+
+    Example: signals labels export -o labels/feedback.jsonl
+    """
+    from .labels import write_labels
+    from .review import verdict_records
+
+    ctx = _open(need_sources=False)
+    try:
+        records = verdict_records(ctx.store)
+    finally:
+        ctx.close()
+    try:
+        n = write_labels(records, output)
+    except OSError as e:
+        raise InputError(f"cannot write {output}: {e.strerror}") from None
+    _say(f"labels: {n} verdicts written to {output}")
 
 
 def main() -> None:

@@ -134,7 +134,8 @@ def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_
     return report
 
 
-EXPORT_COLUMNS = ("url", "title", "source", "published", "rupture_id", "item_id", "kind", "sentence")
+EXPORT_COLUMNS = ("url", "title", "source", "published", "rupture_id", "item_id", "kind", "sentence",
+                  "score", "accepted", "reasons")
 
 
 def export_matches(store: Store, start: datetime, end: datetime, out: IO[str], fmt: str) -> int:
@@ -153,3 +154,63 @@ def export_matches(store: Store, start: datetime, end: datetime, out: IO[str], f
                 out.write(json.dumps({k: row[k] for k in EXPORT_COLUMNS}, ensure_ascii=False) + "\n")
                 n += 1
     return n
+
+
+def iter_objects(path: Path, sample: int = 1) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON Lines file (``.gz``/``.xz`` read directly), every ``sample``-th
+    line; lines that are not a JSON object are skipped (read-only look-ups: ``tune``, ``eval``,
+    ``train``; ``import`` validates every line instead). An unreadable file is an error."""
+    try:
+        with _open_text(path) as fh:
+            for i, raw in enumerate(fh):
+                if sample > 1 and i % sample:
+                    continue
+                try:
+                    obj = json.loads(raw)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(obj, dict):
+                    yield obj
+    except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+
+
+#: Field names other corpora use, tried when ours is absent (``eval`` / ``train`` read several
+#: corpora in one run: the TV news says ``description``/``date``/``media``, Le Monde ``link``).
+ALIASES = {"url": ("link",), "text": ("description", "summary"), "published": ("date", "pubDate"),
+           "source": ("media",)}
+
+
+@dataclass(frozen=True)
+class Document:
+    url: str
+    title: str
+    text: str
+    published: str | None
+    source: str | None
+
+
+def read_documents(paths: list[Path], wanted: set[str] | None = None,
+                   field_map: Mapping[str, str] | None = None) -> dict[str, Document]:
+    """URL → document for the lines of JSON Lines corpora (``.gz``/``.xz`` read directly),
+    keeping only ``wanted`` URLs when given. Unreadable lines are skipped (these are read-only
+    look-ups, not imports); an unreadable file is an error."""
+    field_map = field_map or {}
+
+    def get(obj: dict[str, Any], f: str) -> Any:
+        if f in field_map:
+            return obj.get(field_map[f])
+        for name in (f, *ALIASES.get(f, ())):
+            if obj.get(name) is not None:
+                return obj[name]
+        return None
+
+    out: dict[str, Document] = {}
+    for path in paths:
+        for obj in iter_objects(path):
+            url = get(obj, "url")
+            if not isinstance(url, str) or (wanted is not None and url not in wanted):
+                continue
+            out[url] = Document(url, str(get(obj, "title") or ""), str(get(obj, "text") or ""),
+                                get(obj, "published"), get(obj, "source"))
+    return out

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from .match import Ruleset
-from .models import EVIDENCE_KINDS, ItemKind, Sentence
+from .models import ItemKind, Polarity, Sentence
 from .report.model import Digest, DigestArticle, DigestRupture, ItemActivity
 from .score import (
     RuptureScore,
@@ -19,7 +20,6 @@ from .score import (
 )
 from .store import Store, repo
 
-EVIDENCE = sorted(str(k) for k in EVIDENCE_KINDS)
 BEST_ARTICLES = 5
 COUNTER_ARTICLES = 3
 
@@ -29,7 +29,8 @@ def last_complete_week(now: datetime) -> str:
     return iso_week(now - timedelta(days=7))
 
 
-def _articles(rows: list[repo.MatchedArticle], ruleset: Ruleset, limit: int) -> tuple[DigestArticle, ...]:
+def _articles(rows: list[repo.MatchedArticle], ruleset: Ruleset, limit: int | None = None
+              ) -> tuple[DigestArticle, ...]:
     out = []
     for a in rows[:limit]:
         labels = tuple(ruleset.item_by_id[i].label if i in ruleset.item_by_id else i for i in a.item_ids)
@@ -38,7 +39,8 @@ def _articles(rows: list[repo.MatchedArticle], ruleset: Ruleset, limit: int) -> 
             Sentence(sentence, _keys(ruleset, sentence, a.language)), a.language or "fr", a.item_ids))
         out.append(DigestArticle(
             url=a.url, title=a.title, source=", ".join(a.sources), published=a.published_at,
-            item_ids=a.item_ids, item_labels=labels, kinds=a.kinds, sentence=sentence, terms=terms))
+            item_ids=a.item_ids, item_labels=labels, kinds=a.kinds, sentence=sentence, terms=terms,
+            score=a.score, reasons=a.reasons, confirmed=a.verdict == "confirmed"))
     return tuple(out)
 
 
@@ -48,26 +50,34 @@ def _keys(ruleset: Ruleset, sentence: str, language: str | None) -> tuple[str, .
 
 
 def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
-                 params: ScoreParams | None = None) -> tuple[Digest, list[RuptureScore]]:
+                 params: ScoreParams | None = None,
+                 entities: Callable[[list[int]], None] | None = None) -> tuple[Digest, list[RuptureScore]]:
+    """The week's digest; ``entities`` is called with the evidence article ids first, so that
+    their named entities are computed (lazily, once) before they are counted."""
     params = params or ScoreParams()
     start, end = week_bounds(week)
-    span = max(params.baseline_weeks, params.history_weeks - 1)
+    span = max(params.baseline_weeks + params.window_weeks - 1, params.history_weeks - 1)
     weeks = [*previous_weeks(week, span), week]
     rupture_ids = [r.id for r in ruleset.scenarios.ruptures]
+    if entities is not None:
+        with store.engine.connect() as conn:
+            ids = repo.counted_article_ids(conn, week, Polarity.EVIDENCE)
+        entities(ids)
     with store.engine.connect() as conn:
         analysed = repo.analysed_per_week(conn, weeks)
-        evidence, sources = repo.rupture_counts(conn, weeks, EVIDENCE)
-        doubts, _ = repo.rupture_counts(conn, weeks, [str(ItemKind.DOUBT)])
-        first = repo.first_evidence_weeks(conn, EVIDENCE)
+        evidence, sources = repo.rupture_counts(conn, weeks, Polarity.EVIDENCE)
+        doubts, _ = repo.rupture_counts(conn, weeks, Polarity.COUNTER)
+        first = repo.first_evidence_weeks(conn, Polarity.EVIDENCE)
         counts = WeeklyCounts(analysed=analysed, evidence=evidence, sources=sources, doubts=doubts,
-                              first_evidence_week={r: first.get(r) for r in rupture_ids})
+                              first_evidence_week={r: first.get(r) for r in rupture_ids},
+                              history_start=repo.first_analysed_week(conn))
         scores = score_week(counts, week, rupture_ids, params)
         by_id = {s.rupture_id: s for s in scores}
         ruptures = []
         for score in scores:
             r = ruleset.scenarios.rupture(score.rupture_id)
-            ev = repo.matched_articles(conn, r.id, week, EVIDENCE)
-            counter = repo.matched_articles(conn, r.id, week, [str(ItemKind.DOUBT)])
+            ev = repo.counted_articles(conn, r.id, week, Polarity.EVIDENCE)
+            counter = repo.counted_articles(conn, r.id, week, Polarity.COUNTER)
             announced = repo.matched_articles(conn, r.id, week, [str(ItemKind.ANNOUNCER)])
             activity: Counter[str] = Counter()
             for a in ev + counter:
@@ -84,6 +94,7 @@ def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
                 counter_evidence=_articles(counter, ruleset, COUNTER_ARTICLES),
                 announcers=tuple(names),
                 entities=tuple(repo.entity_counts(conn, [a.article_id for a in ev]))))
+
         digest = Digest(week=week, start=start, end=end, generated_at=now, ruleset_version=ruleset.version, params=params,
                         articles_analysed=analysed.get(week, 0), sources_active=repo.active_sources(conn, week),
                         ruptures=tuple(ruptures))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from .analyse import BREAK, KEYS_VERSION, Analyser
 from .config import Announcer, Milestone, Scenarios
 from .errors import ConfigError, ConfigProblem
-from .models import AnalysedDoc, Hit, ItemKind, Sentence
+from .models import AnalysedDoc, Hit, ItemKind, ItemMatch, Sentence
 
 LANGUAGES = ("fr", "en", "xx")
 
@@ -76,13 +76,14 @@ class Ruleset:
                     found.setdefault(term_id, []).append(i)
         return SentenceTerms(sentence, found)
 
-    def match(self, doc: AnalysedDoc) -> list[Hit]:
+    def match_items(self, doc: AnalysedDoc) -> list[ItemMatch]:
+        """Every item that hits the article, with the sentences, terms and counts it hit."""
         per_sentence = [self.find_terms(s, doc.language) for s in doc.sentences]
         in_article: set[int] = set()
         for st in per_sentence:
             in_article.update(st.positions)
-        best: dict[str, tuple[int, Hit]] = {}
-        for st in per_sentence:
+        found: dict[str, _ItemAcc] = {}
+        for idx, st in enumerate(per_sentence):
             candidates = {it.item_id: it for t in st.positions for it in self._items_by_term.get(t, ())}
             for it in candidates.values():
                 strength = _sentence_hits(it, st)
@@ -90,11 +91,15 @@ class Ruleset:
                     continue
                 if it.context and not in_article.intersection(it.context):
                     continue
-                prev = best.get(it.item_id)
-                if prev is None or strength > prev[0]:
-                    hit = Hit(it.rupture_id, it.item_id, it.kind, st.sentence.text, it.weight)
-                    best[it.item_id] = (strength, hit)
-        return [h for _, h in best.values()]
+                acc = found.get(it.item_id)
+                if acc is None:
+                    acc = found[it.item_id] = _ItemAcc(it)
+                acc.add(idx, st, strength)
+        return [acc.freeze() for acc in found.values()]
+
+    def match(self, doc: AnalysedDoc) -> list[Hit]:
+        """One hit per item, carrying its strongest sentence (what the store keeps)."""
+        return hits_of(self.match_items(doc), doc)
 
     def matched_terms(self, sentence: Sentence, language: str, item_ids: Iterable[str]) -> list[str]:
         """Original spellings of the terms of ``item_ids`` present in ``sentence`` (for highlighting)."""
@@ -105,6 +110,35 @@ class Ruleset:
             if it:
                 wanted.update(it.any + it.all)
         return [self.terms[t] for t in st.positions if t in wanted]
+
+
+class _ItemAcc:
+    def __init__(self, item: CompiledItem):
+        self.item = item
+        self.sentences: list[int] = []
+        self.terms: set[int] = set()
+        self.occurrences = 0
+        self.best = -1
+        self.best_strength = 0
+
+    def add(self, idx: int, st: SentenceTerms, strength: int) -> None:
+        self.sentences.append(idx)
+        own = set(self.item.any + self.item.all)
+        for t, ps in st.positions.items():
+            if t in own:
+                self.terms.add(t)
+                self.occurrences += len(ps)
+        if strength > self.best_strength:
+            self.best, self.best_strength = idx, strength
+
+    def freeze(self) -> ItemMatch:
+        it = self.item
+        return ItemMatch(it.rupture_id, it.item_id, it.kind, it.weight, tuple(self.sentences),
+                         tuple(sorted(self.terms)), self.occurrences, self.best)
+
+
+def hits_of(items: Sequence[ItemMatch], doc: AnalysedDoc) -> list[Hit]:
+    return [Hit(m.rupture_id, m.item_id, m.kind, doc.sentences[m.best].text, m.weight) for m in items]
 
 
 def _sentence_hits(it: CompiledItem, st: SentenceTerms) -> int:

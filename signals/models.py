@@ -99,6 +99,46 @@ class ItemKind(enum.StrEnum):
 EVIDENCE_KINDS = frozenset({ItemKind.WATCH, ItemKind.EARLY_SIGN, ItemKind.MILESTONE})
 
 
+class Polarity(enum.StrEnum):
+    """Which way an (article, rupture) candidate points: evidence, or counter-evidence (doubts)."""
+
+    EVIDENCE = "evidence"
+    COUNTER = "counter"
+
+
+def polarity_of(kind: ItemKind) -> Polarity | None:
+    if kind in EVIDENCE_KINDS:
+        return Polarity.EVIDENCE
+    if kind is ItemKind.DOUBT:
+        return Polarity.COUNTER
+    return None  # announcers: context only
+
+
+@dataclass(frozen=True)
+class ItemMatch:
+    """Everything the matcher found for one item in one article (the judge's raw material)."""
+
+    rupture_id: str
+    item_id: str
+    kind: ItemKind
+    weight: float
+    sentences: tuple[int, ...]  # indexes of the sentences the item hits, in order
+    terms: tuple[int, ...]  # distinct term ids found in those sentences
+    occurrences: int  # term occurrences in those sentences
+    best: int  # index of the sentence with the most distinct terms
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The article-level decision for one (article, rupture, polarity) candidate."""
+
+    rupture_id: str
+    polarity: Polarity
+    score: float  # probability that a careful analyst agrees (0..1)
+    accepted: bool
+    reasons: tuple[str, ...]  # the strongest contributions, e.g. "title hit +1.3"
+
+
 @dataclass(frozen=True)
 class Hit:
     rupture_id: str

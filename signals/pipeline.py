@@ -15,8 +15,9 @@ from .collect import FetchReport, fetch_feeds
 from .config import Scenarios, Sources, load_scenarios, load_sources
 from .digest import build_digest, last_complete_week
 from .fetch import Fetcher
+from .judge import JudgeModel, load_model
 from .match import Ruleset, compile_ruleset
-from .process import ProcessReport, process_pending, rematch
+from .process import ProcessReport, ensure_entities, process_pending, rematch
 from .report.render import write_digest
 from .settings import Settings
 from .store import Store, open_store, repo
@@ -34,6 +35,7 @@ class Context:
     store: Store
     _analyser: Analyser | None = None
     _ruleset: Ruleset | None = None
+    _judge: JudgeModel | None = None
 
     @classmethod
     def open(cls, settings: Settings, need_sources: bool = True) -> Context:
@@ -42,10 +44,17 @@ class Context:
         return cls(settings, sources, scenarios, open_store(settings.db_url))
 
     def analyser(self) -> Analyser:
-        """One per process; the NER model loads only when French text is first analysed."""
+        """One per process. Analysis is tokeniser-only; the NER model loads only when an
+        article first becomes evidence (its entities are shown in the digest)."""
         if self._analyser is None:
-            self._analyser = Analyser(entities=True)
+            self._analyser = Analyser(entities=False)
         return self._analyser
+
+    def judge(self) -> JudgeModel:
+        """The article-level judge (``--judge`` or the model shipped with the package)."""
+        if self._judge is None:
+            self._judge = load_model(self.settings.judge_path)
+        return self._judge
 
     def ruleset(self) -> Ruleset:
         """``scenarios.yaml`` compiled once per run."""
@@ -68,15 +77,17 @@ def fetch(ctx: Context, fetcher: Fetcher | None = None) -> FetchReport:
 
 
 def process(ctx: Context, limit: int | None = None) -> ProcessReport:
-    return process_pending(ctx.store, ctx.ruleset(), ctx.analyser(), ctx.settings.clock, limit=limit)
+    return process_pending(ctx.store, ctx.ruleset(), ctx.judge(), ctx.analyser(), ctx.settings.clock,
+                           limit=limit)
 
 
 def digest(ctx: Context, week: str | None = None) -> list[Path]:
     ruleset = ctx.ruleset()
-    rematch(ctx.store, ruleset, ctx.analyser())
+    rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser())
     now = ctx.settings.clock()
     week = week or last_complete_week(now)
-    d, scores = build_digest(ctx.store, ruleset, week, now)
+    d, scores = build_digest(ctx.store, ruleset, week, now,
+                             entities=lambda ids: ensure_entities(ctx.store, ctx.analyser(), ids))
     with ctx.store.begin() as conn:
         repo.save_scores(conn, [
             dict(week=s.week, rupture_id=s.rupture_id, ruleset_version=ruleset.version, evidence=s.evidence,

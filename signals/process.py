@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from .analyse import KEYS_VERSION, Analyser
 from .extract import content_hash, extract
-from .match import Ruleset
+from .judge import JudgeModel
+from .match import Ruleset, hits_of
 from .models import AnalysedDoc, Sentence
 from .store import Store, repo
 
@@ -49,10 +52,16 @@ def article_text(art: repo.ReadyArticle) -> str:
     return body
 
 
-def process_pending(store: Store, ruleset: Ruleset, analyser: Analyser, clock: Callable[[], datetime],
-                    batch_size: int = BATCH, limit: int | None = None) -> ProcessReport:
+def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
+    """What stored matches and judgements were computed with: the ruleset and the judge model."""
+    return f"{ruleset.version}+{judge.version}"
+
+
+def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
+                    clock: Callable[[], datetime], batch_size: int = BATCH,
+                    limit: int | None = None) -> ProcessReport:
     report = ProcessReport()
-    rematch(store, ruleset, analyser, report)
+    rematch(store, ruleset, judge, analyser, report)
     while limit is None or report.processed + report.duplicates + report.failed < limit:
         with store.begin() as conn:
             batch = repo.claim_ready(conn, batch_size)
@@ -78,20 +87,42 @@ def process_pending(store: Store, ruleset: Ruleset, analyser: Analyser, clock: C
                 seen[h] = art.id  # a later copy in this batch is collapsed into it (same transaction)
                 todo.append((art, text, h))
             docs = analyser.analyse_many([(text, art.language) for art, text, _ in todo])
+            evidence: list[tuple[int, str]] = []
             for (art, text, h), doc in zip(todo, docs, strict=True):
-                hits = ruleset.match(doc)
-                repo.save_processed(conn, art.id, text, h, doc.language, doc, hits, ruleset.version,
-                                    KEYS_VERSION, now)
+                items = ruleset.match_items(doc)
+                judgements = judge.judge_doc(doc, items)
+                repo.save_processed(conn, art.id, text, h, doc.language, doc, hits_of(items, doc),
+                                    ruleset.version, KEYS_VERSION, now, judgements)
+                if any(j.accepted for j in judgements):
+                    evidence.append((art.id, text))
                 report.processed += 1
+            add_entities(conn, analyser, evidence)
     return report
 
 
-def rematch(store: Store, ruleset: Ruleset, analyser: Analyser, report: ProcessReport | None = None,
-            force: bool = False) -> int:
-    """Re-match every stored analysis when the ruleset (or key normalisation) changed."""
+def add_entities(conn: Connection, analyser: Analyser, articles: list[tuple[int, str]]) -> None:
+    """Named entities (the NER model) only for articles that became evidence, once each."""
+    todo = [(aid, text) for aid, text in articles if not repo.has_entities_run(conn, aid)]
+    if todo:
+        for (aid, _), ents in zip(todo, analyser.entities([text for _, text in todo]), strict=True):
+            repo.save_entities(conn, aid, ents)
+
+
+def ensure_entities(store: Store, analyser: Analyser, article_ids: list[int]) -> None:
+    """Entities for articles that became evidence after a re-match (lazily, at digest time)."""
+    with store.begin() as conn:
+        missing = repo.articles_without_entities(conn, article_ids)
+        add_entities(conn, analyser, missing)
+
+
+def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
+            report: ProcessReport | None = None, force: bool = False) -> int:
+    """Re-match and re-judge every stored analysis when the ruleset, the judge model or the key
+    normalisation changed (stored keys only: no model, tokeniser speed)."""
+    version = scoring_version(ruleset, judge)
     with store.begin() as conn:
         current = repo.get_meta(conn, META_RULESET)
-    if current == ruleset.version and not force:
+    if current == version and not force:
         return 0
     done = 0
     after = 0
@@ -99,7 +130,7 @@ def rematch(store: Store, ruleset: Ruleset, analyser: Analyser, report: ProcessR
         with store.begin() as conn:
             rows = repo.iter_analyses(conn, after, REMATCH_BATCH)
             if not rows:
-                repo.set_meta(conn, META_RULESET, ruleset.version)
+                repo.set_meta(conn, META_RULESET, version)
                 break
             for row in rows:
                 sentences = row.sentences
@@ -109,11 +140,13 @@ def rematch(store: Store, ruleset: Ruleset, analyser: Analyser, report: ProcessR
                     repo.update_keys(conn, row.article_id, [list(s) for s in sentences], KEYS_VERSION)
                 doc = AnalysedDoc(row.language, tuple(Sentence(text, tuple(keys.split()))
                                                      for text, keys in sentences))
-                repo.replace_matches(conn, row.article_id, ruleset.match(doc), ruleset.version)
+                items = ruleset.match_items(doc)
+                repo.replace_matches(conn, row.article_id, hits_of(items, doc), ruleset.version,
+                                     judge.judge_doc(doc, items))
                 after = row.article_id
                 done += 1
     if report is not None:
         report.rematched += done
     if done:
-        log.info("re-matched %d articles against ruleset %s", done, ruleset.version)
+        log.info("re-matched %d articles against %s", done, version)
     return done

@@ -360,7 +360,7 @@ class Service:
 
     def analyser(self) -> Analyser:
         if self._analyser is None:
-            self._analyser = Analyser(entities=True)
+            self._analyser = Analyser(entities=False)
         return self._analyser
 
     def ruleset(self, scenarios: Scenarios) -> Ruleset:

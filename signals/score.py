@@ -22,9 +22,13 @@ For rupture *r* and ISO week *w*:
 
 Status, first rule that applies:
 
-1. ``new``: ``E >= 1`` and this is the first week the rupture ever had evidence
-   (``first_evidence_week == w``; when that is unknown, the earliest week with evidence in
-   the counts).
+1. ``new``: ``E >= min_new_evidence`` (2), this is the first week the rupture ever had
+   evidence (``first_evidence_week == w``; when that is unknown, the earliest week with
+   evidence in the counts), and the store's history covers at least ``min_history_weeks`` (8)
+   weeks before *w* (``history_start``): the first weeks of an import are never "new".
+   Evidence counts only articles the article-level judge accepted (see ``judge.py``).
+   With ``window_weeks > 1``, ``E`` and ``N`` sum the window of weeks ending at *w* and the
+   baseline is the ``baseline_weeks`` before the window.
 2. ``gaining``: ``E >= min_evidence``, rate above baseline and ``q_gain < alpha``.
 3. ``fading``: rate below baseline, ``q_fade < alpha`` and ``E0 >= min_evidence``.
 4. ``quiet``: ``E == 0`` and ``E0 == 0``, or ``E + E0 < min_evidence`` (too little to say).
@@ -91,8 +95,13 @@ class ScoreParams:
     min_evidence: int = 3  # fewer evidence articles can never be "gaining"
     alpha: float = 0.05  # after correction
     history_weeks: int = 12  # sparkline length
+    window_weeks: int = 1  # weeks summed into the tested window (ending with the digest week)
+    min_history_weeks: int = 8  # analysed weeks needed before a rupture can be called "new"
+    min_new_evidence: int = 2  # evidence articles needed for "new"
 
     def __post_init__(self) -> None:
+        if self.window_weeks < 1:
+            raise ValueError("window_weeks must be >= 1")
         if self.baseline_weeks < 1:
             raise ValueError("baseline_weeks must be >= 1")
         if self.min_evidence < 0:
@@ -110,6 +119,7 @@ class WeeklyCounts:
     sources: Mapping[str, Mapping[str, int]]  # rupture id -> week -> distinct sources among them
     doubts: Mapping[str, Mapping[str, int]]  # rupture id -> week -> counter-evidence articles
     first_evidence_week: Mapping[str, str | None]  # rupture id -> first week it ever had evidence
+    history_start: str | None = None  # first week the store analysed anything (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -267,10 +277,16 @@ def _first_week(counts: WeeklyCounts, rid: str) -> str | None:
     return min(weeks) if weeks else None
 
 
+def _weeks_between(start: str, end: str) -> int:
+    return (_week_monday(end) - _week_monday(start)).days // 7
+
+
 def _status(
-    raw: _Raw, q_gain: float, q_fade: float, first: str | None, week: str, params: ScoreParams
+    raw: _Raw, q_gain: float, q_fade: float, first: str | None, week: str, params: ScoreParams,
+    history_start: str | None = None,
 ) -> str:
-    if raw.e >= 1 and (first is None or first >= week):
+    enough_history = history_start is None or _weeks_between(history_start, week) >= params.min_history_weeks
+    if (raw.e >= params.min_new_evidence and enough_history and (first is None or first >= week)):
         return "new"
     if raw.e >= params.min_evidence and raw.direction == "up" and q_gain < params.alpha:
         return "gaining"
@@ -326,15 +342,16 @@ def score_week(
     week_bounds(week)  # validates
     if len(set(rupture_ids)) != len(rupture_ids):
         raise ValueError("duplicate rupture ids")
-    baseline = previous_weeks(week, params.baseline_weeks)
+    window = [*previous_weeks(week, params.window_weeks - 1), week]
+    baseline = previous_weeks(window[0], params.baseline_weeks)
     history_weeks = [*previous_weeks(week, params.history_weeks - 1), week]
-    n = counts.analysed.get(week, 0)
+    n = sum(counts.analysed.get(w, 0) for w in window)
     n0 = sum(counts.analysed.get(w, 0) for w in baseline)
 
     raws: list[_Raw] = []
     for rid in rupture_ids:
         ev = counts.evidence.get(rid, {})
-        e = ev.get(week, 0)
+        e = sum(ev.get(w, 0) for w in window)
         e0 = sum(ev.get(w, 0) for w in baseline)
         # Compare the rates exactly; a period that analysed nothing has rate 0.
         now = Fraction(e, n) if n else Fraction(0)
@@ -360,7 +377,10 @@ def score_week(
         sources = src.get(week, 0)
         baseline_sources = max((src.get(w, 0) for w in baseline), default=0)
         doubts = counts.doubts.get(raw.rid, {}).get(week, 0)
-        status = _status(raw, q_gain, q_fade, _first_week(counts, raw.rid), week, params)
+        first = _first_week(counts, raw.rid)
+        if first is not None and params.window_weeks > 1 and first >= window[0]:
+            first = week  # first evidence inside the window: new this week
+        status = _status(raw, q_gain, q_fade, first, week, params, counts.history_start)
         ev = counts.evidence.get(raw.rid, {})
         out.append(
             RuptureScore(

@@ -17,6 +17,7 @@ class Settings:
     scenarios_path: Path = Path("scenarios.yaml")
     reports_dir: Path = Path("reports")
     now: datetime | None = None  # injected clock for replays and backtests
+    judge_path: Path | None = None  # the judge model; None: the one shipped with the package
 
     def clock(self) -> datetime:
         """The current time: ``--now``/``SIGNALS_NOW`` when given, else the real UTC time."""

@@ -25,7 +25,7 @@ from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP
 from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP
 
 from .analyse import Analyser, strip_accents
-from .corpus import FIELDS, _open_text
+from .corpus import FIELDS, iter_objects
 from .errors import InputError
 from .match import Ruleset
 from .models import EVIDENCE_KINDS
@@ -99,33 +99,21 @@ def read_corpus(path: Path, field_map: Mapping[str, str], default_language: str 
     if unknown:
         raise InputError(f"unknown field in --field: {', '.join(sorted(unknown))}")
     n = 0
-    try:
-        with _open_text(path) as fh:
-            for i, raw in enumerate(fh):
-                if sample > 1 and i % sample:
-                    continue
-                try:
-                    obj = json.loads(raw)
-                except json.JSONDecodeError:
-                    continue
-                if not isinstance(obj, dict):
-                    continue
-                rec = {f: obj.get(field_map.get(f, f)) for f in FIELDS}
-                text = ".\n".join(str(x).strip() for x in (rec["title"], rec["text"]) if x)
-                if not text:
-                    continue
+    for obj in iter_objects(path, sample):
+        rec = {f: obj.get(field_map.get(f, f)) for f in FIELDS}
+        text = ".\n".join(str(x).strip() for x in (rec["title"], rec["text"]) if x)
+        if not text:
+            continue
+        published = None
+        if isinstance(rec["published"], str):
+            try:
+                published = parse_now(rec["published"])
+            except ValueError:
                 published = None
-                if isinstance(rec["published"], str):
-                    try:
-                        published = parse_now(rec["published"])
-                    except ValueError:
-                        published = None
-                yield _Doc(text, published, str(rec["language"] or default_language))
-                n += 1
-                if limit is not None and n >= limit:
-                    return
-    except (OSError, EOFError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read: {e}") from None
+        yield _Doc(text, published, str(rec["language"] or default_language))
+        n += 1
+        if limit is not None and n >= limit:
+            return
 
 
 def _words(text: str) -> set[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from signals.cli import cli
 from signals.devserver import Response, serve
+from signals.judge import accept_all
 
 from .test_report import XSS_PAYLOADS
 
@@ -47,6 +48,12 @@ def test_payloads_in_feeds_and_labels_never_reach_the_html_as_markup(tmp_path: P
         items.append(f"<item><title>{title}</title><link>{link}</link><guid>g{i}</guid>"
                      f"<description>{desc}</description><author>{escape(p)}</author>"
                      f"<pubDate>Tue, 07 May 2024 08:00:00 +0000</pubDate></item>")
+    # ten quiet weeks before: a rupture is only called "new" once the store has history
+    for w in range(1, 11):
+        day = (datetime(2024, 5, 7, 8, tzinfo=UTC) - timedelta(weeks=w)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        items.append(f"<item><title>Météo de la semaine {w}</title><link>https://ex.org/quiet/{w}</link>"
+                     f"<guid>q{w}</guid><description>Du soleil et quelques nuages.</description>"
+                     f"<pubDate>{day}</pubDate></item>")
     feed = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
             f"<title>{escape(XSS_PAYLOADS[0])}</title><link>https://ex.org/</link>{''.join(items)}</channel></rss>")
     label = json.dumps(" ".join(XSS_PAYLOADS[:25]))
@@ -64,7 +71,10 @@ def test_payloads_in_feeds_and_labels_never_reach_the_html_as_markup(tmp_path: P
             "defaults: {fetch_pages: false}\nfetch: {allow_networks: [\"127.0.0.0/8\"]}\nsources:\n"
             f"  - {{id: hostile, name: {json.dumps(XSS_PAYLOADS[3])}, url: '{srv.base_url}/feed.xml'}}\n",
             encoding="utf-8")
-        base = ["--db", f"sqlite:///{tmp_path / 'x.db'}", "--sources", str(tmp_path / "sources.yaml"),
+        judge = tmp_path / "judge.json"  # accept every candidate: every payload must reach the digest
+        judge.write_text(json.dumps(accept_all().to_json()), encoding="utf-8")
+        base = ["--db", f"sqlite:///{tmp_path / 'x.db'}", "--judge", str(judge),
+                "--sources", str(tmp_path / "sources.yaml"),
                 "--scenarios", str(tmp_path / "scenarios.yaml"), "--reports", str(tmp_path / "r")]
         res = CliRunner().invoke(cli, [*base, "--now", NOW.isoformat(), "run"])
         assert res.exit_code == 0, res.output

@@ -9,6 +9,7 @@ it (the « école » in a crime story is not evidence of the school system's bre
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from signals.config import Announcer, Milestone, Scenarios, load_scenarios
 from signals.match import Ruleset, compile_ruleset
 from signals.models import EVIDENCE_KINDS, Hit
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios.yaml"
+SCENARIOS = Path(os.environ.get("SIGNALS_SCENARIOS_UNDER_TEST") or Path(__file__).resolve().parents[1] / "scenarios.yaml")
 
 DEVELOPED = [
     "post-patrimonial",

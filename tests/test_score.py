@@ -374,10 +374,34 @@ def test_new_beats_gaining_and_is_only_the_first_week() -> None:
 
 
 def test_new_falls_back_to_the_counts_when_first_week_is_unknown() -> None:
-    counts = dataclasses.replace(build({"r": {WEEK: 1}}), first_evidence_week={})
+    counts = dataclasses.replace(build({"r": {WEEK: 2}}), first_evidence_week={})
     assert score_week(counts, WEEK, ["r"])[0].status == "new"
-    counts = dataclasses.replace(build({"r": {BASE[3]: 1, WEEK: 1}}), first_evidence_week={})
+    counts = dataclasses.replace(build({"r": {BASE[3]: 1, WEEK: 2}}), first_evidence_week={})
     assert score_week(counts, WEEK, ["r"])[0].status != "new"
+
+
+def test_one_article_is_never_new() -> None:
+    counts = build({"r": {WEEK: 1}})
+    assert score_week(counts, WEEK, ["r"])[0].status != "new"
+
+
+def test_the_first_weeks_of_an_import_are_never_new() -> None:
+    counts = dataclasses.replace(build({"r": {WEEK: 30}}), history_start=BASE[-2])
+    assert score_week(counts, WEEK, ["r"])[0].status != "new"
+    enough = dataclasses.replace(counts, history_start="2019-W01")
+    assert score_week(enough, WEEK, ["r"])[0].status == "new"
+
+
+def test_a_four_week_window_sums_what_one_week_cannot_show() -> None:
+    # 2 evidence articles a week for 4 weeks against a baseline of 0-1: one week is not
+    # significant, the 4-week window is.
+    weeks = [*BASE, WEEK]
+    ev = {"r": {w: 1 for w in weeks[:4]} | {w: 2 for w in weeks[-4:]}}
+    counts = dataclasses.replace(build(ev), first_evidence_week={"r": "2019-W01"})
+    one = score_week(counts, WEEK, ["r"], ScoreParams(baseline_weeks=4))[0]
+    four = score_week(counts, WEEK, ["r"], ScoreParams(baseline_weeks=4, window_weeks=4))[0]
+    assert four.evidence == 8 and one.evidence == 2
+    assert four.p_value < one.p_value
 
 
 def test_multiple_testing_correction_changes_the_verdict() -> None:

@@ -11,12 +11,15 @@ from sqlalchemy import func, select
 from signals.analyse import Analyser
 from signals.config import Scenarios
 from signals.errors import LockedError
+from signals.judge import accept_all
 from signals.lock import job_lock
 from signals.match import compile_ruleset
+from signals.models import Polarity
 from signals.process import process_pending, rematch
 from signals.store import open_store, repo
 from signals.store import schema as t
 
+JUDGE = accept_all()
 NOW = datetime(2024, 3, 6, 12, tzinfo=UTC)
 ANALYSER = Analyser(entities=False)
 
@@ -57,20 +60,20 @@ def test_process_match_rematch_export(db_url: str) -> None:
         repo.add_article(c, article("https://x.org/2", "Le troc revient. L'ubérisation menace."), "a", NOW)
         repo.add_article(c, article("https://y.org/copy", "La monnaie locale arrive en ville."), "a", NOW)
     rs = compile_ruleset(scenarios(["monnaie locale"]), ANALYSER)
-    rep = process_pending(store, rs, ANALYSER, lambda: NOW)
+    rep = process_pending(store, rs, JUDGE, ANALYSER, lambda: NOW)
     assert (rep.processed, rep.duplicates) == (2, 1)
     with store.engine.connect() as c:
         got = sorted((r.item_id, r.kind) for r in c.execute(select(t.matches)).all())
     assert got == [("d-uber", "doubt"), ("w-monnaie", "watch")]
     # an analyst adds a term: history is re-scored from stored keys, without re-analysing
     rs2 = compile_ruleset(scenarios(["monnaie locale", "troc"]), ANALYSER)
-    assert rematch(store, rs2, ANALYSER) == 2
-    assert rematch(store, rs2, ANALYSER) == 0  # nothing changed since
+    assert rematch(store, rs2, JUDGE, ANALYSER) == 2
+    assert rematch(store, rs2, JUDGE, ANALYSER) == 0  # nothing changed since
     with store.engine.connect() as c:
         rows = c.execute(select(t.matches.c.item_id, t.matches.c.ruleset_version)).all()
         assert sorted(r.item_id for r in rows) == ["d-uber", "w-monnaie", "w-monnaie"]
         assert {r.ruleset_version for r in rows} == {rs2.version}
-        ev, srcs = repo.rupture_counts(c, ["2024-W10"], ["watch"])
+        ev, srcs = repo.rupture_counts(c, ["2024-W10"], Polarity.EVIDENCE)
         assert ev == {"post-patrimonial": {"2024-W10": 2}}
         assert srcs == {"post-patrimonial": {"2024-W10": 1}}
         assert repo.analysed_per_week(c, ["2024-W10"]) == {"2024-W10": 2}
@@ -95,10 +98,10 @@ def test_crashed_batch_is_redone(db_url: str) -> None:
 
     rs = compile_ruleset(scenarios(["monnaie locale"]), ANALYSER)
     with pytest.raises(Boom):
-        process_pending(store, rs, Exploding(entities=False), lambda: NOW)
+        process_pending(store, rs, JUDGE, Exploding(entities=False), lambda: NOW)
     with store.engine.connect() as c:
         assert repo.count_articles(c, state="ready") == 1
-    assert process_pending(store, rs, ANALYSER, lambda: NOW).processed == 1
+    assert process_pending(store, rs, JUDGE, ANALYSER, lambda: NOW).processed == 1
     store.dispose()
 
 

@@ -21,6 +21,9 @@ class DigestArticle:
     kinds: tuple[str, ...]  # their kinds (ItemKind values), same order
     sentence: str  # the matching sentence, shown as evidence
     terms: tuple[str, ...] = ()  # terms to highlight in the sentence (may be empty)
+    score: float | None = None  # the article-level judge's probability (None: not judged)
+    reasons: tuple[str, ...] = ()  # the judge's strongest reasons, e.g. "in the title +1.3"
+    confirmed: bool = False  # an analyst confirmed it (``signals labels import``)
 
 
 @dataclass(frozen=True)

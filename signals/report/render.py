@@ -284,7 +284,10 @@ def _method_text(d: Digest) -> list[str]:
         "whole window, how surprising is the share falling in this week), one-sided in the "
         "direction observed. Correction: Benjamini–Hochberg false discovery rate over both "
         f"directions of all {m} ruptures (q-values).",
-        f"Status: new on a rupture's first-ever week with evidence; gaining with at least "
+        f"Evidence: articles the article-level judge accepts (a score and its reasons are shown "
+        f"with each), minus those an analyst marked wrong, plus those an analyst confirmed. "
+        f"Status: new on a rupture's first-ever week with evidence, with at least "
+        f"{p.min_new_evidence} articles and {p.min_history_weeks} weeks of history; gaining with at least "
         f"{p.min_evidence} articles, a rate above baseline and q under {p.alpha:g}; fading with a "
         f"rate below baseline, q under {p.alpha:g} and at least {p.min_evidence} baseline "
         f"articles; quiet with fewer than {p.min_evidence} articles in the whole window; "
@@ -326,6 +329,9 @@ def _article_dict(a: DigestArticle) -> dict[str, Any]:
         "kinds": list(a.kinds),
         "sentence": a.sentence,
         "terms": list(a.terms),
+        "score": a.score,
+        "reasons": list(a.reasons),
+        "confirmed": a.confirmed,
     }
 
 
@@ -391,6 +397,9 @@ def _article_from(o: dict[str, Any]) -> DigestArticle:
         kinds=tuple(o["kinds"]),
         sentence=o["sentence"],
         terms=tuple(o.get("terms", ())),
+        score=o.get("score"),
+        reasons=tuple(o.get("reasons", ())),
+        confirmed=bool(o.get("confirmed", False)),
     )
 
 
@@ -505,7 +514,11 @@ def _md_articles(articles: Sequence[DigestArticle], lines: list[str]) -> None:
         lines.append(
             f"{i}. {_md_link(a.title, a.url)} — {md_escape(a.source)}, {_day(a.published)}"
             + (f" · matched: {matched}" if matched else "")
+            + (f" · score {a.score:.2f}" if a.score is not None else "")
+            + (" · ✓ confirmed by an analyst" if a.confirmed else "")
         )
+        if a.reasons:
+            lines.append(f"   *why: {md_escape('; '.join(a.reasons))}*")
         if a.sentence.strip():
             lines.append(f"   > {_md_sentence(a)}")
     if len(articles) > MAX_ARTICLES:

@@ -14,7 +14,16 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..config import SourceSpec
-from ..models import AnalysedDoc, Hit
+from ..models import (
+    EVIDENCE_KINDS,
+    AnalysedDoc,
+    Entity,
+    Hit,
+    ItemKind,
+    Judgement,
+    Polarity,
+    polarity_of,
+)
 from . import schema as t
 
 
@@ -234,21 +243,44 @@ def mark_duplicate(conn: Connection, article_id: int, original_id: int, text: st
 
 def save_processed(conn: Connection, article_id: int, text: str, content_hash: str, language: str,
                    doc: AnalysedDoc, hits: Sequence[Hit], ruleset_version: str, keys_version: str,
-                   now: datetime, extracted_date: datetime | None = None) -> None:
+                   now: datetime, judgements: Sequence[Judgement] = ()) -> None:
     sentences = [[s.text, " ".join(s.keys)] for s in doc.sentences]
     conn.execute(delete(t.analyses).where(t.analyses.c.article_id == article_id))
     conn.execute(t.analyses.insert().values(article_id=article_id, keys_version=keys_version,
                                             language=doc.language, sentences=sentences))
+    if doc.entities:
+        save_entities(conn, article_id, doc.entities)
+    replace_matches(conn, article_id, hits, ruleset_version, judgements)
+    conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(
+        state="done", text=text, content_hash=content_hash, language=language, processed_at=now))
+
+
+def save_entities(conn: Connection, article_id: int, entities: Sequence[Entity]) -> None:
+    """The article's named entities (replacing older ones), and that NER has run on it."""
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    for e in doc.entities:
+    for e in entities:
         counts[(e.text[:300], e.label)] += 1
     conn.execute(delete(t.entities).where(t.entities.c.article_id == article_id))
     if counts:
         conn.execute(t.entities.insert(), [
             {"article_id": article_id, "text": k[0], "label": k[1], "count": c} for k, c in counts.items()])
-    replace_matches(conn, article_id, hits, ruleset_version)
-    conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(
-        state="done", text=text, content_hash=content_hash, language=language, processed_at=now))
+    conn.execute(_insert(conn, t.entity_runs).values(article_id=article_id)
+                 .on_conflict_do_nothing(index_elements=["article_id"]))
+
+
+def has_entities_run(conn: Connection, article_id: int) -> bool:
+    q = select(t.entity_runs.c.article_id).where(t.entity_runs.c.article_id == article_id)
+    return conn.execute(q).first() is not None
+
+
+def articles_without_entities(conn: Connection, article_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(id, text) of those articles on which NER has not run yet."""
+    if not article_ids:
+        return []
+    done = select(t.entity_runs.c.article_id)
+    q = (select(t.articles.c.id, t.articles.c.text)
+         .where(t.articles.c.id.in_(list(article_ids)), t.articles.c.id.not_in(done)))
+    return [(int(i), text or "") for i, text in conn.execute(q).all()]
 
 
 def mark_failed(conn: Connection, article_id: int, reason: str, now: datetime) -> None:
@@ -256,7 +288,14 @@ def mark_failed(conn: Connection, article_id: int, reason: str, now: datetime) -
         state="failed", page_status=reason[:500], processed_at=now))
 
 
-def replace_matches(conn: Connection, article_id: int, hits: Sequence[Hit], ruleset_version: str) -> None:
+def replace_matches(conn: Connection, article_id: int, hits: Sequence[Hit], ruleset_version: str,
+                    judgements: Sequence[Judgement] = ()) -> None:
+    """The article's sentence hits and their article-level judgements, replacing older ones."""
+    conn.execute(delete(t.judgements).where(t.judgements.c.article_id == article_id))
+    if judgements:
+        conn.execute(t.judgements.insert(), [
+            {"article_id": article_id, "rupture_id": j.rupture_id, "polarity": str(j.polarity),
+             "score": j.score, "accepted": j.accepted, "reasons": list(j.reasons)} for j in judgements])
     conn.execute(delete(t.matches).where(t.matches.c.article_id == article_id))
     if hits:
         conn.execute(t.matches.insert(), [
@@ -306,12 +345,33 @@ def _kind_filter(kinds: Iterable[str]) -> Any:
     return t.matches.c.kind.in_(list(kinds))
 
 
-def rupture_counts(conn: Connection, weeks: Sequence[str], kinds: Iterable[str]
+def kinds_of(polarity: Polarity) -> list[str]:
+    if polarity is Polarity.EVIDENCE:
+        return sorted(str(k) for k in EVIDENCE_KINDS)
+    return [str(ItemKind.DOUBT)]
+
+
+def counted(polarity: Polarity) -> Any:
+    """(article_id, rupture_id) pairs that count: accepted by the judge and not rejected by an
+    analyst, or confirmed by an analyst. Copies collapsed into an original never count."""
+    j, v = t.judgements, t.verdicts
+    judged = (select(j.c.article_id, j.c.rupture_id)
+              .outerjoin(v, and_(v.c.article_id == j.c.article_id, v.c.rupture_id == j.c.rupture_id,
+                                 v.c.polarity == j.c.polarity))
+              .where(j.c.polarity == str(polarity), j.c.accepted.is_(True),
+                     or_(v.c.verdict.is_(None), v.c.verdict != "rejected")))
+    confirmed = select(v.c.article_id, v.c.rupture_id).where(
+        v.c.polarity == str(polarity), v.c.verdict == "confirmed")
+    return judged.union(confirmed).subquery()
+
+
+def rupture_counts(conn: Connection, weeks: Sequence[str], polarity: Polarity
                    ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """rupture → week → distinct matching articles, and → distinct sources of those articles."""
-    base = (select(t.matches.c.rupture_id, t.articles.c.week, t.articles.c.id.label("aid"))
-            .join(t.articles, t.articles.c.id == t.matches.c.article_id)
-            .where(t.articles.c.week.in_(weeks), _kind_filter(kinds), t.articles.c.dup_of.is_(None))
+    """rupture → week → counted articles, and → distinct sources of those articles."""
+    c = counted(polarity)
+    base = (select(c.c.rupture_id, t.articles.c.week, t.articles.c.id.label("aid"))
+            .join(t.articles, t.articles.c.id == c.c.article_id)
+            .where(t.articles.c.week.in_(weeks), t.articles.c.dup_of.is_(None))
             .distinct().subquery())
     arts: dict[str, dict[str, int]] = defaultdict(dict)
     for rid, week, n in conn.execute(select(base.c.rupture_id, base.c.week, func.count())
@@ -326,11 +386,26 @@ def rupture_counts(conn: Connection, weeks: Sequence[str], kinds: Iterable[str]
     return dict(arts), dict(srcs)
 
 
-def first_evidence_weeks(conn: Connection, kinds: Iterable[str]) -> dict[str, str]:
-    q = (select(t.matches.c.rupture_id, func.min(t.articles.c.week))
-         .join(t.articles, t.articles.c.id == t.matches.c.article_id)
-         .where(_kind_filter(kinds), t.articles.c.dup_of.is_(None)).group_by(t.matches.c.rupture_id))
+def counted_article_ids(conn: Connection, week: str, polarity: Polarity) -> list[int]:
+    c = counted(polarity)
+    q = (select(c.c.article_id).join(t.articles, t.articles.c.id == c.c.article_id)
+         .where(t.articles.c.week == week, t.articles.c.dup_of.is_(None)).distinct())
+    return sorted(int(i) for i in conn.execute(q).scalars())
+
+
+def first_evidence_weeks(conn: Connection, polarity: Polarity = Polarity.EVIDENCE) -> dict[str, str]:
+    c = counted(polarity)
+    q = (select(c.c.rupture_id, func.min(t.articles.c.week))
+         .join(t.articles, t.articles.c.id == c.c.article_id)
+         .where(t.articles.c.dup_of.is_(None)).group_by(c.c.rupture_id))
     return {rid: w for rid, w in conn.execute(q).all()}
+
+
+def first_analysed_week(conn: Connection) -> str | None:
+    """The earliest week with an analysed article: where the store's history begins."""
+    q = select(func.min(t.articles.c.week)).where(t.articles.c.state == "done")
+    week = conn.execute(q).scalar()
+    return str(week) if week is not None else None
 
 
 @dataclass(frozen=True)
@@ -345,19 +420,15 @@ class MatchedArticle:
     kinds: tuple[str, ...]
     sentences: tuple[str, ...]
     weight: float
+    score: float = 1.0  # the judge's probability
+    reasons: tuple[str, ...] = ()
+    verdict: str | None = None  # confirmed | rejected, from an analyst
 
 
-def matched_articles(conn: Connection, rupture_id: str, week: str, kinds: Iterable[str]) -> list[MatchedArticle]:
-    """Articles of one rupture and week with their hits, strongest first."""
-    q = (select(t.matches.c.article_id, t.matches.c.item_id, t.matches.c.kind, t.matches.c.sentence,
-                t.matches.c.weight, t.articles.c.url, t.articles.c.title, t.articles.c.published_at,
-                t.articles.c.language)
-         .join(t.articles, t.articles.c.id == t.matches.c.article_id)
-         .where(t.matches.c.rupture_id == rupture_id, t.articles.c.week == week, _kind_filter(kinds),
-                t.articles.c.dup_of.is_(None))
-         .order_by(t.matches.c.article_id, t.matches.c.id))
+def _group_articles(conn: Connection, rows: Sequence[Any], extra: dict[int, tuple[float, tuple[str, ...],
+                    str | None]]) -> list[MatchedArticle]:
     grouped: dict[int, list[Any]] = defaultdict(list)
-    for r in conn.execute(q).all():
+    for r in rows:
         grouped[r.article_id].append(r)
     if not grouped:
         return []
@@ -368,15 +439,57 @@ def matched_articles(conn: Connection, rupture_id: str, week: str, kinds: Iterab
     for aid, name in conn.execute(srcq).all():
         src[aid].append(name)
     out = []
-    for aid, rows in grouped.items():
-        first = rows[0]
+    for aid, rs in grouped.items():
+        first = rs[0]
+        score, reasons, verdict = extra.get(aid, (1.0, (), None))
         out.append(MatchedArticle(
             article_id=aid, url=first.url, title=first.title, published_at=first.published_at,
             language=first.language, sources=tuple(src[aid]),
-            item_ids=tuple(r.item_id for r in rows), kinds=tuple(r.kind for r in rows),
-            sentences=tuple(r.sentence for r in rows), weight=sum(r.weight for r in rows)))
-    out.sort(key=lambda a: (-len(set(a.item_ids)), -a.weight, -len(a.sources), a.published_at), reverse=False)
+            item_ids=tuple(r.item_id for r in rs), kinds=tuple(r.kind for r in rs),
+            sentences=tuple(r.sentence for r in rs), weight=sum(r.weight for r in rs),
+            score=score, reasons=reasons, verdict=verdict))
+    out.sort(key=lambda a: (a.verdict != "confirmed", -a.score, -len(set(a.item_ids)), -len(a.sources),
+                            a.published_at))
     return out
+
+
+def _match_rows(conn: Connection, rupture_id: str, kinds: Iterable[str], article_ids: Any) -> list[Any]:
+    q = (select(t.matches.c.article_id, t.matches.c.item_id, t.matches.c.kind, t.matches.c.sentence,
+                t.matches.c.weight, t.articles.c.url, t.articles.c.title, t.articles.c.published_at,
+                t.articles.c.language)
+         .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+         .where(t.matches.c.rupture_id == rupture_id, _kind_filter(kinds), t.articles.c.dup_of.is_(None),
+                t.matches.c.article_id.in_(article_ids))
+         .order_by(t.matches.c.article_id, t.matches.c.id))
+    return list(conn.execute(q).all())
+
+
+def counted_articles(conn: Connection, rupture_id: str, week: str, polarity: Polarity) -> list[MatchedArticle]:
+    """The week's counted articles of one rupture and polarity with their hits, best first."""
+    c = counted(polarity)
+    ids = (select(c.c.article_id).join(t.articles, t.articles.c.id == c.c.article_id)
+           .where(c.c.rupture_id == rupture_id, t.articles.c.week == week))
+    j, v = t.judgements, t.verdicts
+    extra: dict[int, tuple[float, tuple[str, ...], str | None]] = {}
+    jq = (select(j.c.article_id, j.c.score, j.c.reasons, v.c.verdict)
+          .outerjoin(v, and_(v.c.article_id == j.c.article_id, v.c.rupture_id == j.c.rupture_id,
+                             v.c.polarity == j.c.polarity))
+          .where(j.c.rupture_id == rupture_id, j.c.polarity == str(polarity), j.c.article_id.in_(ids)))
+    for aid, score, reasons, verdict in conn.execute(jq).all():
+        extra[aid] = (float(score), tuple(reasons or ()), verdict)
+    vq = select(v.c.article_id, v.c.verdict).where(
+        v.c.rupture_id == rupture_id, v.c.polarity == str(polarity), v.c.article_id.in_(ids))
+    for aid, verdict in conn.execute(vq).all():
+        score, reasons, _ = extra.get(aid, (1.0, (), None))
+        extra[aid] = (score, reasons, verdict)
+    return _group_articles(conn, _match_rows(conn, rupture_id, kinds_of(polarity), ids), extra)
+
+
+def matched_articles(conn: Connection, rupture_id: str, week: str, kinds: Iterable[str]) -> list[MatchedArticle]:
+    """Articles of one rupture and week with sentence hits of ``kinds`` (e.g. announcers)."""
+    ids = (select(t.matches.c.article_id).join(t.articles, t.articles.c.id == t.matches.c.article_id)
+           .where(t.matches.c.rupture_id == rupture_id, t.articles.c.week == week))
+    return _group_articles(conn, _match_rows(conn, rupture_id, kinds, ids), {})
 
 
 def entity_counts(conn: Connection, article_ids: Sequence[int], limit: int = 10) -> list[tuple[str, int]]:
@@ -405,16 +518,111 @@ def save_scores(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def export_rows(conn: Connection, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    """Every match of articles published in [start, end), oldest first."""
+    """Every match of articles published in [start, end), oldest first, with the article-level
+    judgement of its (rupture, polarity): ``score``, ``accepted``, ``reasons`` (empty for
+    announcers, which are not judged)."""
     srcname = (select(func.min(t.sources.c.name))
                .select_from(t.article_sources.join(t.sources, t.sources.c.id == t.article_sources.c.source_id))
                .where(t.article_sources.c.article_id == t.articles.c.id).scalar_subquery())
-    q = (select(t.articles.c.url, t.articles.c.title, srcname.label("source"), t.articles.c.published_at,
-                t.matches.c.rupture_id, t.matches.c.item_id, t.matches.c.kind, t.matches.c.sentence)
+    jq = (select(t.judgements.c.article_id, t.judgements.c.rupture_id, t.judgements.c.polarity,
+                 t.judgements.c.score, t.judgements.c.accepted, t.judgements.c.reasons)
+          .join(t.articles, t.articles.c.id == t.judgements.c.article_id)
+          .where(t.articles.c.published_at >= start, t.articles.c.published_at < end))
+    judged = {(r.article_id, r.rupture_id, r.polarity): r for r in conn.execute(jq)}
+    q = (select(t.articles.c.id, t.articles.c.url, t.articles.c.title, srcname.label("source"),
+                t.articles.c.published_at, t.matches.c.rupture_id, t.matches.c.item_id, t.matches.c.kind,
+                t.matches.c.sentence)
          .join(t.articles, t.articles.c.id == t.matches.c.article_id)
          .where(t.articles.c.published_at >= start, t.articles.c.published_at < end)
          .order_by(t.articles.c.published_at, t.articles.c.id, t.matches.c.item_id))
     for r in conn.execute(q):
         d = dict(r._mapping)
+        aid = d.pop("id")
         d["published"] = d.pop("published_at").isoformat()
+        pol = polarity_of(ItemKind(d["kind"]))
+        j = judged.get((aid, d["rupture_id"], str(pol))) if pol is not None else None
+        d["score"] = round(float(j.score), 4) if j is not None else None
+        d["accepted"] = bool(j.accepted) if j is not None else None
+        d["reasons"] = "; ".join(j.reasons or ()) if j is not None else ""
         yield d
+
+
+# --------------------------------------------------------------------------- review and verdicts
+
+
+def review_rows(conn: Connection, start: datetime, end: datetime, include_rejected: bool
+                ) -> Iterator[dict[str, Any]]:
+    """Judged candidates of articles published in [start, end) with their analyst verdict."""
+    j, v, a = t.judgements, t.verdicts, t.articles
+    srcname = (select(func.min(t.sources.c.name))
+               .select_from(t.article_sources.join(t.sources, t.sources.c.id == t.article_sources.c.source_id))
+               .where(t.article_sources.c.article_id == a.c.id).scalar_subquery())
+    q = (select(a.c.id, a.c.url, a.c.title, srcname.label("source"), a.c.published_at, j.c.rupture_id,
+                j.c.polarity, j.c.score, j.c.accepted, j.c.reasons, v.c.verdict, v.c.who, v.c.note)
+         .join(a, a.c.id == j.c.article_id)
+         .outerjoin(v, and_(v.c.article_id == j.c.article_id, v.c.rupture_id == j.c.rupture_id,
+                            v.c.polarity == j.c.polarity))
+         .where(a.c.published_at >= start, a.c.published_at < end, a.c.dup_of.is_(None))
+         .order_by(a.c.published_at, a.c.id, j.c.rupture_id, j.c.polarity))
+    if not include_rejected:
+        q = q.where(j.c.accepted.is_(True))
+    for r in conn.execute(q):
+        yield dict(r._mapping)
+
+
+def best_sentence(conn: Connection, article_id: int, rupture_id: str, kinds: Iterable[str]) -> str:
+    q = (select(t.matches.c.sentence).where(t.matches.c.article_id == article_id,
+                                            t.matches.c.rupture_id == rupture_id, _kind_filter(kinds))
+         .order_by(t.matches.c.weight.desc(), t.matches.c.id).limit(1))
+    return str(conn.execute(q).scalar() or "")
+
+
+def article_ids_by_url(conn: Connection, urls: Iterable[str]) -> dict[str, int]:
+    wanted = {url_hash(u): u for u in urls}
+    out: dict[str, int] = {}
+    keys = list(wanted)
+    for i in range(0, len(keys), 500):
+        q = select(t.articles.c.url_hash, t.articles.c.id).where(t.articles.c.url_hash.in_(keys[i:i + 500]))
+        for h, aid in conn.execute(q).all():
+            out[wanted[h]] = int(aid)
+    return out
+
+
+def save_verdicts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Upsert analysts' verdicts (the latest verdict on a pair wins)."""
+    for row in rows:
+        conn.execute(delete(t.verdicts).where(
+            t.verdicts.c.article_id == row["article_id"], t.verdicts.c.rupture_id == row["rupture_id"],
+            t.verdicts.c.polarity == row["polarity"]))
+    if rows:
+        conn.execute(t.verdicts.insert(), list(rows))
+
+
+def all_verdicts(conn: Connection) -> list[dict[str, Any]]:
+    q = (select(t.verdicts, t.articles.c.url, t.articles.c.published_at)
+         .join(t.articles, t.articles.c.id == t.verdicts.c.article_id)
+         .order_by(t.verdicts.c.at, t.verdicts.c.article_id))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def stored_analyses(conn: Connection, article_ids: Sequence[int]) -> list[StoredAnalysis]:
+    out = []
+    for i in range(0, len(article_ids), 500):
+        q = select(t.analyses).where(t.analyses.c.article_id.in_(list(article_ids[i:i + 500])))
+        out += [StoredAnalysis(r.article_id, r.language, r.keys_version, [tuple(s) for s in r.sentences])
+                for r in conn.execute(q).all()]
+    return out
+
+
+def existing_article_ids(conn: Connection, ids: Sequence[int]) -> set[int]:
+    out: set[int] = set()
+    for i in range(0, len(ids), 500):
+        q = select(t.articles.c.id).where(t.articles.c.id.in_(list(ids[i:i + 500])))
+        out.update(int(x) for x in conn.execute(q).scalars())
+    return out
+
+
+def judged_ruptures(conn: Connection) -> set[str] | None:
+    """Rupture ids present in the judgements (None when nothing is judged yet)."""
+    ids = {str(x) for x in conn.execute(select(t.judgements.c.rupture_id).distinct()).scalars()}
+    return ids or None

@@ -173,6 +173,39 @@ matches = Table(
     Index("ix_matches_rupture", "rupture_id", "kind"),
 )
 
+#: Articles on which the NER model has run (entities are computed only for evidence).
+entity_runs = Table(
+    "entity_runs",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+)
+
+#: The article-level decision per (article, rupture, polarity) candidate; what the digest counts.
+judgements = Table(
+    "judgements",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+    Column("rupture_id", String(100), primary_key=True),
+    Column("polarity", String(8), primary_key=True),  # evidence | counter
+    Column("score", Float, nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Index("ix_judgements_rupture", "rupture_id", "polarity", "accepted"),
+)
+
+#: Analysts' verdicts on (article, rupture, polarity): they override the judge in every count.
+verdicts = Table(
+    "verdicts",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+    Column("rupture_id", String(100), primary_key=True),
+    Column("polarity", String(8), primary_key=True),
+    Column("verdict", String(10), nullable=False),  # confirmed | rejected
+    Column("who", String(200), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+)
+
 weekly_scores = Table(
     "weekly_scores",
     metadata,

@@ -1,0 +1,121 @@
+"""``signals train``: fit the article-level judge on labelled data (scikit-learn, at training only).
+
+Training rows are the matcher's candidates on the labelled articles: every (article, rupture,
+polarity) with a sentence hit, in the rupture(s) each record was judged for. The target is 1 when
+the label says the same polarity. One L2-regularised logistic regression per polarity over the
+:data:`signals.judge.FEATURES` plus one bias per rupture (shrunk towards 0 by the penalty, so a
+rupture with few labels keeps the shared weights). The threshold is chosen on 5-fold
+out-of-fold probabilities: the lowest one whose precision reaches ``target_precision``, else
+the one with the best F1. The result is a small JSON file that can be read and reviewed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .analyse import Analyser
+from .corpus import Document
+from .errors import InputError
+from .evaluate import compose_text
+from .judge import FEATURES, JudgeModel, candidates, model_from_json
+from .labels import LabelRecord
+from .match import Ruleset
+from .models import Polarity
+
+MIN_POSITIVES = 5
+
+
+@dataclass(frozen=True)
+class Row:
+    rupture_id: str
+    polarity: Polarity
+    features: Mapping[str, float]
+    target: int
+    items: tuple[str, ...] = ()
+
+
+def training_rows(records: Sequence[LabelRecord], docs: Mapping[str, Document], ruleset: Ruleset,
+                  analyser: Analyser, rupture_ids: Sequence[str]) -> list[Row]:
+    wanted = [r for r in records if r.id in docs]
+    texts = [(compose_text(docs[r.id].title, docs[r.id].text), "fr") for r in wanted]
+    rows = []
+    for rec, doc in zip(wanted, analyser.analyse_many(texts), strict=True):
+        judged = set(rec.judged(rupture_ids))
+        for c in candidates(doc, ruleset.match_items(doc)):
+            if c.rupture_id in judged:
+                rows.append(Row(c.rupture_id, c.polarity, c.features, int(rec.truth(c.rupture_id) is c.polarity),
+                                tuple(sorted({m.item_id for m in c.items}))))
+    return rows
+
+
+def _vector(row: Row, ruptures: Sequence[str], items: Sequence[str]) -> list[float]:
+    return ([row.features[f] for f in FEATURES] + [1.0 if row.rupture_id == r else 0.0 for r in ruptures]
+            + [1.0 if i in row.items else 0.0 for i in items])
+
+
+def _threshold(probs: Sequence[float], targets: Sequence[int], target_precision: float) -> tuple[float, dict[str, float]]:
+    best_f1: tuple[float, float, dict[str, float]] = (0.0, 0.5, {})
+    best_p: tuple[float, float, dict[str, float]] | None = None
+    positives = sum(targets)
+    for t in sorted(set(round(p, 3) for p in probs)):
+        tp = sum(1 for p, y in zip(probs, targets, strict=True) if p >= t and y)
+        fp = sum(1 for p, y in zip(probs, targets, strict=True) if p >= t and not y)
+        if tp == 0:
+            continue
+        prec, rec = tp / (tp + fp), tp / positives
+        f1 = 2 * prec * rec / (prec + rec)
+        stats = {"precision": round(prec, 4), "recall_of_candidates": round(rec, 4), "f1": round(f1, 4)}
+        if f1 > best_f1[0]:
+            best_f1 = (f1, t, stats)
+        if prec >= target_precision and (best_p is None or rec > best_p[0]):
+            best_p = (rec, t, stats)
+    chosen = best_p if best_p is not None else best_f1
+    return chosen[1], chosen[2]
+
+
+def fit(rows: Sequence[Row], rupture_ids: Sequence[str], target_precision: float = 0.8,
+        c: float = 1.0, seed: int = 0, source: str = "", labels_sha256: str | None = None) -> JudgeModel:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    out: dict[str, Any] = {"format": 1, "features": list(FEATURES)}
+    report: dict[str, Any] = {}
+    for pol in Polarity:
+        sub = [r for r in rows if r.polarity is pol]
+        positives = sum(r.target for r in sub)
+        if positives < MIN_POSITIVES or len(sub) - positives < MIN_POSITIVES:
+            if pol is Polarity.EVIDENCE:
+                raise InputError(f"too few labelled evidence candidates to train ({positives} positive of "
+                                 f"{len(sub)}; need {MIN_POSITIVES} of each class)")
+            # Too few to fit: counter-evidence shares the evidence model's article-level weights
+            # (being *about* a doubt looks like being about a signal), without rupture biases.
+            ev = out[str(Polarity.EVIDENCE)]
+            out[str(pol)] = {**ev, "coef": {k: v for k, v in ev["coef"].items()
+                                            if not k.startswith(("rupture:", "item:"))}}
+            report[str(pol)] = {"candidates": len(sub), "positives": positives,
+                                "cross_validated": "too few labels: shares the evidence weights"}
+            continue
+        ruptures = sorted({r.rupture_id for r in sub})
+        items = sorted({i for r in sub for i in r.items})
+        x = [_vector(r, ruptures, items) for r in sub]
+        y = [r.target for r in sub]
+        lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+        folds = StratifiedKFold(n_splits=min(5, positives), shuffle=True, random_state=seed)
+        probs = cross_val_predict(lr, x, y, cv=folds, method="predict_proba")[:, 1]
+        threshold, stats = _threshold(list(probs), y, target_precision)
+        lr.fit(x, y)
+        names = list(FEATURES) + [f"rupture:{r}" for r in ruptures] + [f"item:{i}" for i in items]
+        coef = {n: round(float(w), 4) for n, w in zip(names, lr.coef_[0], strict=True) if abs(w) >= 1e-4}
+        out[str(pol)] = {"intercept": round(float(lr.intercept_[0]), 4), "threshold": threshold,
+                         "rupture_thresholds": {}, "coef": coef}
+        report[str(pol)] = {"candidates": len(sub), "positives": positives, "cross_validated": stats}
+    out["meta"] = {
+        "name": "logistic regression (signals train)",
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "labels": source, "labels_sha256": labels_sha256,
+        "target_precision": target_precision, "C": c, "training": report,
+    }
+    return model_from_json(out, "signals train")

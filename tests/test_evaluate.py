@@ -1,0 +1,102 @@
+"""Scoring against labels: counts, micro and per rupture, intervals, stream precision, floors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from signals.errors import InputError
+from signals.evaluate import (
+    DocDecision,
+    check_floors,
+    compose_text,
+    evaluate,
+    metric,
+    new_floors,
+    read_floors,
+    wilson,
+)
+from signals.labels import Label, LabelRecord
+from signals.models import Judgement, Polarity
+
+E, C = Polarity.EVIDENCE, Polarity.COUNTER
+RUPTURES = ["a", "b"]
+
+
+def decision(*accepted: tuple[str, Polarity]) -> DocDecision:
+    return DocDecision({(r, p): Judgement(r, p, 0.9, True, ()) for r, p in accepted}, {})
+
+
+def rec(id_: str, *labels: tuple[str, Polarity], scope: str = "all", drawn_by: str = "random",
+        weight: float | None = None) -> LabelRecord:
+    return LabelRecord(f"https://x.org/{id_}", scope, tuple(Label(r, p) for r, p in labels),
+                       drawn_by=drawn_by, stream_weight=weight)
+
+
+def test_counts_per_polarity_and_rupture() -> None:
+    records = [rec("1", ("a", E)), rec("2", ("a", E)), rec("3"), rec("4", ("b", C)), rec("5", ("b", E))]
+    decisions = {
+        "https://x.org/1": decision(("a", E)),  # tp
+        "https://x.org/2": decision(),  # miss
+        "https://x.org/3": decision(("a", E), ("b", C)),  # 2 fp
+        "https://x.org/4": decision(("b", C)),  # counter tp
+        "https://x.org/5": decision(("b", C)),  # counter fp + evidence miss
+    }
+    rep = evaluate(records, decisions, RUPTURES)
+    ev, co = rep.micro["evidence"], rep.micro["counter"]
+    assert (ev.tp, ev.fp, ev.fn) == (1, 1, 2)
+    assert (co.tp, co.fp, co.fn) == (1, 2, 0)
+    assert rep.per_rupture["evidence"]["a"].recall == 0.5
+    assert {e.kind for e in rep.errors} == {"false-positive", "miss"}
+    assert rep.labels == 5 and rep.missing == 0
+
+
+def test_missing_articles_are_counted_not_scored() -> None:
+    rep = evaluate([rec("1", ("a", E))], {}, RUPTURES)
+    assert rep.missing == 1 and rep.micro["evidence"].tp == 0
+
+
+def test_pairs_count_only_for_their_rupture_and_stream_precision() -> None:
+    records = [rec("1", ("a", E), scope="a", drawn_by="matcher", weight=10.0),
+               rec("2", scope="a", drawn_by="matcher", weight=10.0),
+               rec("3", ("b", E), scope="b", drawn_by="matcher", weight=1.0)]
+    decisions = {"https://x.org/1": decision(("a", E), ("b", E)), "https://x.org/2": decision(("a", E)),
+                 "https://x.org/3": decision(("b", E))}
+    rep = evaluate(records, decisions, RUPTURES)
+    assert rep.micro["evidence"].fp == 1  # article 1's "b" is out of the pair's scope
+    assert rep.stream_precision["raw"] == round(2 / 3, 4)
+    # a: precision 0.5 weighted 10, b: precision 1.0 weighted 1
+    assert rep.stream_precision["weighted"] == round((10 * 0.5 + 1 * 1.0) / 11, 4)
+
+
+def test_metric_and_wilson() -> None:
+    m = metric(8, 2, 8)
+    assert (m.precision, m.recall) == (0.8, 0.5) and m.f1 == round(2 * 0.8 * 0.5 / 1.3, 4)
+    lo, hi = wilson(8, 10) or (0, 0)
+    assert lo < 0.8 < hi and 0.4 < lo < 0.5
+    assert wilson(0, 0) is None and metric(0, 0, 0).precision is None
+
+
+def test_floors_check_update_and_refuse_to_lower(tmp_path: Path) -> None:
+    rep = evaluate([rec("1", ("a", E)), rec("2")], {"https://x.org/1": decision(("a", E)),
+                                                   "https://x.org/2": decision(("a", E))}, RUPTURES)
+    assert check_floors(rep, {"evidence.precision": 0.5}) == []
+    assert check_floors(rep, {"evidence.precision": 0.6}) == [
+        "evidence.precision = 0.5 is below its floor 0.6"]
+    with pytest.raises(InputError, match="refusing to lower"):
+        new_floors(rep, {"evidence.precision": 0.6}, allow_lower=False)
+    assert new_floors(rep, {"evidence.precision": 0.6}, allow_lower=True)["evidence.precision"] == 0.5
+    bad = tmp_path / "f.json"
+    bad.write_text('{"floors": {"evidence.precision": "high"}}')
+    with pytest.raises(InputError):
+        read_floors(bad)
+    bad.write_text('{"floors": {"evidence.precisoin": 0.5}}')
+    with pytest.raises(InputError, match="unknown floor"):
+        read_floors(bad)
+
+
+def test_compose_text_puts_the_title_first() -> None:
+    assert compose_text("Titre", "Corps.") == "Titre.\nCorps."
+    assert compose_text("Titre", "Titre et corps") == "Titre et corps"
+    assert compose_text("", "Corps") == "Corps"
