@@ -67,7 +67,8 @@ def test_import_process_digest_export_tvnews_slice(base: list[str], tmp_path: Pa
     assert res.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert f"export: {len(rows)} matches" in res.stderr
-    assert rows and set(rows[0]) == {"url", "title", "source", "published", "rupture_id", "item_id", "kind", "sentence"}
+    assert rows and set(rows[0]) == {"url", "title", "source", "published", "rupture_id", "item_id", "kind", "sentence",
+                                     "score", "accepted", "reasons"}
     # importing the same file twice adds nothing
     code, out = invoke(*base, "import", str(slice_path), "--field", "published=date",
                        "--field", "source=media", "--field", "text=description")
