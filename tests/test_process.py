@@ -1,0 +1,51 @@
+"""The process stage: tokeniser-only analysis for every article, NER only for evidence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from signals.analyse import Analyser
+from signals.config import load_scenarios
+from signals.judge import load_model
+from signals.match import compile_ruleset
+from signals.process import ensure_entities, process_pending
+from signals.store import open_store, repo
+from signals.store import schema as t
+
+REPO = Path(__file__).resolve().parents[1]
+NOW = datetime(2024, 3, 6, 12, tzinfo=UTC)
+EVIDENCE = ("Les monnaies locales se multiplient au Pays basque. À Bayonne, l'eusko, monnaie locale "
+            "complémentaire, circule dans 800 commerces, explique Dante Edme-Sanjurjo. Les monnaies "
+            "locales complémentaires sont reconnues par la loi. D'autres villes lancent leur monnaie locale.")
+QUIET = "Orages sur le sud-ouest. De fortes pluies sont attendues ce soir à Toulouse, selon Météo-France."
+
+
+def test_entities_only_for_articles_that_become_evidence(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    with store.begin() as c:
+        repo.ensure_import_source(c, "a", "fr")
+        for url, text in (("https://x.org/ev", EVIDENCE), ("https://x.org/quiet", QUIET)):
+            repo.add_article(c, repo.NewArticle(url=url, guid=None, title="", summary="", published_at=NOW,
+                                                published_raw=NOW, date_flag=None, week="2024-W10", language="fr",
+                                                state="ready", html=None, text=text), "a", NOW)
+    analyser = Analyser(entities=False)
+    ruleset = compile_ruleset(load_scenarios(REPO / "scenarios.yaml"), analyser)
+    rep = process_pending(store, ruleset, load_model(), analyser, lambda: NOW)
+    assert rep.processed == 2
+    with store.engine.connect() as c:
+        ids = repo.article_ids_by_url(c, ["https://x.org/ev", "https://x.org/quiet"])
+        ran = set(c.execute(select(t.entity_runs.c.article_id)).scalars())
+        assert ran == {ids["https://x.org/ev"]}
+        names = {r.text for r in c.execute(select(t.entities)).all()}
+        assert any("Bayonne" in n or "Dante" in n for n in names), names
+        accepted = c.execute(select(t.judgements.c.accepted).where(
+            t.judgements.c.article_id == ids["https://x.org/ev"])).scalars().all()
+        assert any(accepted)
+    # at digest time, articles that became evidence after a re-match get theirs (done ones are skipped)
+    ensure_entities(store, analyser, [ids["https://x.org/ev"], ids["https://x.org/quiet"]])
+    with store.engine.connect() as c:
+        assert set(c.execute(select(t.entity_runs.c.article_id)).scalars()) == set(ids.values())
+    store.dispose()
