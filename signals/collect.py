@@ -73,14 +73,10 @@ def _store_feed_result(store: Store, cfg: Sources, src: repo.SourceState, result
             status, reason = FetchStatus.SOFT, feed.problem
         else:
             entries = feed.entries
-    new = 0
     with store.begin() as conn:
-        for entry in entries:
-            art = entry_to_article(entry, src, result.final_url or src.url, now)
-            if art is None:
-                continue
-            _, is_new = repo.add_article(conn, art, src.id, now)
-            new += is_new
+        arts = [a for a in (entry_to_article(e, src, result.final_url or src.url, now) for e in entries)
+                if a is not None]
+        new = repo.add_articles(conn, arts, src.id, now)
         values: dict[str, object] = dict(last_attempt_at=started, last_status=str(status),
                                          last_reason=reason, last_http_status=result.http_status)
         success = status in (FetchStatus.OK, FetchStatus.NOT_MODIFIED)

@@ -79,8 +79,7 @@ def writer(db_url: str, worker: int, start_at: float) -> Outcome:
                 urls = next(batches)
 
                 def fetch(conn: Connection, urls: list[str] = urls) -> None:
-                    for u in urls:
-                        repo.add_article(conn, _article(u), source, NOW)
+                    repo.add_articles(conn, [_article(u) for u in urls], source, NOW)  # as collect does
 
                 store.transaction(fetch)
             else:

@@ -180,6 +180,13 @@ def add_article(conn: Connection, art: NewArticle, source_id: str, now: datetime
     return article_id, is_new
 
 
+def add_articles(conn: Connection, arts: Sequence[NewArticle], source_id: str, now: datetime) -> int:
+    """:func:`add_article` for many, in URL-hash order; returns how many were new. Concurrent
+    writers inserting overlapping URLs then take the unique-index locks in one order, so on
+    PostgreSQL they wait for each other instead of deadlocking."""
+    return sum(add_article(conn, a, source_id, now)[1] for a in sorted(arts, key=lambda a: url_hash(a.url)))
+
+
 @dataclass(frozen=True)
 class PendingPage:
     id: int
