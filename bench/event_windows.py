@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from signals.analyse import Analyser  # noqa: E402
 from signals.config import load_scenarios  # noqa: E402
-from signals.evaluate import compose_text  # noqa: E402
+from signals.extract import compose_text  # noqa: E402
 from signals.judge import accept_all, load_model  # noqa: E402
 from signals.match import compile_ruleset  # noqa: E402
 from signals.models import AnalysedDoc, Polarity, Sentence  # noqa: E402

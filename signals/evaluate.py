@@ -27,6 +27,7 @@ from pathlib import Path
 from .analyse import Analyser
 from .corpus import Document
 from .errors import InputError
+from .extract import compose_text
 from .judge import JudgeModel
 from .labels import SCOPE_ALL, LabelRecord
 from .match import Ruleset
@@ -34,15 +35,6 @@ from .models import AnalysedDoc, Judgement, Polarity, polarity_of
 
 Z95 = 1.959964
 MAX_LISTED = 200
-
-
-def compose_text(title: str, body: str) -> str:
-    """Title + body as ``process`` analyses them (the title is the first sentence)."""
-    title = (title or "").strip()
-    body = body or ""
-    if title and not body.startswith(title):
-        return f"{title}.\n{body}" if body else title
-    return body
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,12 @@ def content_hash(text: str) -> str:
     """Fingerprint of normalised text: identical wire copies collapse to one article."""
     norm = _SPACES.sub(" ", text.lower()).strip()
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
+
+
+def compose_text(title: str, body: str) -> str:
+    """Title + body as the analyser sees them (the title is the first sentence)."""
+    title = (title or "").strip()
+    body = body or ""
+    if title and not body.startswith(title):
+        return f"{title}.\n{body}" if body else title
+    return body

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from .analyse import KEYS_VERSION, Analyser
-from .extract import content_hash, extract
+from .extract import compose_text, content_hash, extract
 from .judge import JudgeModel
 from .match import Ruleset, hits_of
 from .models import AnalysedDoc, Sentence
@@ -46,10 +46,7 @@ def article_text(art: repo.ReadyArticle) -> str:
         body = extract(art.html, art.url).text
     if not body:
         body = art.text or art.summary or ""
-    title = (art.title or "").strip()
-    if title and not body.startswith(title):
-        return f"{title}.\n{body}" if body else title
-    return body
+    return compose_text(art.title or "", body)
 
 
 def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from .analyse import Analyser
 from .corpus import Document
 from .errors import InputError
-from .evaluate import compose_text
+from .extract import compose_text
 from .judge import FEATURES, JudgeModel, candidates, model_from_json
 from .labels import LabelRecord
 from .match import Ruleset

@@ -10,13 +10,13 @@ from signals.errors import InputError
 from signals.evaluate import (
     DocDecision,
     check_floors,
-    compose_text,
     evaluate,
     metric,
     new_floors,
     read_floors,
     wilson,
 )
+from signals.extract import compose_text
 from signals.labels import Label, LabelRecord
 from signals.models import Judgement, Polarity
 
