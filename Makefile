@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test check lint typecheck bench clean
+.PHONY: install demo test test-slow test-all check lint typecheck bench docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
@@ -19,17 +19,28 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/signals demo
 
-## The test suite (SQLite always; PostgreSQL when reachable at SIGNALS_TEST_PG).
+## The fast suite (SQLite always; PostgreSQL when reachable at SIGNALS_TEST_PG); no `slow` tests.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow"
+
+## The long real-data replays, crash loops and quality floors (the `slow` marker).
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m slow
+
+## The whole suite, as CI runs it.
+test-all: test test-slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check signals tests bench
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## All checks, as CI runs them: lint, types, tests.
-check: lint typecheck test
+## All checks, as CI runs them: lint, types, the whole suite.
+check: lint typecheck test-all
+
+## Regenerate the CLI reference in README.md from `--help`.
+docs: $(STAMP)
+	$(BIN)/cog -r README.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
