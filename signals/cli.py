@@ -172,7 +172,8 @@ def _fetch_line(rep: Any) -> str:
 
 
 def _process_line(rep: Any) -> str:
-    return (f"process: {rep.processed} analysed, {rep.duplicates} duplicates, {rep.failed} failed, "
+    return (f"process: {rep.processed} analysed, {rep.duplicates} duplicates, "
+            f"{rep.near_duplicates} near-duplicates, {rep.failed} failed, "
             f"{rep.rematched} re-matched")
 
 

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, ConfigProblem
+from .neardup import NearDupParams
 
 ID_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -175,6 +176,21 @@ class FetchSettings(_Strict):
         return v
 
 
+class DedupSettings(_Strict):
+    """Near-duplicate collapse before the NLP (``signals.neardup``)."""
+
+    enabled: bool = True
+    threshold: float = Field(default=0.75, ge=0.3, le=1.0)  # Jaccard of 5-word shingle sets
+    window_days: int = Field(default=7, ge=0, le=365)  # copies published this close to the original
+    min_words: int = Field(default=25, ge=5)  # shorter bodies are never collapsed
+
+    def params(self) -> NearDupParams | None:
+        if not self.enabled:
+            return None
+        return NearDupParams(threshold=self.threshold, window_days=self.window_days,
+                             min_shingles=max(1, self.min_words - NearDupParams.shingle_words + 1))
+
+
 class SourceDefaults(_Strict):
     interval_minutes: int = Field(default=60, ge=1)
     fetch_pages: bool = True
@@ -196,6 +212,7 @@ class Source(_Strict):
 class Sources(_Strict):
     defaults: SourceDefaults = Field(default_factory=SourceDefaults)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+    dedup: DedupSettings = Field(default_factory=DedupSettings)
     sources: list[Source] = Field(default_factory=list)
 
     def semantic_problems(self) -> list[tuple[tuple[int | str, ...], str]]:

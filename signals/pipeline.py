@@ -78,7 +78,7 @@ def fetch(ctx: Context, fetcher: Fetcher | None = None) -> FetchReport:
 
 def process(ctx: Context, limit: int | None = None) -> ProcessReport:
     return process_pending(ctx.store, ctx.ruleset(), ctx.judge(), ctx.analyser(), ctx.settings.clock,
-                           limit=limit)
+                           limit=limit, neardup=ctx.sources.dedup.params())
 
 
 def digest(ctx: Context, week: str | None = None) -> list[Path]:

@@ -2,7 +2,8 @@
 
 A batch is claimed, analysed and written in one transaction: a crash (even ``kill -9``) rolls
 the whole batch back and the next run does it again, so nothing is lost or stored twice.
-Exact copies (same normalised text) are collapsed *before* the NLP.
+Exact copies (same normalised text) and near-copies (``signals.neardup``) are collapsed *before*
+the NLP.
 
 ``rematch`` re-scores history after ``scenarios.yaml`` changes: it re-runs only the matcher
 over the stored sentence keys, at tokeniser speed, without the model.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -22,7 +23,8 @@ from .extract import compose_text, content_hash, extract
 from .judge import JudgeModel
 from .match import Ruleset, hits_of
 from .models import AnalysedDoc, Sentence
-from .store import Store, repo
+from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles, strip_title
+from .store import Store, near, repo
 
 log = logging.getLogger(__name__)
 BATCH = 32
@@ -34,6 +36,7 @@ META_RULESET = "ruleset_version"
 class ProcessReport:
     processed: int = 0
     duplicates: int = 0
+    near_duplicates: int = 0
     failed: int = 0
     rematched: int = 0
     seconds: float = 0.0
@@ -56,10 +59,12 @@ def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
 
 def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
                     clock: Callable[[], datetime], batch_size: int = BATCH,
-                    limit: int | None = None) -> ProcessReport:
+                    limit: int | None = None, neardup: NearDupParams | None = DEFAULT_PARAMS
+                    ) -> ProcessReport:
+    """Process ready articles; ``neardup`` None turns near-duplicate collapse off."""
     report = ProcessReport()
     rematch(store, ruleset, judge, analyser, report)
-    while limit is None or report.processed + report.duplicates + report.failed < limit:
+    while limit is None or report.processed + report.duplicates + report.near_duplicates + report.failed < limit:
         with store.begin() as conn:
             batch = repo.claim_ready(conn, batch_size)
             if not batch:
@@ -67,6 +72,7 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
             now = clock()
             todo: list[tuple[repo.ReadyArticle, str, str]] = []
             seen: dict[str, int] = {}
+            batch_shingles: dict[int, frozenset[str]] = {}
             for art in batch:
                 try:
                     text = article_text(art)
@@ -81,6 +87,12 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
                     repo.mark_duplicate(conn, art.id, original, text, h, now)
                     report.duplicates += 1
                     continue
+                if neardup is not None:
+                    copy_of = _near_original(conn, art, text, neardup, batch_shingles)
+                    if copy_of is not None:
+                        repo.mark_duplicate(conn, art.id, copy_of, text, h, now)
+                        report.near_duplicates += 1
+                        continue
                 seen[h] = art.id  # a later copy in this batch is collapsed into it (same transaction)
                 todo.append((art, text, h))
             docs = analyser.analyse_many([(text, art.language) for art, text, _ in todo])
@@ -95,6 +107,27 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
                 report.processed += 1
             add_entities(conn, analyser, evidence)
     return report
+
+
+def _near_original(conn: Connection, art: repo.ReadyArticle, text: str, params: NearDupParams,
+                   batch_shingles: dict[int, frozenset[str]]) -> int | None:
+    """The original this article nearly copies (the oldest candidate at or above the Jaccard
+    threshold), or None; an original's LSH buckets are stored for the articles that follow."""
+    sh = shingles(strip_title(art.title or "", text), params.shingle_words)
+    keys = band_keys(sh, params)
+    if not keys:
+        return None
+    window = timedelta(days=params.window_days)
+    for cand_id, cand_title, cand_text in near.candidates(
+            conn, keys, art.published_at - window, art.published_at + window, art.id):
+        cand = batch_shingles.get(cand_id)
+        if cand is None:
+            cand = shingles(strip_title(cand_title, cand_text), params.shingle_words)
+        if jaccard(sh, cand) >= params.threshold:
+            return cand_id
+    near.add_bands(conn, art.id, keys, art.published_at)
+    batch_shingles[art.id] = sh
+    return None
 
 
 def add_entities(conn: Connection, analyser: Analyser, articles: list[tuple[int, str]]) -> None:

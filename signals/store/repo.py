@@ -214,13 +214,14 @@ class ReadyArticle:
     html: str | None
     text: str | None
     language: str | None
+    published_at: datetime
 
 
 def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
     """The next batch to process. On PostgreSQL rows are locked with SKIP LOCKED, so any
     number of workers can share the queue; on SQLite the write transaction serialises them."""
     q = (select(t.articles.c.id, t.articles.c.url, t.articles.c.title, t.articles.c.summary,
-                t.articles.c.html, t.articles.c.text, t.articles.c.language)
+                t.articles.c.html, t.articles.c.text, t.articles.c.language, t.articles.c.published_at)
          .where(t.articles.c.state == "ready").order_by(t.articles.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -204,6 +205,18 @@ verdicts = Table(
     Column("who", String(200), nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("note", Text, nullable=False, default=""),
+)
+
+#: MinHash LSH buckets of processed article bodies (see ``signals.neardup``): two articles sharing
+#: a (band, bucket) within the time window are near-duplicate candidates.
+near_dup_bands = Table(
+    "near_dup_bands",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+    Column("band", Integer, primary_key=True),
+    Column("bucket", BigInteger, nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+    Index("ix_near_dup_bands_bucket", "band", "bucket"),
 )
 
 weekly_scores = Table(
