@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +75,7 @@ def band_keys(sh: frozenset[str], params: NearDupParams) -> list[tuple[int, int]
     BIGINT column on PostgreSQL and SQLite). Empty when the text is too short to compare."""
     if len(sh) < params.min_shingles:
         return []
-    mh = MinHash(num_perm=params.num_perm, seed=_SEED)
+    mh = MinHash(num_perm=params.num_perm, seed=_SEED, hashfunc=zlib.crc32)  # 32-bit, stable
     mh.update_batch([s.encode("utf-8") for s in sorted(sh)])
     values = np.asarray(mh.hashvalues, dtype=np.uint64).reshape(params.bands, params.rows)
     out: list[tuple[int, int]] = []

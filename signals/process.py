@@ -71,18 +71,20 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
                 break
             now = clock()
             todo: list[tuple[repo.ReadyArticle, str, str]] = []
-            seen: dict[str, int] = {}
             batch_shingles: dict[int, frozenset[str]] = {}
+            texts: list[tuple[repo.ReadyArticle, str]] = []
             for art in batch:
                 try:
-                    text = article_text(art)
+                    texts.append((art, article_text(art)))
                 except Exception as e:  # one bad page must not stop the batch
                     log.warning("article %s failed extraction: %s", art.url, e)
                     repo.mark_failed(conn, art.id, f"extract: {e}", now)
                     report.failed += 1
-                    continue
+            # a later copy in this batch is collapsed into the first (same transaction)
+            seen = repo.find_duplicates(conn, [content_hash(text) for _, text in texts])
+            for art, text in texts:
                 h = content_hash(text)
-                original = seen.get(h) or repo.find_duplicate(conn, h, art.id)
+                original = seen.get(h)
                 if original is not None:
                     repo.mark_duplicate(conn, art.id, original, text, h, now)
                     report.duplicates += 1
@@ -93,18 +95,19 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
                         repo.mark_duplicate(conn, art.id, copy_of, text, h, now)
                         report.near_duplicates += 1
                         continue
-                seen[h] = art.id  # a later copy in this batch is collapsed into it (same transaction)
+                seen[h] = art.id
                 todo.append((art, text, h))
             docs = analyser.analyse_many([(text, art.language) for art, text, _ in todo])
             evidence: list[tuple[int, str]] = []
+            done: list[repo.Processed] = []
             for (art, text, h), doc in zip(todo, docs, strict=True):
                 items = ruleset.match_items(doc)
                 judgements = judge.judge_doc(doc, items)
-                repo.save_processed(conn, art.id, text, h, doc.language, doc, hits_of(items, doc),
-                                    ruleset.version, KEYS_VERSION, now, judgements)
+                done.append(repo.Processed(art.id, text, h, doc, hits_of(items, doc), judgements))
                 if any(j.accepted for j in judgements):
                     evidence.append((art.id, text))
                 report.processed += 1
+            repo.save_processed_many(conn, done, ruleset.version, KEYS_VERSION, now)
             add_entities(conn, analyser, evidence)
     return report
 

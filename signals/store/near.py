@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select, tuple_
+from sqlalchemy import Connection, bindparam, select
 
 from . import schema as t
 
@@ -18,20 +18,26 @@ def add_bands(conn: Connection, article_id: int, keys: Sequence[tuple[int, int]]
             for band, bucket in keys])
 
 
+_SHARED = (select(t.near_dup_bands.c.article_id, t.near_dup_bands.c.band, t.near_dup_bands.c.bucket)
+           .where(t.near_dup_bands.c.bucket.in_(bindparam("buckets", expanding=True)),
+                  t.near_dup_bands.c.published_at >= bindparam("start"),
+                  t.near_dup_bands.c.published_at <= bindparam("end"),
+                  t.near_dup_bands.c.article_id != bindparam("exclude")))
+
+
 def candidates(conn: Connection, keys: Sequence[tuple[int, int]], start: datetime, end: datetime,
                exclude: int) -> list[tuple[int, str, str]]:
-    """(id, title, text) of originals (not themselves copies) sharing a band bucket with ``keys`` and
-    published in [start, end], oldest first."""
+    """(id, title, text) of originals (not themselves copies) sharing a band bucket with ``keys``
+    and published in [start, end], oldest first."""
     if not keys:
         return []
-    b, a = t.near_dup_bands, t.articles
-    match: ColumnElement[bool]
-    if conn.dialect.name == "postgresql":
-        match = tuple_(b.c.band, b.c.bucket).in_(list(keys))
-    else:  # SQLite has row values too, but not in every version Python ships with
-        match = or_(*(and_(b.c.band == band, b.c.bucket == bucket) for band, bucket in keys))
-    ids = (select(b.c.article_id).where(match, b.c.published_at >= start, b.c.published_at <= end,
-                                        b.c.article_id != exclude).distinct())
+    wanted = set(keys)
+    rows = conn.execute(_SHARED, {"buckets": sorted({b for _, b in keys}), "start": start, "end": end,
+                                  "exclude": exclude}).all()
+    ids = sorted({r.article_id for r in rows if (r.band, r.bucket) in wanted})
+    if not ids:
+        return []
+    a = t.articles
     q = (select(a.c.id, a.c.title, a.c.text).where(a.c.id.in_(ids), a.c.dup_of.is_(None))
          .order_by(a.c.published_at, a.c.id))
     return [(r.id, r.title or "", r.text or "") for r in conn.execute(q).all()]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..config import SourceSpec
@@ -228,13 +228,17 @@ def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
     return [ReadyArticle(**r._mapping) for r in conn.execute(q).all()]
 
 
-def find_duplicate(conn: Connection, content_hash: str, article_id: int) -> int | None:
-    """An earlier processed article with the same normalised text (a syndicated copy)."""
-    q = (select(t.articles.c.id).where(
-        t.articles.c.content_hash == content_hash, t.articles.c.id != article_id,
-        t.articles.c.state == "done", t.articles.c.dup_of.is_(None),
-    ).order_by(t.articles.c.id).limit(1))
-    return conn.execute(q).scalar()
+def find_duplicates(conn: Connection, content_hashes: Sequence[str]) -> dict[str, int]:
+    """Content hash → the earliest processed original with that normalised text (syndicated
+    copies), for one batch in one query."""
+    if not content_hashes:
+        return {}
+    a = t.articles
+    q = (select(a.c.content_hash, func.min(a.c.id))
+         .where(a.c.content_hash.in_(sorted(set(content_hashes))), a.c.state == "done",
+                a.c.dup_of.is_(None))
+         .group_by(a.c.content_hash))
+    return {h: int(i) for h, i in conn.execute(q).all()}
 
 
 def mark_duplicate(conn: Connection, article_id: int, original_id: int, text: str, content_hash: str,
@@ -249,18 +253,46 @@ def mark_duplicate(conn: Connection, article_id: int, original_id: int, text: st
         state="done", dup_of=original_id, text=text, content_hash=content_hash, processed_at=now))
 
 
+@dataclass(frozen=True)
+class Processed:
+    """One analysed article, ready to be written."""
+
+    article_id: int
+    text: str
+    content_hash: str
+    doc: AnalysedDoc
+    hits: Sequence[Hit]
+    judgements: Sequence[Judgement] = ()
+
+
 def save_processed(conn: Connection, article_id: int, text: str, content_hash: str, language: str,
                    doc: AnalysedDoc, hits: Sequence[Hit], ruleset_version: str, keys_version: str,
                    now: datetime, judgements: Sequence[Judgement] = ()) -> None:
-    sentences = [[s.text, " ".join(s.keys)] for s in doc.sentences]
-    conn.execute(delete(t.analyses).where(t.analyses.c.article_id == article_id))
-    conn.execute(t.analyses.insert().values(article_id=article_id, keys_version=keys_version,
-                                            language=doc.language, sentences=sentences))
-    if doc.entities:
-        save_entities(conn, article_id, doc.entities)
-    replace_matches(conn, article_id, hits, ruleset_version, judgements)
-    conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(
-        state="done", text=text, content_hash=content_hash, language=language, processed_at=now))
+    del language  # the analysis' language is the one stored
+    save_processed_many(conn, [Processed(article_id, text, content_hash, doc, hits, judgements)],
+                        ruleset_version, keys_version, now)
+
+
+def save_processed_many(conn: Connection, rows: Sequence[Processed], ruleset_version: str,
+                        keys_version: str, now: datetime) -> None:
+    """Analyses, entities, sentence hits and judgements of a batch, replacing older ones, and the
+    articles marked done: a few multi-row statements per batch instead of several per article."""
+    if not rows:
+        return
+    ids = [r.article_id for r in rows]
+    conn.execute(delete(t.analyses).where(t.analyses.c.article_id.in_(ids)))
+    conn.execute(t.analyses.insert(), [
+        {"article_id": r.article_id, "keys_version": keys_version, "language": r.doc.language,
+         "sentences": [[s.text, " ".join(s.keys)] for s in r.doc.sentences]} for r in rows])
+    for r in rows:
+        if r.doc.entities:
+            save_entities(conn, r.article_id, r.doc.entities)
+    _replace_matches_many(conn, [(r.article_id, r.hits, r.judgements) for r in rows], ruleset_version)
+    conn.execute(update(t.articles).where(t.articles.c.id == bindparam("aid")).values(
+        state="done", text=bindparam("new_text"), content_hash=bindparam("new_hash"),
+        language=bindparam("new_language"), processed_at=now), [
+        {"aid": r.article_id, "new_text": r.text, "new_hash": r.content_hash,
+         "new_language": r.doc.language} for r in rows])
 
 
 def save_entities(conn: Connection, article_id: int, entities: Sequence[Entity]) -> None:
@@ -299,17 +331,24 @@ def mark_failed(conn: Connection, article_id: int, reason: str, now: datetime) -
 def replace_matches(conn: Connection, article_id: int, hits: Sequence[Hit], ruleset_version: str,
                     judgements: Sequence[Judgement] = ()) -> None:
     """The article's sentence hits and their article-level judgements, replacing older ones."""
-    conn.execute(delete(t.judgements).where(t.judgements.c.article_id == article_id))
-    if judgements:
-        conn.execute(t.judgements.insert(), [
-            {"article_id": article_id, "rupture_id": j.rupture_id, "polarity": str(j.polarity),
-             "score": j.score, "accepted": j.accepted, "reasons": list(j.reasons)} for j in judgements])
-    conn.execute(delete(t.matches).where(t.matches.c.article_id == article_id))
-    if hits:
-        conn.execute(t.matches.insert(), [
-            {"article_id": article_id, "rupture_id": h.rupture_id, "item_id": h.item_id,
-             "kind": str(h.kind), "sentence": h.sentence[:5000], "weight": h.weight,
-             "ruleset_version": ruleset_version} for h in hits])
+    _replace_matches_many(conn, [(article_id, hits, judgements)], ruleset_version)
+
+
+def _replace_matches_many(conn: Connection, rows: Sequence[tuple[int, Sequence[Hit], Sequence[Judgement]]],
+                          ruleset_version: str) -> None:
+    ids = [aid for aid, _, _ in rows]
+    conn.execute(delete(t.judgements).where(t.judgements.c.article_id.in_(ids)))
+    judged = [{"article_id": aid, "rupture_id": j.rupture_id, "polarity": str(j.polarity),
+               "score": j.score, "accepted": j.accepted, "reasons": list(j.reasons)}
+              for aid, _, judgements in rows for j in judgements]
+    if judged:
+        conn.execute(t.judgements.insert(), judged)
+    conn.execute(delete(t.matches).where(t.matches.c.article_id.in_(ids)))
+    matched = [{"article_id": aid, "rupture_id": h.rupture_id, "item_id": h.item_id,
+                "kind": str(h.kind), "sentence": h.sentence[:5000], "weight": h.weight,
+                "ruleset_version": ruleset_version} for aid, hits, _ in rows for h in hits]
+    if matched:
+        conn.execute(t.matches.insert(), matched)
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,7 @@ near_dup_bands = Table(
     Column("band", Integer, primary_key=True),
     Column("bucket", BigInteger, nullable=False),
     Column("published_at", UtcDateTime, nullable=False),
-    Index("ix_near_dup_bands_bucket", "band", "bucket"),
+    Index("ix_near_dup_bands_bucket", "bucket"),
 )
 
 weekly_scores = Table(
