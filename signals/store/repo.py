@@ -119,6 +119,13 @@ def all_sources(conn: Connection) -> list[SourceState]:
     return [_source(r) for r in conn.execute(select(t.sources).order_by(t.sources.c.id)).all()]
 
 
+def articles_per_source(conn: Connection) -> dict[str, int]:
+    """source id → articles linked to it (copies included: each source saw its own)."""
+    q = (select(t.article_sources.c.source_id, func.count())
+         .group_by(t.article_sources.c.source_id))
+    return {sid: int(n) for sid, n in conn.execute(q).all()}
+
+
 def due_sources(conn: Connection, now: datetime) -> list[SourceState]:
     q = select(t.sources).where(
         t.sources.c.kind == "feed",
