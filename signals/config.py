@@ -166,6 +166,7 @@ class FetchSettings(_Strict):
     backoff_base_seconds: float = Field(default=300.0, gt=0)
     backoff_max_seconds: float = Field(default=86_400.0, gt=0)
     allow_networks: list[str] = Field(default_factory=list)  # CIDRs admitted despite being private
+    keep_attempts_days: int = Field(default=90, ge=1)  # fetch_attempts older than this are pruned
 
     @field_validator("allow_networks")
     @classmethod

@@ -147,6 +147,12 @@ def record_attempt(conn: Connection, source_id: str, started_at: datetime, statu
         http_status=http_status, items=items, new_items=new_items, elapsed=elapsed))
 
 
+def prune_attempts(conn: Connection, before: datetime) -> int:
+    """Delete the fetch attempts started before ``before``; returns how many went."""
+    res = conn.execute(delete(t.fetch_attempts).where(t.fetch_attempts.c.started_at < before))
+    return int(res.rowcount or 0)
+
+
 # --------------------------------------------------------------------------- articles
 
 
@@ -521,14 +527,6 @@ def active_sources(conn: Connection, week: str) -> int:
          .join(t.articles, t.articles.c.id == t.article_sources.c.article_id)
          .where(t.articles.c.week == week))
     return int(conn.execute(q).scalar_one())
-
-
-def save_scores(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    for row in rows:
-        conn.execute(delete(t.weekly_scores).where(and_(
-            t.weekly_scores.c.week == row["week"], t.weekly_scores.c.rupture_id == row["rupture_id"])))
-    if rows:
-        conn.execute(t.weekly_scores.insert(), list(rows))
 
 
 def export_rows(conn: Connection, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
