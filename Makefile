@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test check lint typecheck bench clean
+.PHONY: install demo test check lint typecheck bench clean wheel-check
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
@@ -23,13 +23,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
+## Build the wheel, install it into a fresh venv (pip's cache reused) and run `signals demo`
+## from an empty directory: what `pip install .` gives, with no checkout beside it.
+wheel-check: $(STAMP)
+	PYTHON=$(PYTHON) scripts/wheel-check $(BIN)/python
+
 lint: $(STAMP)
 	$(BIN)/ruff check signals tests bench
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## All checks, as CI runs them: lint, types, tests.
-check: lint typecheck test
+check: lint typecheck test wheel-check
 
 bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
