@@ -40,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache db/*.db* reports/*.md reports/*.html reports/*.json
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache db/*.db* reports/*.md reports/*.html reports/*.json reports/demo
