@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-slow test-all check lint typecheck bench docs clean
+.PHONY: install demo test test-slow test-all check lint typecheck bench docs clean wheel-check
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
@@ -30,13 +30,18 @@ test-slow: $(STAMP)
 ## The whole suite, as CI runs it.
 test-all: test test-slow
 
+## Build the wheel, install it into a fresh venv (pip's cache reused) and run `signals demo`
+## from an empty directory: what `pip install .` gives, with no checkout beside it.
+wheel-check: $(STAMP)
+	PYTHON=$(PYTHON) scripts/wheel-check $(BIN)/python
+
 lint: $(STAMP)
 	$(BIN)/ruff check signals tests bench
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## All checks, as CI runs them: lint, types, the whole suite.
-check: lint typecheck test-all
+## All checks, as CI runs them: lint, types, the whole suite, the wheel.
+check: lint typecheck test-all wheel-check
 
 ## Regenerate the CLI reference in README.md from `--help`.
 docs: $(STAMP)
@@ -46,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache db/*.db* reports/*.md reports/*.html reports/*.json
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache db/*.db* reports/*.md reports/*.html reports/*.json reports/demo

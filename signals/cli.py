@@ -25,6 +25,7 @@ from . import __version__
 from .config import load_scenarios, load_sources, summarise
 from .errors import ConfigError, InputError, SignalsError
 from .lock import job_lock
+from .outputs import check_writable_dir, writing_to
 from .settings import DEFAULT_DB, Settings, parse_now
 
 log = logging.getLogger("signals")
@@ -230,10 +231,11 @@ def digest(week: str | None) -> None:
             week_bounds(week)
         except ValueError as e:
             raise InputError(f"--week: {e}") from None
+    check_writable_dir(_settings().reports_dir)
     ctx = _open(need_sources=False)
     try:
-        with job_lock(ctx.store, LOCK):  # digest re-matches history when scenarios changed
-            paths = pipeline.digest(ctx, week)
+        with job_lock(ctx.store, LOCK), writing_to(ctx.settings.reports_dir):
+            paths = pipeline.digest(ctx, week)  # re-matches history first when scenarios changed
     finally:
         ctx.close()
     for p in paths:
@@ -325,40 +327,29 @@ def export(since: Any, until: Any, fmt: str, output: Path | None, review: bool, 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
-    """Each source's health: last success, errors, next fetch.
+    """Each source's health: state (new, ok, failing, disabled, removed), last success, errors,
+    next fetch; imported corpora listed apart.
 
     Example: signals status --json
     """
+    from .collect import resolve_sources
+    from .status import status_json, status_lines
     from .store import repo
 
     ctx = _open()
     try:
-        from .collect import resolve_sources
-
         with ctx.store.begin() as conn:
             repo.sync_sources(conn, resolve_sources(ctx.sources))
             rows = repo.all_sources(conn)
             counts = {st: repo.count_articles(conn, state=st) for st in ("page", "ready", "done", "failed")}
+            per_source = repo.articles_per_source(conn)
     finally:
         ctx.close()
     if as_json:
-        click.echo(json.dumps({"articles": counts, "sources": [
-            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.__dict__.items()}
-            for r in rows]}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(status_json(rows, counts, per_source), indent=2, ensure_ascii=False))
         return
-    click.echo(f"articles: {counts['done']} processed, {counts['ready']} waiting, "
-               f"{counts['page']} waiting for their page, {counts['failed']} failed")
-    click.echo(f"{'source':32} {'state':9} {'last success':17} {'fails':>5} {'next fetch':17} reason")
-    for r in rows:
-        if r.kind != "feed":
-            continue
-        state = "ok" if r.enabled and r.consecutive_failures == 0 else ("failing" if r.enabled else "disabled")
-        if not r.configured:
-            state = "removed"
-        fmt = "%Y-%m-%d %H:%M"
-        click.echo(f"{r.id[:32]:32} {state:9} {r.last_success_at.strftime(fmt) if r.last_success_at else '-':17} "
-                   f"{r.consecutive_failures:>5} {r.next_fetch_at.strftime(fmt) if r.next_fetch_at else 'now':17} "
-                   f"{r.disabled_reason or r.last_reason or ''}")
+    for line in status_lines(rows, counts, per_source):
+        click.echo(line)
 
 
 @cli.command()
@@ -373,7 +364,9 @@ def demo(days: int | None) -> None:
     from .demo import run_demo
 
     s = _settings()
-    paths = run_demo(s, days=days, say=_say)
+    check_writable_dir(s.reports_dir)
+    with writing_to(s.reports_dir):
+        paths = run_demo(s, days=days, say=_say)
     for p in paths:
         _say(f"wrote {p}")
 

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .config import Sources, SourceSpec, resolve_sources
 from .fetch import (
@@ -43,6 +43,7 @@ class FetchReport:
     new_articles: int = 0
     pages_ok: int = 0
     pages_failed: int = 0
+    attempts_pruned: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -125,11 +126,14 @@ def fetch_feeds(store: Store, cfg: Sources, clock: Callable[[], datetime], fetch
             futures = [(src, pool.submit(fetcher.fetch, src.url, src.etag, src.last_modified)) for src in due]
             for src, fut in futures:
                 _store_feed_result(store, cfg, src, fut.result(), started, clock(), rng, report)
-    fetch_pages(store, clock, fetcher, report)
+    fetch_pages(store, fetcher, report)
+    with store.begin() as conn:  # the attempts log stays bounded: keep_attempts_days of history
+        report.attempts_pruned = repo.prune_attempts(
+            conn, clock() - timedelta(days=cfg.fetch.keep_attempts_days))
     return report
 
 
-def fetch_pages(store: Store, clock: Callable[[], datetime], fetcher: Fetcher, report: FetchReport) -> None:
+def fetch_pages(store: Store, fetcher: Fetcher, report: FetchReport) -> None:
     """Download pending article pages; a failed page leaves the feed summary as the text."""
     while True:
         with store.begin() as conn:

@@ -30,6 +30,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+StrictModel = _Strict  # the base of every YAML schema: unknown keys are errors
+
+
 def _clean_terms(terms: list[str]) -> list[str]:
     for t in terms:
         if not t or not t.strip():
@@ -164,6 +167,7 @@ class FetchSettings(_Strict):
     backoff_base_seconds: float = Field(default=300.0, gt=0)
     backoff_max_seconds: float = Field(default=86_400.0, gt=0)
     allow_networks: list[str] = Field(default_factory=list)  # CIDRs admitted despite being private
+    keep_attempts_days: int = Field(default=90, ge=1)  # fetch_attempts older than this are pruned
 
     @field_validator("allow_networks")
     @classmethod
@@ -335,7 +339,18 @@ def _dotted(loc: Sequence[int | str], data: Any) -> str:
 M = TypeVar("M", bound=BaseModel)
 
 
-def _load(path: Path, model: type[M]) -> M:
+@dataclass(frozen=True)
+class YamlDoc:
+    """A parsed YAML file: its data and node tree (for line numbers)."""
+
+    path: Path
+    data: Any
+    root: yaml.Node | None
+
+
+def read_yaml(path: Path) -> YamlDoc:
+    """Read and parse ``path``; unreadable files, bad syntax and duplicate keys are
+    :class:`ConfigError`. An empty file is an empty mapping."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -347,12 +362,19 @@ def _load(path: Path, model: type[M]) -> M:
     if problems:
         raise ConfigError(problems)
     data = yaml.safe_load(text) if root is not None else None
-    if data is None:
-        data = {}
+    return YamlDoc(path, {} if data is None else data, root)
+
+
+def validate(doc: YamlDoc, model: type[M], context: dict[str, Any] | None = None) -> M:
+    """``doc`` validated by ``model`` (pydantic; ``context`` reaches its validators), then by
+    its ``semantic_problems()`` if it has one. Every problem is located (file, line, dotted key)
+    and raised together as :class:`ConfigError`."""
+    path, data, root = doc.path, doc.data, doc.root
+    problems: list[ConfigProblem] = []
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(str(path), 1, "(top level)", "expected a mapping")])
     try:
-        result = model.model_validate(data)
+        result = model.model_validate(data, context=context)
     except ValidationError as e:
         for err in e.errors():
             loc = [p for p in err["loc"] if isinstance(p, int | str)]
@@ -371,6 +393,15 @@ def _load(path: Path, model: type[M]) -> M:
         if problems:
             raise ConfigError(problems)
     return result
+
+
+def line_of(doc: YamlDoc, loc: Sequence[int | str]) -> int | None:
+    """Line (1-based) of the node at ``loc`` (e.g. ``("articles", 3)``) in ``doc``."""
+    return _line_of(doc.root, loc)
+
+
+def _load(path: Path, model: type[M]) -> M:
+    return validate(read_yaml(path), model)
 
 
 def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str], data: Any) -> list[str]:

@@ -1,9 +1,10 @@
 """``signals demo``: replay the bundled demo corpus through the real pipeline, offline.
 
-The corpus (``examples/demo/``, fictional articles written for this project) is served as RSS
-feeds and article pages on 127.0.0.1; then, for every day of the corpus, the clock is set to
-that evening and the real fetch → process chain runs, exactly as cron would. Finally the
-digest of the corpus's last week is written.
+The corpus (``signals/demo_data/``, fictional articles written for this project, shipped
+with the package) is served as RSS feeds and article pages on 127.0.0.1; then, for every day
+of the corpus, the clock is set to that evening and the real fetch → process chain runs,
+exactly as cron would. Finally the digest of the corpus's last week is written, with a copy
+of the pages beside it (``reports/demo/articles/``) that its links point to.
 """
 
 from __future__ import annotations
@@ -15,13 +16,22 @@ from datetime import timedelta
 from pathlib import Path
 
 from . import pipeline
-from .demo_corpus import demo_days, demo_sources_yaml, end_of_day, load_corpus, make_router
+from .demo_corpus import default_corpus_dir, demo_days, end_of_day, load_corpus
+from .demo_site import demo_sources_yaml, make_router, relink_to_archive, write_archive
 from .devserver import serve
 from .lock import job_lock
 from .score import iso_week
 from .settings import DEFAULT_DB, Settings
 
 DEMO_DB = "sqlite:///db/demo.db"
+
+
+def demo_scenarios(settings: Settings) -> Path:
+    """``--scenarios`` when that file exists, else the copy shipped with the package (a wheel
+    installed anywhere runs the demo with no checkout beside it)."""
+    if settings.scenarios_path.exists():
+        return settings.scenarios_path
+    return default_corpus_dir() / "scenarios.yaml"
 
 
 def run_demo(settings: Settings, days: int | None = None, say: Callable[[str], None] = print,
@@ -40,7 +50,8 @@ def run_demo(settings: Settings, days: int | None = None, say: Callable[[str], N
     with tempfile.TemporaryDirectory(prefix="signals-demo-") as tmp, serve(router) as server:
         sources_path = Path(tmp) / "sources.yaml"
         sources_path.write_text(demo_sources_yaml(server.base_url, corpus), encoding="utf-8")
-        base = dataclasses.replace(settings, db_url=db_url, sources_path=sources_path, now=clock["now"])
+        base = dataclasses.replace(settings, db_url=db_url, sources_path=sources_path, now=clock["now"],
+                                   scenarios_path=demo_scenarios(settings))
         ctx = pipeline.Context.open(base)
         try:
             say(f"demo: serving {len(corpus.articles)} demo articles from {len(corpus.sources)} outlets "
@@ -60,6 +71,9 @@ def run_demo(settings: Settings, days: int | None = None, say: Callable[[str], N
                         new = analysed = pages = 0
             last = clock["now"]
             ctx.settings = dataclasses.replace(base, now=last + timedelta(days=1))
-            return pipeline.digest(ctx, iso_week(last))
+            paths = pipeline.digest(ctx, iso_week(last))
         finally:
             ctx.close()
+    archive = write_archive(corpus, settings.reports_dir, last)
+    relink_to_archive(paths, server.base_url)
+    return [*paths, archive]

@@ -20,7 +20,7 @@ from .match import Ruleset, compile_ruleset
 from .process import ProcessReport, ensure_entities, process_pending, rematch
 from .report.render import write_digest
 from .settings import Settings
-from .store import Store, open_store, repo
+from .store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +86,6 @@ def digest(ctx: Context, week: str | None = None) -> list[Path]:
     rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser())
     now = ctx.settings.clock()
     week = week or last_complete_week(now)
-    d, scores = build_digest(ctx.store, ruleset, week, now,
-                             entities=lambda ids: ensure_entities(ctx.store, ctx.analyser(), ids))
-    with ctx.store.begin() as conn:
-        repo.save_scores(conn, [
-            dict(week=s.week, rupture_id=s.rupture_id, ruleset_version=ruleset.version, evidence=s.evidence,
-                 analysed=s.analysed, rate=s.rate, baseline_rate=s.baseline_rate, rate_ratio=s.rate_ratio,
-                 p_value=s.p_value, q_value=s.q_value, sources=s.sources, doubts=s.doubts, status=s.status,
-                 confidence=s.confidence, computed_at=now)
-            for s in scores])
+    d, _ = build_digest(ctx.store, ruleset, week, now,
+                        entities=lambda ids: ensure_entities(ctx.store, ctx.analyser(), ids))
     return write_digest(d, ctx.settings.reports_dir)

@@ -64,9 +64,15 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
     """Process ready articles; ``neardup`` None turns near-duplicate collapse off."""
     report = ProcessReport()
     rematch(store, ruleset, judge, analyser, report)
-    while limit is None or report.processed + report.duplicates + report.near_duplicates + report.failed < limit:
+    while True:
+        size = batch_size
+        if limit is not None:  # exactly ``limit`` articles: the last batch is cut to fit
+            size = min(batch_size, limit - (report.processed + report.duplicates + report.near_duplicates
+                                           + report.failed))
+            if size <= 0:
+                break
         with store.begin() as conn:
-            batch = repo.claim_ready(conn, batch_size)
+            batch = repo.claim_ready(conn, size)
             if not batch:
                 break
             now = clock()

@@ -69,6 +69,7 @@ __all__ = [
     "ScoreParams",
     "WeeklyCounts",
     "binomial_test_rates",
+    "confidence_rule",
     "iso_week",
     "momentum_order",
     "previous_weeks",
@@ -316,6 +317,17 @@ def _confidence(
     if q_value < params.alpha or (support >= params.min_evidence and diffusion >= 2):
         return "medium"
     return "low"
+
+
+def confidence_rule(params: ScoreParams) -> str:
+    """:func:`_confidence` in words, for the digest's Method section (and the README's)."""
+    return (
+        f"Confidence: high when q under {params.alpha / 5:g}, from at least 3 distinct sources and "
+        f"not outnumbered by counter-evidence; medium when q under {params.alpha:g} or at least "
+        f"{params.min_evidence} articles from 2 or more sources; low otherwise. For a fading "
+        "rupture the articles and sources judged are those that faded: the baseline's evidence "
+        "and the most distinct sources of one baseline week (this week may have none)."
+    )
 
 
 def _momentum(direction: str, log_p: float) -> float:

@@ -1,4 +1,4 @@
-"""The offline demo corpus (examples/demo) and the router that serves it."""
+"""The offline demo corpus (signals/demo_data, package data) and the router that serves it."""
 
 from __future__ import annotations
 
@@ -23,11 +23,10 @@ from signals.demo_corpus import (
     DemoCorpus,
     SimulatedClock,
     demo_days,
-    demo_sources_yaml,
     end_of_day,
     load_corpus,
-    make_router,
 )
+from signals.demo_site import demo_sources_yaml, make_router
 from signals.devserver import Response, serve
 from signals.errors import ConfigError
 

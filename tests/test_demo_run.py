@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, text
 
 from signals.cli import cli
 
@@ -35,3 +37,14 @@ def test_demo_digest_tells_the_story(tmp_path: Path) -> None:
     for ext in ("md", "html"):
         assert (reports / f"2025-W15.{ext}").exists()
     assert (reports / "index.html").exists()
+    # the links open after the demo's server is gone: archived copies beside the digest
+    html = (reports / "2025-W15.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(demo/articles/[a-z0-9-]+\.html)"', html)
+    assert len(links) >= len(gaining["articles"]) and all((reports / link).is_file() for link in links)
+    assert "127.0.0.1" not in html and "127.0.0.1" not in (reports / "2025-W15.md").read_text(encoding="utf-8")
+    assert all(a["url"].startswith("demo/articles/") for a in gaining["articles"])
+    # the digest does not write the (unread) weekly_scores table
+    engine = create_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from weekly_scores")).scalar() == 0
+    engine.dispose()

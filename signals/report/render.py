@@ -41,7 +41,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from signals.report.model import Digest, DigestArticle, DigestRupture, ItemActivity
-from signals.score import InvalidWeekError, RuptureScore, ScoreParams, week_bounds
+from signals.score import InvalidWeekError, RuptureScore, ScoreParams, confidence_rule, week_bounds
 
 __all__ = [
     "MAX_ARTICLES",
@@ -292,10 +292,8 @@ def _method_text(d: Digest) -> list[str]:
         f"rate below baseline, q under {p.alpha:g} and at least {p.min_evidence} baseline "
         f"articles; quiet with fewer than {p.min_evidence} articles in the whole window; "
         "steady otherwise.",
-        f"Confidence: high when q under {p.alpha / 5:g}, from at least 3 distinct sources and not "
-        f"outnumbered by counter-evidence; medium when q under {p.alpha:g} or at least "
-        f"{p.min_evidence} articles from 2 or more sources; low otherwise. Table order: "
-        "momentum, the signed −log10 p (up positive, down negative).",
+        confidence_rule(p) + " Table order: momentum, the signed −log10 p (up positive, down "
+        "negative).",
         "Counter-evidence (articles matching a rupture's reasons to doubt) is shown beside the "
         "evidence and never subtracted from it.",
         f"Ruleset {_one_line(d.ruleset_version)}; generated {_iso(d.generated_at)}.",

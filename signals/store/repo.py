@@ -119,6 +119,13 @@ def all_sources(conn: Connection) -> list[SourceState]:
     return [_source(r) for r in conn.execute(select(t.sources).order_by(t.sources.c.id)).all()]
 
 
+def articles_per_source(conn: Connection) -> dict[str, int]:
+    """source id → articles linked to it (copies included: each source saw its own)."""
+    q = (select(t.article_sources.c.source_id, func.count())
+         .group_by(t.article_sources.c.source_id))
+    return {sid: int(n) for sid, n in conn.execute(q).all()}
+
+
 def due_sources(conn: Connection, now: datetime) -> list[SourceState]:
     q = select(t.sources).where(
         t.sources.c.kind == "feed",
@@ -138,6 +145,12 @@ def record_attempt(conn: Connection, source_id: str, started_at: datetime, statu
     conn.execute(t.fetch_attempts.insert().values(
         source_id=source_id, started_at=started_at, status=status, reason=reason,
         http_status=http_status, items=items, new_items=new_items, elapsed=elapsed))
+
+
+def prune_attempts(conn: Connection, before: datetime) -> int:
+    """Delete the fetch attempts started before ``before``; returns how many went."""
+    res = conn.execute(delete(t.fetch_attempts).where(t.fetch_attempts.c.started_at < before))
+    return int(res.rowcount or 0)
 
 
 # --------------------------------------------------------------------------- articles
@@ -554,14 +567,6 @@ def active_sources(conn: Connection, week: str) -> int:
          .join(t.articles, t.articles.c.id == t.article_sources.c.article_id)
          .where(t.articles.c.week == week))
     return int(conn.execute(q).scalar_one())
-
-
-def save_scores(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    for row in rows:
-        conn.execute(delete(t.weekly_scores).where(and_(
-            t.weekly_scores.c.week == row["week"], t.weekly_scores.c.rupture_id == row["rupture_id"])))
-    if rows:
-        conn.execute(t.weekly_scores.insert(), list(rows))
 
 
 def export_rows(conn: Connection, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
