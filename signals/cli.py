@@ -7,15 +7,21 @@ into one clear line on stderr and a documented exit code:
     3   the database cannot be opened
     75  another run holds the job lock (EX_TEMPFAIL: try again later)
     130 interrupted
+
+SIGTERM during ``run``, ``fetch``, ``process`` or ``digest`` ends the job after its current batch
+(nothing half-written) with exit 0, as ``serve`` does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -152,17 +158,35 @@ def _open(need_sources: bool = True) -> Any:
 
 
 def _run_job(kind: str, need_sources: bool = True, **options: Any) -> JobResult:
-    """Run one pipeline job under the lock; print its summary lines (quiet under ``-q``)."""
+    """Run one pipeline job under the lock; print its summary lines (quiet under ``-q``).
+    SIGTERM ends it after its current batch (exit 0, as ``serve``)."""
     from .pipeline import Job, JobKind, run_job
 
     ctx = _open(need_sources=need_sources)
     try:
-        result = run_job(ctx, Job(JobKind(kind), **options))
+        with _stop_on_sigterm() as stop:
+            result = run_job(ctx, Job(JobKind(kind), **options), stop.is_set)
     finally:
         ctx.close()
     for line in result.lines():
         _say(line)
+    if stop.is_set():
+        click.echo("stopped: SIGTERM received; the job ended after its current batch", err=True)
     return result
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[threading.Event]:
+    """An event set by SIGTERM while the block runs (the previous handler is restored)."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @cli.command()

@@ -5,7 +5,12 @@ between batches."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -210,3 +215,33 @@ def test_configure_keeps_the_ruleset_until_the_scenarios_change(ctx: pipeline.Co
     p.write_text(SCENARIOS.replace("monnaie locale]", "monnaie locale, monnaie fondante]"), encoding="utf-8")
     ctx.configure(ctx.sources, load_scenarios(p))
     assert ctx.ruleset() is not first and ctx.ruleset().version != first.version
+
+
+@pytest.mark.slow
+def test_sigterm_ends_a_cli_process_job_between_batches(tmp_path: Path) -> None:
+    """``signals process`` gets SIGTERM after its first batch: it finishes that batch, prints its
+    summary and exits 0; only whole batches are stored and the lock is released."""
+    s = _settings(tmp_path)
+    ctx = pipeline.Context.open(s)
+    n = 12 * BATCH
+    _add_ready(ctx, n)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALS_")}
+    cmd = [sys.executable, "-m", "signals", "--db", s.db_url, "--sources", str(s.sources_path),
+           "--scenarios", str(s.scenarios_path), "--now", NOW.isoformat(), "process"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while _count(ctx, "done") < BATCH and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    done = _count(ctx, "done")
+    assert BATCH <= done < n and done % BATCH == 0, done
+    assert f"process: {done} analysed" in out.decode() and "(stopped between batches)" in out.decode()
+    assert "stopped: SIGTERM received" in err.decode()
+    assert _no_lock_left(ctx)
+    ctx.close()
