@@ -75,10 +75,11 @@ class Context:
         return self._ruleset
 
     def configure(self, sources: Sources, scenarios: Scenarios) -> None:
-        """Put a reloaded configuration in force (``serve``); the compiled ruleset is kept
-        while the scenarios are unchanged."""
+        """Put a reloaded configuration in force before a ``serve`` job: the compiled ruleset
+        is kept while the scenarios are unchanged; the judge model file is read again."""
         if scenarios != self.scenarios:
             self._ruleset = None
+        self._judge = None
         self.sources, self.scenarios = sources, scenarios
 
     def close(self) -> None:
