@@ -180,3 +180,23 @@ def test_import_field_map_and_limit_then_export(tmp_path: Path) -> None:
     assert export_matches(store, datetime(2024, 1, 1, tzinfo=UTC), NOW, out, "csv") == 0  # not processed yet
     assert out.getvalue().startswith("url,title,source,published,rupture_id")
     store.dispose()
+
+
+def test_eval_and_train_take_skip_invalid(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from signals.cli import cli
+
+    repo_dir = Path(__file__).resolve().parents[1]
+    labels = _write(tmp_path / "l.jsonl", [json.dumps({"id": "https://ex.org/a", "split": "dev", "labels": []})])
+    corpus = _write(tmp_path / "c.jsonl", [json.dumps(GOOD), "{broken"])
+    base = ["--scenarios", str(repo_dir / "scenarios.yaml")]
+    for cmd in (["eval", str(labels), "--corpus", str(corpus)],
+                ["train", str(labels), "--corpus", str(corpus), "-o", str(tmp_path / "m.json")]):
+        res = CliRunner().invoke(cli, [*base, *cmd])
+        assert res.exit_code == 2, res.output
+        assert res.output.strip().startswith(f"error: {corpus}:2: not JSON (")
+        assert len(res.output.strip().splitlines()) == 1
+    res = CliRunner().invoke(cli, [*base, "eval", str(labels), "--corpus", str(corpus), "--skip-invalid"])
+    assert res.exit_code == 0, res.output
+    assert "1 labelled records used, 0 not found" in res.output
