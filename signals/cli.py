@@ -7,17 +7,23 @@ into one clear line on stderr and a documented exit code:
     3   the database cannot be opened
     75  another run holds the job lock (EX_TEMPFAIL: try again later)
     130 interrupted
+
+SIGTERM during ``run``, ``fetch``, ``process`` or ``digest`` ends the job after its current batch
+(nothing half-written) with exit 0, as ``serve`` does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -28,9 +34,13 @@ from .lock import job_lock
 from .outputs import check_writable_dir, writing_to
 from .settings import DEFAULT_DB, Settings, parse_now
 
+if TYPE_CHECKING:
+    from .pipeline import JobResult
+
 log = logging.getLogger("signals")
 F = TypeVar("F", bound=Callable[..., Any])
 LOCK = "pipeline"
+SKIP_INVALID_HELP = "Skip corpus lines that are not valid JSON objects (default: stop at the first, naming it)."
 
 
 def _setup_logging(verbose: int, quiet: int) -> None:
@@ -148,34 +158,45 @@ def _open(need_sources: bool = True) -> Any:
     return Context.open(_settings(), need_sources=need_sources)
 
 
+def _run_job(kind: str, need_sources: bool = True, **options: Any) -> JobResult:
+    """Run one pipeline job under the lock; print its summary lines (quiet under ``-q``).
+    SIGTERM ends it after its current batch (exit 0, as ``serve``)."""
+    from .pipeline import Job, JobKind, run_job
+
+    ctx = _open(need_sources=need_sources)
+    try:
+        with _stop_on_sigterm() as stop:
+            result = run_job(ctx, Job(JobKind(kind), **options), stop.is_set)
+    finally:
+        ctx.close()
+    for line in result.lines():
+        _say(line)
+    if stop.is_set():
+        click.echo("stopped: SIGTERM received; the job ended after its current batch", err=True)
+    return result
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[threading.Event]:
+    """An event set by SIGTERM while the block runs (the previous handler is restored)."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @cli.command()
 def fetch() -> None:
     """Poll the feeds that are due, store new items and download their pages.
 
     Example: signals fetch -v
     """
-    from . import pipeline
-
-    ctx = _open()
-    try:
-        with job_lock(ctx.store, LOCK):
-            rep = pipeline.fetch(ctx)
-    finally:
-        ctx.close()
-    _say(_fetch_line(rep))
-
-
-def _fetch_line(rep: Any) -> str:
-    line = (f"fetch: {rep.due} due, {rep.ok} ok, {rep.not_modified} not modified, {rep.failed} failed; "
-            f"{rep.items} items, {rep.new_articles} new articles; pages {rep.pages_ok} ok, "
-            f"{rep.pages_failed} failed")
-    return line
-
-
-def _process_line(rep: Any) -> str:
-    return (f"process: {rep.processed} analysed, {rep.duplicates} duplicates, "
-            f"{rep.near_duplicates} near-duplicates, {rep.failed} failed, "
-            f"{rep.rematched} re-matched")
+    _run_job("fetch")
 
 
 @cli.command()
@@ -185,15 +206,7 @@ def process(limit: int | None) -> None:
 
     Example: signals process --limit 500
     """
-    from . import pipeline
-
-    ctx = _open(need_sources=False)
-    try:
-        with job_lock(ctx.store, LOCK):
-            rep = pipeline.process(ctx, limit=limit)
-    finally:
-        ctx.close()
-    _say(_process_line(rep))
+    _run_job("process", need_sources=False, limit=limit)
 
 
 @cli.command()
@@ -202,17 +215,7 @@ def run() -> None:
 
     Example: */30 * * * * cd /srv/signals && .venv/bin/signals -q run
     """
-    from . import pipeline
-
-    ctx = _open()
-    try:
-        with job_lock(ctx.store, LOCK):
-            frep = pipeline.fetch(ctx)
-            prep = pipeline.process(ctx)
-    finally:
-        ctx.close()
-    _say(_fetch_line(frep))
-    _say(_process_line(prep))
+    _run_job("run")
 
 
 @cli.command()
@@ -223,7 +226,6 @@ def digest(week: str | None) -> None:
 
     Example: signals digest --week 2022-W14
     """
-    from . import pipeline
     from .score import week_bounds
 
     if week is not None:
@@ -232,14 +234,8 @@ def digest(week: str | None) -> None:
         except ValueError as e:
             raise InputError(f"--week: {e}") from None
     check_writable_dir(_settings().reports_dir)
-    ctx = _open(need_sources=False)
-    try:
-        with job_lock(ctx.store, LOCK), writing_to(ctx.settings.reports_dir):
-            paths = pipeline.digest(ctx, week)  # re-matches history first when scenarios changed
-    finally:
-        ctx.close()
-    for p in paths:
-        _say(f"wrote {p}")
+    with writing_to(_settings().reports_dir):
+        _run_job("digest", need_sources=False, week=week)  # under the lock: it re-matches history
 
 
 @cli.command(name="import")
@@ -384,8 +380,9 @@ def demo(days: int | None) -> None:
               help="Co-occurring words to suggest per rupture.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--fail-on-noisy", is_flag=True, help="Exit 1 when an item is noisy (for CI of scenarios.yaml).")
+@click.option("--skip-invalid", is_flag=True, help=SKIP_INVALID_HELP)
 def tune(corpus: Path, fields: tuple[str, ...], noisy: float, limit: int | None, sample: int,
-         candidates: int, as_json: bool, fail_on_noisy: bool) -> None:
+         candidates: int, as_json: bool, fail_on_noisy: bool, skip_invalid: bool) -> None:
     """How every item of scenarios.yaml behaves on a corpus: matches, weeks, dead and noisy
     items, examples, per-year counts, and co-occurring words to consider adding.
 
@@ -401,7 +398,8 @@ def tune(corpus: Path, fields: tuple[str, ...], noisy: float, limit: int | None,
     field_map = _field_map(fields)
     analyser = Analyser(entities=False)
     ruleset = compile_ruleset(_load(s.scenarios_path), analyser, str(s.scenarios_path))
-    rep = run_tune(read_corpus(corpus, field_map, limit=limit, sample=sample), ruleset, analyser,
+    rep = run_tune(read_corpus(corpus, field_map, limit=limit, sample=sample, skip_invalid=skip_invalid),
+                   ruleset, analyser,
                    corpus_name=corpus.name, noisy=noisy, candidates=candidates)
     click.echo(rep.to_json() if as_json else render_text(rep))
     if fail_on_noisy and rep.noisy:
@@ -461,9 +459,10 @@ def serve(schedule_path: Path) -> None:
 @click.option("--errors", "show_errors", type=click.IntRange(min=0), default=10, show_default=True,
               help="False positives and misses listed (table output).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every error listed).")
+@click.option("--skip-invalid", is_flag=True, help=SKIP_INVALID_HELP)
 def eval_(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str, ...], split: str | None,
           verdicts: bool, baseline: str, floors_path: Path | None, update_floors: bool, allow_lower: bool,
-          show_errors: int, as_json: bool) -> None:
+          show_errors: int, as_json: bool, skip_invalid: bool) -> None:
     """Precision, recall and F1 of evidence and counter-evidence against labelled articles.
 
     Example: signals eval labels/test.jsonl --corpus tvnews.jsonl.xz --corpus items_dedup.jsonl.gz
@@ -475,7 +474,7 @@ def eval_(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str
     s = _settings()
     report_text, report_json, failed = run_eval(
         s, list(labels), list(corpora), _field_map(fields), split, verdicts, baseline == "sentence-hits",
-        floors_path, update_floors, allow_lower, show_errors)
+        floors_path, update_floors, allow_lower, show_errors, skip_invalid)
     click.echo(json.dumps(report_json, ensure_ascii=False, indent=2) if as_json else report_text)
     if failed:
         click.echo("error: " + "; ".join(failed), err=True)
@@ -491,8 +490,9 @@ def eval_(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str
 @click.option("--target-precision", type=click.FloatRange(0.05, 1.0), default=0.8, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the model (JSON); use it with --judge.")
+@click.option("--skip-invalid", is_flag=True, help=SKIP_INVALID_HELP)
 def train(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str, ...], split: str,
-          target_precision: float, output: Path) -> None:
+          target_precision: float, output: Path, skip_invalid: bool) -> None:
     """Fit the article-level judge (logistic regression) on labelled articles; write it as JSON.
 
     Example: signals train labels/dev.jsonl --corpus tvnews.jsonl.xz -o signals/judge_model.json
@@ -512,7 +512,7 @@ def train(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str
     records = list(by_split(read_labels(labels, ids), split))
     if not records:
         raise InputError(f"no label records of split {split!r} in {', '.join(map(str, labels))}")
-    docs = read_documents(list(corpora), {r.id for r in records}, _field_map(fields))
+    docs = read_documents(list(corpora), {r.id for r in records}, _field_map(fields), skip_invalid)
     analyser = Analyser(entities=False)
     ruleset = compile_ruleset(scenarios, analyser, str(s.scenarios_path))
     rows = training_rows(records, docs, ruleset, analyser, ids)

@@ -1,9 +1,13 @@
-"""Import a dated JSON Lines corpus as articles; export matches as JSON Lines or CSV.
+"""JSON Lines corpora: the one reader (``read_jsonl``) behind ``import``, ``tune``, ``eval`` and
+``train``; import as articles; export matches as JSON Lines or CSV.
 
-Import validates the whole file first: with any invalid line nothing is written (unless the
-caller asks to skip invalid lines), so a typo never leaves half a corpus behind. Files ending in
-``.gz`` or ``.xz`` are read compressed. ``field_map`` renames fields of other corpora, e.g.
-``{"published": "date", "source": "media", "text": "description"}``.
+Bad lines, one policy for every command: a line that is not a JSON object, or that the command
+cannot use (``import``: no http(s) ``url``, no text...), is an error naming the file and line
+(``corpus.jsonl:12: not JSON (...)``, exit 2) unless ``--skip-invalid`` is given, in which case it
+is skipped and counted. Blank lines are ignored. ``import`` validates the whole file before writing
+and lists every bad line (nothing is written, so a typo never leaves half a corpus behind).
+Files ending in ``.gz`` or ``.xz`` are read compressed. ``field_map`` renames fields of other
+corpora, e.g. ``{"published": "date", "source": "media", "text": "description"}``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from .errors import InputError
 from .fetch import canonicalize, effective_date
@@ -29,6 +33,8 @@ from .store import Store, repo
 FIELDS = ("url", "title", "text", "html", "published", "source", "language")
 BATCH = 500
 MAX_SHOWN_ERRORS = 20
+SKIP_HINT = "pass --skip-invalid to skip bad lines"
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,18 +54,76 @@ def _open_text(path: Path) -> IO[str]:
     return path.open("r", encoding="utf-8")
 
 
-def _slug(name: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return ("import-" + s)[:100] if s else "import"
+@dataclass
+class LineStats:
+    """What ``read_jsonl`` met: non-blank lines read, bad lines skipped (the first
+    ``MAX_SHOWN_ERRORS`` as ``path:line: reason``)."""
+
+    lines: int = 0
+    invalid: int = 0
+    errors: list[str] = field(default_factory=list)
 
 
-def _parse_line(raw: str, field_map: Mapping[str, str]) -> dict[str, Any]:
+def read_jsonl(path: Path, parse: Callable[[dict[str, Any]], T | None], skip_invalid: bool = False,
+               sample: int = 1, limit: int | None = None, stats: LineStats | None = None) -> Iterator[T]:
+    """The records of a JSON Lines file, in order: ``parse`` turns each JSON object into a record,
+    returns None for one the caller does not want (not an error), or raises ``ValueError`` for
+    one it cannot use. A bad line raises ``InputError`` (``path:line: reason``, one line) unless
+    ``skip_invalid``; then it is counted in ``stats``. Reads every ``sample``-th non-blank line
+    and at most ``limit`` of them; an unreadable file is an ``InputError`` too."""
+    stats = stats if stats is not None else LineStats()
+    seen = 0
+    try:
+        with _open_text(path) as fh:
+            for lineno, raw in enumerate(fh, 1):
+                if not raw.strip():
+                    continue
+                seen += 1
+                if sample > 1 and (seen - 1) % sample:
+                    continue
+                if limit is not None and stats.lines >= limit:
+                    return
+                stats.lines += 1
+                try:
+                    rec = parse(_json_object(raw))
+                except ValueError as e:
+                    where = f"{path}:{lineno}: {e}"
+                    if not skip_invalid:
+                        raise InputError(f"{where} ({SKIP_HINT})") from None
+                    stats.invalid += 1
+                    if len(stats.errors) < MAX_SHOWN_ERRORS:
+                        stats.errors.append(where)
+                    continue
+                if rec is not None:
+                    yield rec
+    except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+
+
+def _json_object(raw: str) -> dict[str, Any]:
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as e:
         raise ValueError(f"not JSON ({e.msg})") from None
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
+    return obj
+
+
+def check_field_map(field_map: Mapping[str, str]) -> None:
+    """``--field OURS=THEIRS`` must name one of our fields."""
+    unknown = set(field_map) - set(FIELDS)
+    if unknown:
+        raise InputError(f"unknown field in --field: {', '.join(sorted(unknown))} (valid: {', '.join(FIELDS)})")
+
+
+def _slug(name: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return ("import-" + s)[:100] if s else "import"
+
+
+def _import_record(obj: dict[str, Any], field_map: Mapping[str, str]) -> dict[str, Any]:
+    """A line ``import`` can store, or ``ValueError`` saying why not."""
     rec = {f: obj.get(field_map.get(f, f)) for f in FIELDS}
     url = rec["url"]
     if not isinstance(url, str) or canonicalize(url) is None:
@@ -85,27 +149,12 @@ def _parse_line(raw: str, field_map: Mapping[str, str]) -> dict[str, Any]:
 def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_map: Mapping[str, str] | None = None,
                  skip_invalid: bool = False, default_language: str = "fr", limit: int | None = None) -> ImportReport:
     field_map = field_map or {}
-    unknown = set(field_map) - set(FIELDS)
-    if unknown:
-        raise InputError(f"unknown field in --field: {', '.join(sorted(unknown))} (valid: {', '.join(FIELDS)})")
-    report = ImportReport()
-    records: list[dict[str, Any]] = []
-    try:
-        with _open_text(path) as fh:
-            for lineno, raw in enumerate(fh, 1):
-                if limit is not None and report.lines >= limit:
-                    break
-                if not raw.strip():
-                    continue
-                report.lines += 1
-                try:
-                    records.append(_parse_line(raw, field_map))
-                except ValueError as e:
-                    report.invalid += 1
-                    if len(report.errors) < MAX_SHOWN_ERRORS:
-                        report.errors.append(f"{path}:{lineno}: {e}")
-    except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read: {e}") from None
+    check_field_map(field_map)
+    stats = LineStats()
+    # skip here, decide below: every bad line is listed and nothing is written unless skip_invalid
+    records = list(read_jsonl(path, lambda obj: _import_record(obj, field_map), skip_invalid=True,
+                              limit=limit, stats=stats))
+    report = ImportReport(lines=stats.lines, invalid=stats.invalid, errors=stats.errors)
     if report.invalid and not skip_invalid:
         more = report.invalid - len(report.errors)
         tail = f"\n... and {more} more" if more > 0 else ""
@@ -118,8 +167,7 @@ def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_
                 source_id = _slug(rec["source"])
                 lang = (rec["language"] or default_language)[:8]
                 repo.ensure_import_source(conn, source_id, lang)
-                conn.execute(repo.t.sources.update().where(repo.t.sources.c.id == source_id)
-                             .values(name=rec["source"][:300]))
+                repo.update_source(conn, source_id, name=rec["source"][:300])
                 published, flag = effective_date(rec["published"], now)
                 art = repo.NewArticle(
                     url=canonicalize(rec["url"]) or rec["url"], guid=None, title=rec["title"] or "",
@@ -156,25 +204,6 @@ def export_matches(store: Store, start: datetime, end: datetime, out: IO[str], f
     return n
 
 
-def iter_objects(path: Path, sample: int = 1) -> Iterator[dict[str, Any]]:
-    """The JSON objects of a JSON Lines file (``.gz``/``.xz`` read directly), every ``sample``-th
-    line; lines that are not a JSON object are skipped (read-only look-ups: ``tune``, ``eval``,
-    ``train``; ``import`` validates every line instead). An unreadable file is an error."""
-    try:
-        with _open_text(path) as fh:
-            for i, raw in enumerate(fh):
-                if sample > 1 and i % sample:
-                    continue
-                try:
-                    obj = json.loads(raw)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(obj, dict):
-                    yield obj
-    except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read: {e}") from None
-
-
 #: Field names other corpora use, tried when ours is absent (``eval`` / ``train`` read several
 #: corpora in one run: the TV news says ``description``/``date``/``media``, Le Monde ``link``).
 ALIASES = {"url": ("link",), "text": ("description", "summary"), "published": ("date", "pubDate"),
@@ -191,10 +220,10 @@ class Document:
 
 
 def read_documents(paths: list[Path], wanted: set[str] | None = None,
-                   field_map: Mapping[str, str] | None = None) -> dict[str, Document]:
+                   field_map: Mapping[str, str] | None = None, skip_invalid: bool = False) -> dict[str, Document]:
     """URL → document for the lines of JSON Lines corpora (``.gz``/``.xz`` read directly),
-    keeping only ``wanted`` URLs when given. Unreadable lines are skipped (these are read-only
-    look-ups, not imports); an unreadable file is an error."""
+    keeping only ``wanted`` URLs when given. A line that is not a JSON object with a URL is bad
+    (see the module's policy: an error unless ``skip_invalid``)."""
     field_map = field_map or {}
 
     def get(obj: dict[str, Any], f: str) -> Any:
@@ -205,12 +234,17 @@ def read_documents(paths: list[Path], wanted: set[str] | None = None,
                 return obj[name]
         return None
 
+    def document(obj: dict[str, Any]) -> Document | None:
+        url = get(obj, "url")
+        if not isinstance(url, str):
+            raise ValueError(f"no URL ({'/'.join(('url', *ALIASES['url']))} or --field url=...)")
+        if wanted is not None and url not in wanted:
+            return None
+        return Document(url, str(get(obj, "title") or ""), str(get(obj, "text") or ""),
+                        get(obj, "published"), get(obj, "source"))
+
     out: dict[str, Document] = {}
     for path in paths:
-        for obj in iter_objects(path):
-            url = get(obj, "url")
-            if not isinstance(url, str) or (wanted is not None and url not in wanted):
-                continue
-            out[url] = Document(url, str(get(obj, "title") or ""), str(get(obj, "text") or ""),
-                                get(obj, "published"), get(obj, "source"))
+        for doc in read_jsonl(path, document, skip_invalid):
+            out[doc.url] = doc
     return out

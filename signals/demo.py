@@ -19,7 +19,6 @@ from . import pipeline
 from .demo_corpus import default_corpus_dir, demo_days, end_of_day, load_corpus
 from .demo_site import demo_sources_yaml, make_router, relink_to_archive, write_archive
 from .devserver import serve
-from .lock import job_lock
 from .score import iso_week
 from .settings import DEFAULT_DB, Settings
 
@@ -56,22 +55,21 @@ def run_demo(settings: Settings, days: int | None = None, say: Callable[[str], N
         try:
             say(f"demo: serving {len(corpus.articles)} demo articles from {len(corpus.sources)} outlets "
                 f"on {server.base_url}; replaying {len(all_days)} days into {db_url}")
-            with job_lock(ctx.store, "pipeline"):
-                new = analysed = pages = 0
-                for i, day in enumerate(all_days, 1):
-                    clock["now"] = end_of_day(day)
-                    ctx.settings = dataclasses.replace(base, now=clock["now"])
-                    f = pipeline.fetch(ctx)
-                    p = pipeline.process(ctx)
-                    new, analysed = new + f.new_articles, analysed + p.processed
-                    pages += f.pages_ok
-                    if i == len(all_days) or iso_week(end_of_day(all_days[i])) != iso_week(clock["now"]):
-                        say(f"  week {iso_week(clock['now'])}: {new} new articles, {pages} pages "
-                            f"downloaded, {analysed} analysed")
-                        new = analysed = pages = 0
+            new = analysed = pages = 0
+            for i, day in enumerate(all_days, 1):
+                clock["now"] = end_of_day(day)
+                ctx.settings = dataclasses.replace(base, now=clock["now"])
+                res = pipeline.run_job(ctx, pipeline.Job(pipeline.JobKind.RUN))
+                assert res.fetched is not None and res.processed is not None  # a RUN that was not stopped
+                new, analysed = new + res.fetched.new_articles, analysed + res.processed.processed
+                pages += res.fetched.pages_ok
+                if i == len(all_days) or iso_week(end_of_day(all_days[i])) != iso_week(clock["now"]):
+                    say(f"  week {iso_week(clock['now'])}: {new} new articles, {pages} pages "
+                        f"downloaded, {analysed} analysed")
+                    new = analysed = pages = 0
             last = clock["now"]
             ctx.settings = dataclasses.replace(base, now=last + timedelta(days=1))
-            paths = pipeline.digest(ctx, iso_week(last))
+            paths = pipeline.run_job(ctx, pipeline.Job(pipeline.JobKind.DIGEST, week=iso_week(last))).written
         finally:
             ctx.close()
     archive = write_archive(corpus, settings.reports_dir, last)

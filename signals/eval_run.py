@@ -96,7 +96,8 @@ def format_report(report: EvalReport, title: str, show_errors: int) -> str:
 
 def run_eval(settings: Settings, label_paths: list[Path], corpora: list[Path], field_map: Mapping[str, str],
              split: str | None, with_verdicts: bool, sentence_hits: bool, floors_path: Path | None,
-             update_floors: bool, allow_lower: bool, show_errors: int) -> tuple[str, dict[str, Any], list[str]]:
+             update_floors: bool, allow_lower: bool, show_errors: int,
+             skip_invalid: bool = False) -> tuple[str, dict[str, Any], list[str]]:
     scenarios = load_scenarios(settings.scenarios_path)
     rupture_ids = [r.id for r in scenarios.ruptures]
     records = list(by_split(read_labels(label_paths, rupture_ids), split))
@@ -113,7 +114,7 @@ def run_eval(settings: Settings, label_paths: list[Path], corpora: list[Path], f
     ruleset = compile_ruleset(scenarios, analyser, str(settings.scenarios_path))
     judge = accept_all() if sentence_hits else load_model(settings.judge_path)
     if corpora:
-        docs = read_documents(corpora, {r.id for r in records}, field_map)
+        docs = read_documents(corpora, {r.id for r in records}, field_map, skip_invalid)
         decisions = decide_documents(records, docs, ruleset, judge, analyser)
     else:
         decisions = _decide_from_store(settings, records, ruleset, judge, analyser)

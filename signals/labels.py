@@ -108,27 +108,22 @@ def _parse(obj: object, known: set[str] | None) -> LabelRecord:
 
 
 def read_labels(paths: Iterable[Path], rupture_ids: Iterable[str] | None = None) -> list[LabelRecord]:
-    """Every record of the files, validated whole first: any bad line raises, listing the lines."""
+    """Every record of the files (read by ``corpus.read_jsonl``), validated whole first: any bad
+    line raises, listing the lines."""
+    from .corpus import LineStats, read_jsonl
+
     known = set(rupture_ids) if rupture_ids is not None else None
     records: list[LabelRecord] = []
     errors: list[str] = []
+    invalid = 0
     for path in paths:
-        try:
-            lines = path.read_text(encoding="utf-8").split("\n")
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"{path}: cannot read: {e}") from None
-        for n, raw in enumerate(lines, 1):
-            if not raw.strip():
-                continue
-            try:
-                records.append(_parse(json.loads(raw), known))
-            except json.JSONDecodeError as e:
-                errors.append(f"{path}:{n}: not JSON ({e.msg})")
-            except ValueError as e:
-                errors.append(f"{path}:{n}: {e}")
-    if errors:
-        more = len(errors) - MAX_SHOWN_ERRORS
-        raise InputError(f"{len(errors)} invalid label line(s):\n" + "\n".join(errors[:MAX_SHOWN_ERRORS])
+        stats = LineStats()
+        records += read_jsonl(path, lambda obj: _parse(obj, known), skip_invalid=True, stats=stats)
+        invalid += stats.invalid
+        errors += stats.errors
+    if invalid:
+        more = invalid - min(len(errors), MAX_SHOWN_ERRORS)
+        raise InputError(f"{invalid} invalid label line(s):\n" + "\n".join(errors[:MAX_SHOWN_ERRORS])
                          + (f"\n... and {more} more" if more > 0 else ""))
     return records
 

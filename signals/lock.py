@@ -34,18 +34,17 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .errors import LockedError
-from .store import Store
-from .store import schema as t
+from .store import Store, locks
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = timedelta(seconds=30)
@@ -116,21 +115,20 @@ def _write_row(store: Store, name: str, owner: str, host: str, pid: int, stale_a
     """Insert our row, reclaiming a dead or stale one; raise LockedError if it is live."""
     if not advisory:  # a plain read first: a live holder is reported without queueing
         with store.engine.connect() as conn:
-            row = conn.execute(select(t.locks).where(t.locks.c.name == name)).first()
+            row = locks.get(conn, name)
         if row is not None and _reclaimable(row, host, stale_after, advisory) is None:
             raise LockedError(_busy_message(name, row))
     now = datetime.now(UTC)  # wall-clock time on purpose: --now is for data, not for locks
     with store.begin() as conn:
-        row = conn.execute(select(t.locks).where(t.locks.c.name == name)).first()
+        row = locks.get(conn, name)
         if row is not None:
             why = _reclaimable(row, host, stale_after, advisory)
             if why is None:
                 raise LockedError(_busy_message(name, row))
             log.warning("reclaiming lock %r left by pid %s on %s (%s)", name, row.pid, row.host, why)
-            conn.execute(delete(t.locks).where(t.locks.c.name == name, t.locks.c.owner == row.owner))
+            locks.delete_owned(conn, name, row.owner)
         try:
-            conn.execute(t.locks.insert().values(name=name, owner=owner, host=host, pid=pid,
-                                                 acquired_at=now, heartbeat_at=now))
+            locks.insert(conn, name, owner, host, pid, now)
         except IntegrityError:
             raise LockedError(f"another '{name}' job started at the same moment; exiting") from None
 
@@ -145,13 +143,13 @@ def _try_acquire(store: Store, name: str, owner: str, host: str, pid: int, stale
     key = advisory_key(name)
     conn = store.engine.connect()
     try:
-        got = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar())
+        got = locks.try_advisory(conn, key)
         conn.commit()
         if not got:
             row = None
             for _ in range(10):  # the holder may be between its advisory lock and its row
                 with store.engine.connect() as c:
-                    row = c.execute(select(t.locks).where(t.locks.c.name == name)).first()
+                    row = locks.get(c, name)
                 if row is not None:
                     break
                 time.sleep(0.1)
@@ -159,7 +157,7 @@ def _try_acquire(store: Store, name: str, owner: str, host: str, pid: int, stale
         try:
             _write_row(store, name, owner, host, pid, stale_after, advisory=True)
         except BaseException:
-            conn.execute(select(func.pg_advisory_unlock(key)))
+            locks.release_advisory(conn, key)
             conn.commit()
             raise
         return conn
@@ -186,15 +184,14 @@ class _Heartbeat(threading.Thread):
             self.beat()
 
     def beat(self) -> None:
-        stmt = (update(t.locks).where(t.locks.c.name == self.lock_name, t.locks.c.owner == self.owner)
-                .values(heartbeat_at=datetime.now(UTC)))
+        now = datetime.now(UTC)
         try:
             if self.conn is not None:
-                n = self.conn.execute(stmt).rowcount
+                n = locks.beat(self.conn, self.lock_name, self.owner, now)
                 self.conn.commit()
             else:
                 with self.store.begin() as conn:
-                    n = conn.execute(stmt).rowcount
+                    n = locks.beat(conn, self.lock_name, self.owner, now)
         except SQLAlchemyError as e:  # a busy or unreachable database: try again next beat
             # (on SQLite a beat may queue behind this process's own long write transaction)
             log.log(logging.DEBUG if "locked" in str(e) else logging.WARNING,
@@ -216,14 +213,23 @@ class _Heartbeat(threading.Thread):
             self.join()
 
 
+def _pause(seconds: float, should_stop: Callable[[], bool] | None) -> None:
+    """Sleep ``seconds``, waking early once ``should_stop()`` is true."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if should_stop is not None and should_stop():
+            return
+        time.sleep(min(left, 0.1))
+
+
 @contextmanager
 def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
              heartbeat_every: timedelta = HEARTBEAT_EVERY, wait: timedelta = timedelta(0),
-             stop: threading.Event | None = None) -> Iterator[str]:
+             should_stop: Callable[[], bool] | None = None) -> Iterator[str]:
     """Hold the lock ``name`` for the duration of the block; yields the owner token.
 
     Raises ``LockedError`` at once when another live process holds it, or after ``wait`` if
-    given (checking every few seconds, and giving up early when ``stop`` is set).
+    given (checking every few seconds, and giving up early once ``should_stop()`` is true).
     """
     host = socket.gethostname()[:150]
     pid = os.getpid()
@@ -235,12 +241,9 @@ def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
             break
         except LockedError:
             left = deadline - time.monotonic()
-            if left <= 0 or (stop is not None and stop.is_set()):
+            if left <= 0 or (should_stop is not None and should_stop()):
                 raise
-            if stop is not None:
-                stop.wait(min(WAIT_POLL_SECONDS, left))
-            else:
-                time.sleep(min(WAIT_POLL_SECONDS, left))
+            _pause(min(WAIT_POLL_SECONDS, left), should_stop)
     beat = _Heartbeat(store, name, owner, heartbeat_every, advisory_conn)
     beat.start()
     try:
@@ -249,11 +252,11 @@ def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
         beat.stop()
         try:
             with store.begin() as conn:
-                conn.execute(delete(t.locks).where(t.locks.c.name == name, t.locks.c.owner == owner))
+                locks.delete_owned(conn, name, owner)
         finally:
             if advisory_conn is not None:
                 try:
-                    advisory_conn.execute(select(func.pg_advisory_unlock(advisory_key(name))))
+                    locks.release_advisory(advisory_conn, advisory_key(name))
                     advisory_conn.commit()
                 except SQLAlchemyError:  # the session is gone: so is its advisory lock
                     pass

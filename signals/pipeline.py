@@ -1,28 +1,40 @@
 """The only place the stages are wired together: config → fetch → process → digest.
 
-Every entry point (CLI, scheduler, demo) goes through these functions, so a replay with
-``--now`` runs exactly the code cron runs.
+Every entry point (the CLI's ``run``/``fetch``/``process``/``digest``, ``serve`` and the demo)
+runs a job through ``run_job``, so a replay with ``--now`` runs exactly the code cron and the
+service run: the same job lock, the same stages, the same batches.
+
+``should_stop`` is polled between batches (one feed's items, one batch of pages, one batch of
+analysed articles: each is one transaction): once it says so, the job stops at the next batch
+boundary and its result says ``stopped``. Nothing is half-written either way.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from .analyse import Analyser
 from .collect import FetchReport, fetch_feeds
-from .config import Scenarios, Sources, load_scenarios, load_sources
+from .config import FetchSettings, Scenarios, Sources, load_scenarios, load_sources
 from .digest import build_digest, last_complete_week
-from .fetch import Fetcher
+from .fetch import FEED_ACCEPT, HTML_ACCEPT, Fetcher
 from .judge import JudgeModel, load_model
+from .lock import job_lock
 from .match import Ruleset, compile_ruleset
-from .process import ProcessReport, ensure_entities, process_pending, rematch
+from .models import FetchResult
+from .process import BATCH, ProcessReport, ensure_entities, process_pending, rematch
 from .report.render import write_digest
 from .settings import Settings
 from .store import Store, open_store
 
 log = logging.getLogger(__name__)
+LOCK = "pipeline"  # one lock for every job: cron, systemd timers, a manual run and serve exclude each other
+ShouldStop = Callable[[], bool]
 
 
 @dataclass
@@ -57,10 +69,18 @@ class Context:
         return self._judge
 
     def ruleset(self) -> Ruleset:
-        """``scenarios.yaml`` compiled once per run."""
+        """``scenarios.yaml`` compiled once per run (once per scenarios version in ``serve``)."""
         if self._ruleset is None:
             self._ruleset = compile_ruleset(self.scenarios, self.analyser(), str(self.settings.scenarios_path))
         return self._ruleset
+
+    def configure(self, sources: Sources, scenarios: Scenarios) -> None:
+        """Put a reloaded configuration in force before a ``serve`` job: the compiled ruleset
+        is kept while the scenarios are unchanged; the judge model file is read again."""
+        if scenarios != self.scenarios:
+            self._ruleset = None
+        self._judge = None
+        self.sources, self.scenarios = sources, scenarios
 
     def close(self) -> None:
         self.store.dispose()
@@ -77,8 +97,11 @@ def fetch(ctx: Context, fetcher: Fetcher | None = None) -> FetchReport:
 
 
 def process(ctx: Context, limit: int | None = None) -> ProcessReport:
+    """Process pending articles; with ``limit``, batches no larger than it (so one call with a
+    limit below ``BATCH`` processes exactly that many)."""
+    batch = BATCH if limit is None else min(BATCH, limit)
     return process_pending(ctx.store, ctx.ruleset(), ctx.judge(), ctx.analyser(), ctx.settings.clock,
-                           limit=limit, neardup=ctx.sources.dedup.params())
+                           batch_size=batch, limit=limit, neardup=ctx.sources.dedup.params())
 
 
 def digest(ctx: Context, week: str | None = None) -> list[Path]:
@@ -89,3 +112,143 @@ def digest(ctx: Context, week: str | None = None) -> list[Path]:
     d, _ = build_digest(ctx.store, ruleset, week, now,
                         entities=lambda ids: ensure_entities(ctx.store, ctx.analyser(), ids))
     return write_digest(d, ctx.settings.reports_dir)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+class JobKind(StrEnum):
+    """What a job does: ``run`` is fetch then process (cron's entry point)."""
+
+    RUN = "run"
+    FETCH = "fetch"
+    PROCESS = "process"
+    DIGEST = "digest"
+
+    @property
+    def fetches(self) -> bool:
+        return self in (JobKind.RUN, JobKind.FETCH)
+
+    @property
+    def processes(self) -> bool:
+        return self in (JobKind.RUN, JobKind.PROCESS)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job to run under the pipeline lock."""
+
+    kind: JobKind
+    limit: int | None = None  # process: stop after about this many articles
+    week: str | None = None  # digest: the ISO week (default: the last complete week before now)
+    lock_wait: timedelta = timedelta(0)  # wait this long for the lock, then give up (LockedError)
+
+
+@dataclass
+class JobResult:
+    """What a job did: the fetch and process reports of the stages it ran, the files it wrote,
+    and whether ``should_stop`` ended it at a batch boundary."""
+
+    job: Job
+    fetched: FetchReport | None = None
+    processed: ProcessReport | None = None
+    written: list[Path] = field(default_factory=list)
+    stopped: bool = False
+    stopped_in: JobKind | None = None  # the stage that was cut short (fetch or process)
+
+    def lines(self) -> list[str]:
+        """The summary, one line per stage (the CLI prints them; ``serve`` logs them joined)."""
+        out = []
+        if self.job.kind.fetches:
+            if self.fetched is not None:
+                f = self.fetched
+                out.append(f"fetch: {f.due} due, {f.ok} ok, {f.not_modified} not modified, {f.failed} failed; "
+                           f"{f.items} items, {f.new_articles} new articles; pages {f.pages_ok} ok, "
+                           f"{f.pages_failed} failed")
+            elif self.stopped_in is JobKind.FETCH:
+                out.append("fetch: stopped before its next feed or page batch")
+        if self.processed is not None:
+            p = self.processed
+            out.append(f"process: {p.processed} analysed, {p.duplicates} duplicates, "
+                       f"{p.near_duplicates} near-duplicates, {p.failed} failed, "
+                       f"{p.rematched} re-matched" + (" (stopped between batches)" if
+                                                      self.stopped_in is JobKind.PROCESS else ""))
+        out += [f"wrote {p}" for p in self.written]
+        return out
+
+
+class Stopped(Exception):
+    """Raised inside a stage when ``should_stop`` says so; ``run_job`` turns it into a result."""
+
+
+class StoppableFetcher(Fetcher):
+    """Refuses to start new feed fetches or page batches once ``should_stop`` says so; the
+    fetches in flight finish and are stored normally (each feed in its own transaction)."""
+
+    def __init__(self, settings: FetchSettings, should_stop: ShouldStop) -> None:
+        super().__init__(settings)
+        self._should_stop = should_stop
+        self._pages = 0
+
+    def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None,
+              accept: str = FEED_ACCEPT) -> FetchResult:
+        if self._should_stop() and not self._pages:
+            raise Stopped("stopping: feed not fetched")
+        return super().fetch(url, etag, last_modified, accept)
+
+    def fetch_many(self, urls: list[str], accept: str = HTML_ACCEPT) -> dict[str, FetchResult]:
+        if self._should_stop():
+            raise Stopped("stopping: pages not fetched")
+        self._pages += 1  # a page batch, once started, is finished
+        try:
+            return super().fetch_many(urls, accept)
+        finally:
+            self._pages -= 1
+
+
+def never() -> bool:
+    """A ``should_stop`` for jobs that always run to the end."""
+    return False
+
+
+def run_job(ctx: Context, job: Job, should_stop: ShouldStop = never) -> JobResult:
+    """Run one job under the pipeline lock (``LockedError`` if another job holds it longer than
+    ``job.lock_wait``), stopping at the next batch boundary once ``should_stop()`` is true."""
+    result = JobResult(job)
+    with job_lock(ctx.store, LOCK, wait=job.lock_wait, should_stop=should_stop):
+        if job.kind.fetches:
+            fetcher = StoppableFetcher(ctx.sources.fetch, should_stop)
+            try:
+                result.fetched = fetch(ctx, fetcher)
+            except Stopped:
+                result.stopped_in = JobKind.FETCH
+            finally:
+                fetcher.close()
+        if job.kind.processes and not should_stop():
+            result.processed = _process_batches(ctx, job.limit, should_stop)
+            if should_stop():
+                result.stopped_in = result.stopped_in or JobKind.PROCESS
+        if job.kind is JobKind.DIGEST:
+            result.written = digest(ctx, job.week)
+        result.stopped = should_stop()
+    return result
+
+
+def _process_batches(ctx: Context, limit: int | None, should_stop: ShouldStop) -> ProcessReport:
+    """``process`` one batch (one transaction) at a time, asking ``should_stop`` in between."""
+    total = ProcessReport()
+    while not should_stop():
+        left = None if limit is None else limit - (total.processed + total.duplicates
+                                                   + total.near_duplicates + total.failed)
+        if left is not None and left <= 0:
+            break
+        p = process(ctx, limit=BATCH if left is None else min(BATCH, left))
+        total.processed += p.processed
+        total.duplicates += p.duplicates
+        total.near_duplicates += p.near_duplicates
+        total.failed += p.failed
+        total.rematched += p.rematched
+        total.seconds += p.seconds
+        if p.processed + p.duplicates + p.near_duplicates + p.failed == 0:
+            break
+    return total

@@ -14,13 +14,16 @@
   batch of pages, one batch of analysed articles: each is one transaction), then the service
   logs ``stopped`` and exits 0. Nothing is half-written.
 * ``SIGHUP``, and a change check before every job, reload ``sources.yaml``,
-  ``scenarios.yaml`` and the schedule. A file that fails validation is reported (file, line,
-  key) and the last good configuration stays in force until the file is fixed.
+  ``scenarios.yaml`` and the schedule (``live_config``). A file that fails validation is
+  reported (file, line, key) and the last good configuration stays in force until the file
+  is fixed.
+
+This module is glue only: the schedule file is ``schedule``, the configuration in force is
+``live_config``, and every job body is ``pipeline.run_job``, the one the CLI runs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import signal
 import threading
@@ -30,173 +33,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
-from pydantic import Field, field_validator, model_validator
 
-from .analyse import Analyser
-from .config import (
-    ID_RE,
-    FetchSettings,
-    Scenarios,
-    Sources,
-    _load,
-    _Strict,
-    load_scenarios,
-    load_sources,
-)
-from .errors import ConfigError, LockedError, SignalsError
-from .fetch import FEED_ACCEPT, HTML_ACCEPT, Fetcher
-from .lock import job_lock
-from .match import Ruleset, compile_ruleset
-from .models import FetchResult
+from . import pipeline
+from .errors import LockedError, SignalsError
+from .live_config import Config, LiveConfig
+from .schedule import DEFAULT_SCHEDULE, Schedule, ScheduledJob, describe, load_schedule
 from .settings import Settings
-from .store import Store, open_store
+from .store import open_store
 
+__all__ = ["DEFAULT_SCHEDULE", "Config", "JobOutcome", "ScheduledJob", "Service", "load_schedule", "serve"]
 log = logging.getLogger(__name__)
-LOCK = "pipeline"  # the CLI's lock name: the service and cron exclude each other
-DEFAULT_SCHEDULE = Path("jobs/schedule.yaml")
-Command = Literal["run", "fetch", "process", "digest"]
-
-
-# --------------------------------------------------------------------------- schedule.yaml
-
-
-class ScheduledJob(_Strict):
-    """One job: a command on an interval (``every_minutes``) or a crontab line (``cron``)."""
-
-    id: str = Field(pattern=ID_RE)
-    command: Command
-    every_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
-    cron: str | None = None  # "minute hour day month day-of-week", in the schedule's timezone
-    misfire_grace_minutes: int = Field(default=10, ge=1, le=7 * 24 * 60)
-    lock_wait_minutes: int = Field(default=0, ge=0, le=24 * 60)
-    at_start: bool = False  # also run once as soon as the service starts
-    enabled: bool = True
-    comment: str | None = None
-
-    @field_validator("cron")
-    @classmethod
-    def _crontab(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                CronTrigger.from_crontab(v, timezone="UTC")
-            except ValueError as e:
-                raise ValueError(f"not a crontab expression {v!r} (minute hour day month "
-                                 f"day-of-week): {e}") from None
-        return v
-
-    @model_validator(mode="after")
-    def _one_trigger(self) -> ScheduledJob:
-        if (self.every_minutes is None) == (self.cron is None):
-            raise ValueError("give exactly one of 'every_minutes' and 'cron'")
-        return self
-
-    def trigger(self, tz: ZoneInfo) -> BaseTrigger:
-        if self.cron is not None:
-            return CronTrigger.from_crontab(self.cron, timezone=tz)
-        assert self.every_minutes is not None
-        return IntervalTrigger(minutes=self.every_minutes, timezone=tz)
-
-
-class Schedule(_Strict):
-    timezone: str = "UTC"
-    jobs: list[ScheduledJob] = Field(min_length=1)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Europe/Paris)") from None
-        return v
-
-    def semantic_problems(self) -> list[tuple[tuple[int | str, ...], str]]:
-        out: list[tuple[tuple[int | str, ...], str]] = []
-        seen: set[str] = set()
-        for i, job in enumerate(self.jobs):
-            if job.id in seen:
-                out.append((("jobs", i, "id"), f"duplicate job id {job.id!r}"))
-            seen.add(job.id)
-        return out
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def enabled_jobs(self) -> dict[str, ScheduledJob]:
-        return {j.id: j for j in self.jobs if j.enabled}
-
-
-def load_schedule(path: Path) -> Schedule:
-    return _load(path, Schedule)
-
-
-# --------------------------------------------------------------------------- configuration
-
-
-def _fingerprint(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as e:
-        return f"unreadable:{e.__class__.__name__}"
-
-
-@dataclass(frozen=True)
-class Config:
-    """The configuration in force: the last good version of each file."""
-
-    schedule: Schedule
-    sources: Sources
-    scenarios: Scenarios
-
-
-@dataclass
-class _Watched:
-    path: Path
-    load: Callable[[Path], Any]
-    seen: str = ""  # fingerprint of the content last looked at (good or not)
-    error: str | None = None  # why the current content is not in force
-
-
-class Stopped(Exception):
-    """The service is stopping: the current job ends after its current batch."""
-
-
-class _StoppableFetcher(Fetcher):
-    """Refuses to start new feed fetches or page batches once the service is stopping; the
-    fetches in flight finish and are stored normally (each feed in its own transaction)."""
-
-    def __init__(self, settings: FetchSettings, stop: threading.Event) -> None:
-        super().__init__(settings)
-        self._stop = stop
-        self._pages = 0
-
-    def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None,
-              accept: str = FEED_ACCEPT) -> FetchResult:
-        if self._stop.is_set() and not self._pages:
-            raise Stopped("stopping: feed not fetched")
-        return super().fetch(url, etag, last_modified, accept)
-
-    def fetch_many(self, urls: list[str], accept: str = HTML_ACCEPT) -> dict[str, FetchResult]:
-        if self._stop.is_set():
-            raise Stopped("stopping: pages not fetched")
-        self._pages += 1  # a page batch, once started, is finished
-        try:
-            return super().fetch_many(urls, accept)
-        finally:
-            self._pages -= 1
-
-
-# --------------------------------------------------------------------------- the service
 
 
 @dataclass
@@ -212,7 +63,7 @@ Runner = Callable[["Service", ScheduledJob, Config], str]
 @dataclass
 class Service:
     """The scheduler, the configuration in force and the jobs. ``runner`` is replaceable in
-    tests; the default runs the real pipeline."""
+    tests; the default runs ``pipeline.run_job``."""
 
     settings: Settings
     schedule_path: Path = DEFAULT_SCHEDULE
@@ -222,82 +73,36 @@ class Service:
 
     def __post_init__(self) -> None:
         self.stopping = threading.Event()
-        self._reload_lock = threading.Lock()
-        self._validator = Analyser(entities=False)  # compiles scenarios on reload (keys only)
-        self._analyser: Analyser | None = None  # the jobs' analyser, loaded on first use
-        self._rulesets: dict[str, Ruleset] = {}
-        self._watched = {
-            "schedule": _Watched(self.schedule_path, load_schedule),
-            "sources": _Watched(self.settings.sources_path, load_sources),
-            "scenarios": _Watched(self.settings.scenarios_path, self._load_scenarios),
-        }
         self._signals: dict[str, bool] = {"stop": False, "reload": False}
         self._signal_name = ""
-        # the first load is strict: a service never starts on a broken configuration
-        loaded = {}
-        problems = []
-        for key, w in self._watched.items():
-            w.seen = _fingerprint(w.path)
-            try:
-                loaded[key] = w.load(w.path)
-            except ConfigError as e:
-                problems += e.problems
-        if problems:
-            raise ConfigError(problems)
-        self.config = Config(**loaded)
-        self.store: Store = open_store(self.settings.db_url)
+        self.live = LiveConfig(self.schedule_path, self.settings.sources_path, self.settings.scenarios_path)
+        cfg = self.live.current
+        # one context for every job: the store, the analyser and the compiled ruleset are reused
+        self.ctx = pipeline.Context(self.settings, cfg.sources, cfg.scenarios, open_store(self.settings.db_url))
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=2)},
             job_defaults={"max_instances": 1, "coalesce": True},
-            timezone=self.config.schedule.tz,
+            timezone=cfg.schedule.tz,
         )
-        self._apply_schedule(None, self.config.schedule, starting=True)
+        self._apply_schedule(None, cfg.schedule, starting=True)
+
+    @property
+    def config(self) -> Config:
+        return self.live.current
 
     # -- configuration
 
-    def _load_scenarios(self, path: Path) -> Scenarios:
-        scenarios = load_scenarios(path)
-        compile_ruleset(scenarios, self._validator, str(path))  # terms must compile too
-        return scenarios
-
     def reload(self, force: bool = False) -> bool:
-        """Load the files that changed (all of them if ``force``). A file that fails
-        validation is logged and the last good version stays in force. True if the
-        configuration in force changed."""
-        with self._reload_lock:
-            old = self.config
-            new: dict[str, Any] = {"schedule": old.schedule, "sources": old.sources,
-                                   "scenarios": old.scenarios}
-            changed = False
-            for key, w in self._watched.items():
-                fp = _fingerprint(w.path)
-                if fp == w.seen and not force:
-                    continue
-                w.seen = fp
-                try:
-                    value = w.load(w.path)
-                except ConfigError as e:
-                    w.error = str(e)
-                    for p in e.problems:
-                        log.error("reload: %s", p)
-                    log.error("reload: %s is invalid; keeping the last good configuration", w.path)
-                    continue
-                if w.error:
-                    log.info("reload: %s is valid again", w.path)
-                w.error = None
-                if value != getattr(old, key):
-                    new[key] = value
-                    changed = True
-                    log.info("reload: %s loaded", w.path)
-            if changed:
-                self.config = Config(**new)
-                if new["schedule"] != old.schedule:
-                    self._apply_schedule(old.schedule, new["schedule"])
-            return changed
+        """Load the files that changed (see ``LiveConfig.reload``) and reschedule the jobs
+        whose schedule changed. True if the configuration in force changed."""
+        old, new = self.live.reload(force)
+        if new.schedule != old.schedule:
+            self._apply_schedule(old.schedule, new.schedule)
+        return new is not old
 
     def config_errors(self) -> dict[str, str]:
-        return {str(w.path): w.error for w in self._watched.values() if w.error}
+        return self.live.errors()
 
     def _apply_schedule(self, old: Schedule | None, new: Schedule, starting: bool = False) -> None:
         tz = new.tz
@@ -319,7 +124,7 @@ class Service:
                 replace_existing=True, max_instances=1, coalesce=True,
                 misfire_grace_time=spec.misfire_grace_minutes * 60, **kwargs)
             if not starting:
-                log.info("job %s (re)scheduled: %s", job_id, _describe(spec))
+                log.info("job %s (re)scheduled: %s", job_id, describe(spec))
 
     # -- jobs
 
@@ -339,70 +144,34 @@ class Service:
                         job_id, path, err.splitlines()[0])
         started = time.monotonic()
         log.info("job %s (%s) started", job_id, spec.command)
+        outcome = self._outcome(job_id, lambda: (self.runner or Service.run_command)(self, spec, cfg))
+        self.outcomes.append(outcome)
+        if outcome.status in ("ok", "stopped"):
+            log.info("job %s %s in %.1f s: %s", job_id, "finished" if outcome.status == "ok" else
+                     "stopped after its current batch", time.monotonic() - started, outcome.detail)
+
+    def _outcome(self, job_id: str, run: Callable[[], str]) -> JobOutcome:
+        """Run a job body and classify how it ended (logging skips and failures)."""
         try:
-            detail = (self.runner or Service.run_command)(self, spec, cfg)
-            status = "stopped" if self.stopping.is_set() else "ok"
+            detail = run()
         except LockedError as e:
-            status, detail = "skipped", str(e).removesuffix("; exiting")
+            detail = str(e).removesuffix("; exiting")
             log.warning("job %s skipped: %s", job_id, detail)
-        except Stopped as e:
-            status, detail = "stopped", str(e)
+            return JobOutcome(job_id, "skipped", detail)
         except SignalsError as e:
-            status, detail = "failed", str(e)
             log.error("job %s failed: %s", job_id, e)
+            return JobOutcome(job_id, "failed", str(e))
         except Exception as e:
-            status, detail = "failed", f"{e.__class__.__name__}: {e}"
             log.exception("job %s failed", job_id)
-        self.outcomes.append(JobOutcome(job_id, status, detail))
-        if status in ("ok", "stopped"):
-            log.info("job %s %s in %.1f s: %s", job_id, "finished" if status == "ok" else
-                     "stopped after its current batch", time.monotonic() - started, detail)
-
-    def analyser(self) -> Analyser:
-        if self._analyser is None:
-            self._analyser = Analyser(entities=False)
-        return self._analyser
-
-    def ruleset(self, scenarios: Scenarios) -> Ruleset:
-        """Compiled once per scenarios version (jobs run one at a time under the lock)."""
-        fp = scenarios.fingerprint()
-        if fp not in self._rulesets:
-            self._rulesets = {fp: compile_ruleset(scenarios, self.analyser(), str(self.settings.scenarios_path))}
-        return self._rulesets[fp]
+            return JobOutcome(job_id, "failed", f"{e.__class__.__name__}: {e}")
+        return JobOutcome(job_id, "stopped" if self.stopping.is_set() else "ok", detail)
 
     def run_command(self, spec: ScheduledJob, cfg: Config) -> str:
-        """The real job: the same pipeline functions as the CLI, under the same lock."""
-        from . import pipeline
-        from .process import BATCH
-
-        stop = self.stopping
-        with job_lock(self.store, LOCK, wait=timedelta(minutes=spec.lock_wait_minutes), stop=stop):
-            ctx = pipeline.Context(self.settings, cfg.sources, cfg.scenarios, self.store,
-                                   self.analyser(), self.ruleset(cfg.scenarios))
-            parts = []
-            if spec.command in ("run", "fetch"):
-                fetcher = _StoppableFetcher(cfg.sources.fetch, stop)
-                try:
-                    f = pipeline.fetch(ctx, fetcher)
-                    parts.append(f"fetch: {f.due} due, {f.ok} ok, {f.not_modified} not modified, "
-                                 f"{f.failed} failed; {f.new_articles} new articles")
-                except Stopped:
-                    parts.append("fetch: stopped before its next feed or page batch")
-                finally:
-                    fetcher.close()
-            if spec.command in ("run", "process") and not stop.is_set():
-                done = dups = failed = 0
-                while not stop.is_set():  # one batch (one transaction) per call
-                    p = pipeline.process(ctx, limit=BATCH)
-                    n = p.processed + p.duplicates + p.failed
-                    done, dups, failed = done + p.processed, dups + p.duplicates, failed + p.failed
-                    if n == 0:
-                        break
-                parts.append(f"process: {done} analysed, {dups} duplicates, {failed} failed")
-            if spec.command == "digest":
-                paths = pipeline.digest(ctx)
-                parts.append("digest: wrote " + ", ".join(str(p) for p in paths))
-            return "; ".join(parts)
+        """The real job: ``pipeline.run_job``, as the CLI runs it, with the configuration in
+        force; stops between batches once the service is stopping."""
+        self.ctx.configure(cfg.sources, cfg.scenarios)
+        job = pipeline.Job(pipeline.JobKind(spec.command), lock_wait=timedelta(minutes=spec.lock_wait_minutes))
+        return "; ".join(pipeline.run_job(self.ctx, job, self.stopping.is_set).lines())
 
     # -- lifecycle
 
@@ -417,7 +186,7 @@ class Service:
 
     def start(self, paused: bool = False) -> None:
         self.scheduler.start(paused=paused)
-        jobs = ", ".join(f"{j.id} {_describe(j)}" for j in self.config.schedule.enabled_jobs().values())
+        jobs = ", ".join(f"{j.id} {describe(j)}" for j in self.config.schedule.enabled_jobs().values())
         log.info("signals serve: started (time zone %s): %s", self.config.schedule.timezone, jobs)
 
     def request_stop(self) -> None:
@@ -428,7 +197,7 @@ class Service:
         log.info("stopping: the running job (if any) finishes its current batch")
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
-        self.store.dispose()
+        self.ctx.close()
         log.info("stopped")
 
     def serve_forever(self) -> None:
@@ -445,11 +214,6 @@ class Service:
                 log.info("%s received", self._signal_name)
         finally:
             self.shutdown()
-
-
-def _describe(spec: ScheduledJob) -> str:
-    when = f"every {spec.every_minutes} min" if spec.every_minutes else f"cron '{spec.cron}'"
-    return f"[{spec.command}, {when}, grace {spec.misfire_grace_minutes} min]"
 
 
 def serve(settings: Settings, schedule_path: Path = DEFAULT_SCHEDULE) -> None:

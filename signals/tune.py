@@ -25,8 +25,7 @@ from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP
 from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP
 
 from .analyse import Analyser, strip_accents
-from .corpus import FIELDS, iter_objects
-from .errors import InputError
+from .corpus import FIELDS, check_field_map, read_jsonl
 from .match import Ruleset
 from .models import EVIDENCE_KINDS
 from .score import iso_week
@@ -93,27 +92,26 @@ class _Doc:
 
 
 def read_corpus(path: Path, field_map: Mapping[str, str], default_language: str = "fr",
-                limit: int | None = None, sample: int = 1) -> Iterator[_Doc]:
-    """Documents of a JSON Lines corpus (same fields as ``signals import``); bad lines are skipped."""
-    unknown = set(field_map) - set(FIELDS)
-    if unknown:
-        raise InputError(f"unknown field in --field: {', '.join(sorted(unknown))}")
-    n = 0
-    for obj in iter_objects(path, sample):
+                limit: int | None = None, sample: int = 1, skip_invalid: bool = False) -> Iterator[_Doc]:
+    """Documents of a JSON Lines corpus (same fields and bad-line policy as ``signals import``:
+    a line that is not a JSON object is an error unless ``skip_invalid``). A line with neither
+    title nor text has nothing to match and is passed over."""
+    check_field_map(field_map)
+
+    def doc(obj: dict[str, Any]) -> _Doc | None:
         rec = {f: obj.get(field_map.get(f, f)) for f in FIELDS}
         text = ".\n".join(str(x).strip() for x in (rec["title"], rec["text"]) if x)
-        if not text:
-            continue
+        if not text.strip():
+            return None
         published = None
         if isinstance(rec["published"], str):
             try:
                 published = parse_now(rec["published"])
             except ValueError:
-                published = None
-        yield _Doc(text, published, str(rec["language"] or default_language))
-        n += 1
-        if limit is not None and n >= limit:
-            return
+                published = None  # tune only counts per year: an undated line still counts
+        return _Doc(text, published, str(rec["language"] or default_language))
+
+    return read_jsonl(path, doc, skip_invalid, sample=sample, limit=limit)
 
 
 def _words(text: str) -> set[str]:

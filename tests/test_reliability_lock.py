@@ -210,7 +210,7 @@ def test_waiting_for_the_lock_and_giving_up_on_stop(db_url: str) -> None:
         assert held.wait(WAIT)
         stop = threading.Event()
         stop.set()
-        with pytest.raises(LockedError), job_lock(store, "pipeline", wait=timedelta(minutes=5), stop=stop):
+        with pytest.raises(LockedError), job_lock(store, "pipeline", wait=timedelta(minutes=5), should_stop=stop.is_set):
             pass  # a stopping service does not keep waiting
         got: list[str] = []
 

@@ -40,6 +40,13 @@ def test_tune_json_and_text(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path)
     args = ["--scenarios", str(sc), "tune", "--corpus", str(corpus), "--field", "text=description",
             "--field", "published=date", "--noisy", "0.5"]
+    # the broken last line: an error naming it, as for `import`, unless --skip-invalid
+    res = CliRunner().invoke(cli, [*args, "--json"])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines() == [
+        f"error: {corpus}:61: not JSON (Expecting property name enclosed in double quotes) "
+        "(pass --skip-invalid to skip bad lines)"]
+    args.append("--skip-invalid")
     res = CliRunner().invoke(cli, [*args, "--json"])
     assert res.exit_code == 0, res.output
     rep = json.loads(res.output)
