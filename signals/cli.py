@@ -81,18 +81,21 @@ class _Group(click.Group):
               help="Pretend the current time is this (replays, backtests; env SIGNALS_NOW).")
 @click.option("--judge", "judge_path", envvar="SIGNALS_JUDGE", type=click.Path(path_type=Path), default=None,
               help="Article-level judge model (JSON, from `signals train`); default: the shipped one.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="SIGNALS_CACHE_DIR",
+              default=None, help="Compiled-ruleset cache (env SIGNALS_CACHE_DIR; default: "
+                                 "$XDG_CACHE_HOME/signals or ~/.cache/signals).")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Less output.")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str, sources_path: Path, scenarios_path: Path, reports_dir: Path,
-        now: Any, judge_path: Path | None, verbose: int, quiet: int) -> None:
+        now: Any, judge_path: Path | None, cache_dir: Path | None, verbose: int, quiet: int) -> None:
     """Watch news feeds for weak signals of the 19 ruptures and write weekly digests.
 
     Example: signals run && signals digest
     """
     _setup_logging(verbose, quiet)
     ctx.obj = Settings(db_url=db_url, sources_path=sources_path, scenarios_path=scenarios_path,
-                       reports_dir=reports_dir, now=now, judge_path=judge_path)
+                       reports_dir=reports_dir, now=now, judge_path=judge_path, cache_dir=cache_dir)
     ctx.meta["quiet"] = quiet > 0
 
 

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import ruleset_cache
 from .analyse import Analyser
 from .collect import FetchReport, fetch_feeds
 from .config import Scenarios, Sources, load_scenarios, load_sources
@@ -18,7 +19,6 @@ from .fetch import Fetcher
 from .judge import JudgeModel, load_model
 from .match import Ruleset, compile_ruleset
 from .process import ProcessReport, ensure_entities, process_pending, rematch
-from .report.render import write_digest
 from .settings import Settings
 from .store import Store, open_store, repo
 
@@ -36,12 +36,24 @@ class Context:
     _analyser: Analyser | None = None
     _ruleset: Ruleset | None = None
     _judge: JudgeModel | None = None
+    _ruleset_key: str | None = None  # where ``ruleset()`` caches its compile (None: not cached)
 
     @classmethod
     def open(cls, settings: Settings, need_sources: bool = True) -> Context:
+        """Load and validate the config; a cached compile of ``scenarios.yaml`` (same bytes,
+        same code) stands for its validation and spares the compile (see ``ruleset_cache``)."""
         sources = load_sources(settings.sources_path) if need_sources else Sources()
-        scenarios = load_scenarios(settings.scenarios_path)
-        return cls(settings, sources, scenarios, open_store(settings.db_url))
+        cache_dir = settings.cache_dir or ruleset_cache.default_cache_dir()
+        key = ruleset_cache.file_key(settings.scenarios_path)
+        cached = ruleset_cache.load(cache_dir, key) if key else None
+        if cached is not None:
+            scenarios = cached.scenarios
+        else:
+            scenarios = load_scenarios(settings.scenarios_path)
+            if key != ruleset_cache.file_key(settings.scenarios_path):
+                key = None  # edited while we read it: do not cache under the wrong key
+        return cls(settings, sources, scenarios, open_store(settings.db_url), _ruleset=cached,
+                   _ruleset_key=key)
 
     def analyser(self) -> Analyser:
         """One per process. Analysis is tokeniser-only; the NER model loads only when an
@@ -57,9 +69,14 @@ class Context:
         return self._judge
 
     def ruleset(self) -> Ruleset:
-        """``scenarios.yaml`` compiled once per run."""
+        """``scenarios.yaml`` compiled once per run (and cached on disk for the next runs)."""
         if self._ruleset is None:
             self._ruleset = compile_ruleset(self.scenarios, self.analyser(), str(self.settings.scenarios_path))
+            if self._ruleset_key is not None:
+                ruleset_cache.save(self.settings.cache_dir or ruleset_cache.default_cache_dir(),
+                                   self._ruleset_key, self._ruleset)
+        if self._ruleset.analyser is None:  # loaded from the cache
+            self._ruleset.analyser = self.analyser()
         return self._ruleset
 
     def close(self) -> None:
@@ -95,4 +112,6 @@ def digest(ctx: Context, week: str | None = None) -> list[Path]:
                  p_value=s.p_value, q_value=s.q_value, sources=s.sources, doubts=s.doubts, status=s.status,
                  confidence=s.confidence, computed_at=now)
             for s in scores])
+    from .report.render import write_digest  # jinja2: only when a digest is written
+
     return write_digest(d, ctx.settings.reports_dir)
