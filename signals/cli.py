@@ -24,7 +24,6 @@ import click
 from . import __version__
 from .config import load_scenarios, load_sources, summarise
 from .errors import ConfigError, InputError, SignalsError
-from .lock import job_lock
 from .settings import DEFAULT_DB, Settings, parse_now
 
 log = logging.getLogger("signals")
@@ -97,6 +96,13 @@ def cli(ctx: click.Context, db_url: str, sources_path: Path, scenarios_path: Pat
     ctx.obj = Settings(db_url=db_url, sources_path=sources_path, scenarios_path=scenarios_path,
                        reports_dir=reports_dir, now=now, judge_path=judge_path, cache_dir=cache_dir)
     ctx.meta["quiet"] = quiet > 0
+
+
+def job_lock(store: Any, name: str, **kwargs: Any) -> Any:
+    """``lock.job_lock``, imported when a command runs: ``--help`` does not load SQLAlchemy."""
+    from .lock import job_lock as lock
+
+    return lock(store, name, **kwargs)
 
 
 def _say(msg: str) -> None:
