@@ -110,6 +110,13 @@ def _say(msg: str) -> None:
         click.echo(msg)
 
 
+def _progress() -> Any:
+    """Progress bars on a terminal (not with -q, not under cron: see ``progress.for_terminal``)."""
+    from .progress import for_terminal
+
+    return for_terminal(quiet=bool(click.get_current_context().meta.get("quiet")))
+
+
 def _settings() -> Settings:
     obj = click.get_current_context().obj
     assert isinstance(obj, Settings)
@@ -167,7 +174,7 @@ def fetch() -> None:
     ctx = _open()
     try:
         with job_lock(ctx.store, LOCK):
-            rep = pipeline.fetch(ctx)
+            rep = pipeline.fetch(ctx, progress=_progress())
     finally:
         ctx.close()
     _say(_fetch_line(rep))
@@ -197,7 +204,7 @@ def process(limit: int | None) -> None:
     ctx = _open(need_sources=False)
     try:
         with job_lock(ctx.store, LOCK):
-            rep = pipeline.process(ctx, limit=limit)
+            rep = pipeline.process(ctx, limit=limit, progress=_progress())
     finally:
         ctx.close()
     _say(_process_line(rep))
@@ -214,8 +221,8 @@ def run() -> None:
     ctx = _open()
     try:
         with job_lock(ctx.store, LOCK):
-            frep = pipeline.fetch(ctx)
-            prep = pipeline.process(ctx)
+            frep = pipeline.fetch(ctx, progress=_progress())
+            prep = pipeline.process(ctx, progress=_progress())
     finally:
         ctx.close()
     _say(_fetch_line(frep))
@@ -241,7 +248,7 @@ def digest(week: str | None) -> None:
     ctx = _open(need_sources=False)
     try:
         with job_lock(ctx.store, LOCK):  # digest re-matches history when scenarios changed
-            paths = pipeline.digest(ctx, week)
+            paths = pipeline.digest(ctx, week, progress=_progress())
     finally:
         ctx.close()
     for p in paths:
@@ -269,7 +276,8 @@ def import_(path: Path, fields: tuple[str, ...], skip_invalid: bool, language: s
     ctx = _open(need_sources=False)
     try:
         with job_lock(ctx.store, LOCK):
-            rep = import_jsonl(ctx.store, path, ctx.settings.clock, field_map, skip_invalid, language, limit)
+            rep = import_jsonl(ctx.store, path, ctx.settings.clock, field_map, skip_invalid, language, limit,
+                               progress=_progress())
     finally:
         ctx.close()
     for e in rep.errors:

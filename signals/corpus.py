@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from .errors import InputError
 from .fetch import canonicalize, effective_date
+from .progress import NO_PROGRESS, Progress
 from .score import iso_week
 from .settings import parse_now
 from .store import Store, repo
@@ -83,7 +84,8 @@ def _parse_line(raw: str, field_map: Mapping[str, str]) -> dict[str, Any]:
 
 
 def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_map: Mapping[str, str] | None = None,
-                 skip_invalid: bool = False, default_language: str = "fr", limit: int | None = None) -> ImportReport:
+                 skip_invalid: bool = False, default_language: str = "fr", limit: int | None = None,
+                 progress: Progress = NO_PROGRESS) -> ImportReport:
     field_map = field_map or {}
     unknown = set(field_map) - set(FIELDS)
     if unknown:
@@ -91,13 +93,14 @@ def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_
     report = ImportReport()
     records: list[dict[str, Any]] = []
     try:
-        with _open_text(path) as fh:
+        with _open_text(path) as fh, progress.task("import: read", total=limit) as bar:
             for lineno, raw in enumerate(fh, 1):
                 if limit is not None and report.lines >= limit:
                     break
                 if not raw.strip():
                     continue
                 report.lines += 1
+                bar.advance()
                 try:
                     records.append(_parse_line(raw, field_map))
                 except ValueError as e:
@@ -111,27 +114,35 @@ def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_
         tail = f"\n... and {more} more" if more > 0 else ""
         raise InputError(f"{report.invalid} invalid line(s); nothing imported "
                          f"(fix them or pass --skip-invalid):\n" + "\n".join(report.errors) + tail)
-    for start in range(0, len(records), BATCH):
-        with store.begin() as conn:
-            now = clock()
-            for rec in records[start:start + BATCH]:
-                source_id = _slug(rec["source"])
-                lang = (rec["language"] or default_language)[:8]
-                repo.ensure_import_source(conn, source_id, lang)
-                conn.execute(repo.t.sources.update().where(repo.t.sources.c.id == source_id)
-                             .values(name=rec["source"][:300]))
-                published, flag = effective_date(rec["published"], now)
-                art = repo.NewArticle(
-                    url=canonicalize(rec["url"]) or rec["url"], guid=None, title=rec["title"] or "",
-                    summary="", published_at=published, published_raw=rec["published"], date_flag=flag,
-                    week=iso_week(published), language=lang, state="ready",
-                    html=rec["html"], text=rec["text"] or "")
-                _, is_new = repo.add_article(conn, art, source_id, now)
-                if is_new:
-                    report.imported += 1
-                else:
-                    report.known += 1
+    with progress.task("import: write", total=len(records)) as bar:
+        for start in range(0, len(records), BATCH):
+            batch = records[start:start + BATCH]
+            _write_batch(store, clock, batch, default_language, report)
+            bar.advance(len(batch))
     return report
+
+
+def _write_batch(store: Store, clock: Callable[[], datetime], records: list[dict[str, Any]],
+                 default_language: str, report: ImportReport) -> None:
+    with store.begin() as conn:
+        now = clock()
+        for rec in records:
+            source_id = _slug(rec["source"])
+            lang = (rec["language"] or default_language)[:8]
+            repo.ensure_import_source(conn, source_id, lang)
+            conn.execute(repo.t.sources.update().where(repo.t.sources.c.id == source_id)
+                         .values(name=rec["source"][:300]))
+            published, flag = effective_date(rec["published"], now)
+            art = repo.NewArticle(
+                url=canonicalize(rec["url"]) or rec["url"], guid=None, title=rec["title"] or "",
+                summary="", published_at=published, published_raw=rec["published"], date_flag=flag,
+                week=iso_week(published), language=lang, state="ready",
+                html=rec["html"], text=rec["text"] or "")
+            _, is_new = repo.add_article(conn, art, source_id, now)
+            if is_new:
+                report.imported += 1
+            else:
+                report.known += 1
 
 
 EXPORT_COLUMNS = ("url", "title", "source", "published", "rupture_id", "item_id", "kind", "sentence",

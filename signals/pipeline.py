@@ -19,6 +19,7 @@ from .fetch import Fetcher
 from .judge import JudgeModel, load_model
 from .match import Ruleset, compile_ruleset
 from .process import ProcessReport, ensure_entities, process_pending, rematch
+from .progress import NO_PROGRESS, Progress
 from .settings import Settings
 from .store import Store, open_store, repo
 
@@ -83,24 +84,24 @@ class Context:
         self.store.dispose()
 
 
-def fetch(ctx: Context, fetcher: Fetcher | None = None) -> FetchReport:
+def fetch(ctx: Context, fetcher: Fetcher | None = None, progress: Progress = NO_PROGRESS) -> FetchReport:
     own = fetcher is None
     fetcher = fetcher or Fetcher(ctx.sources.fetch)
     try:
-        return fetch_feeds(ctx.store, ctx.sources, ctx.settings.clock, fetcher)
+        return fetch_feeds(ctx.store, ctx.sources, ctx.settings.clock, fetcher, progress=progress)
     finally:
         if own:
             fetcher.close()
 
 
-def process(ctx: Context, limit: int | None = None) -> ProcessReport:
+def process(ctx: Context, limit: int | None = None, progress: Progress = NO_PROGRESS) -> ProcessReport:
     return process_pending(ctx.store, ctx.ruleset(), ctx.judge(), ctx.analyser(), ctx.settings.clock,
-                           limit=limit)
+                           limit=limit, progress=progress)
 
 
-def digest(ctx: Context, week: str | None = None) -> list[Path]:
+def digest(ctx: Context, week: str | None = None, progress: Progress = NO_PROGRESS) -> list[Path]:
     ruleset = ctx.ruleset()
-    rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser())
+    rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser(), progress=progress)
     now = ctx.settings.clock()
     week = week or last_complete_week(now)
     d, scores = build_digest(ctx.store, ruleset, week, now,

@@ -22,6 +22,7 @@ from .extract import compose_text, content_hash, extract
 from .judge import JudgeModel
 from .match import Ruleset, hits_of
 from .models import AnalysedDoc, Sentence
+from .progress import NO_PROGRESS, Progress, Task
 from .store import Store, repo
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,22 @@ def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
 
 def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
                     clock: Callable[[], datetime], batch_size: int = BATCH,
-                    limit: int | None = None) -> ProcessReport:
+                    limit: int | None = None, progress: Progress = NO_PROGRESS) -> ProcessReport:
     report = ProcessReport()
-    rematch(store, ruleset, judge, analyser, report)
+    rematch(store, ruleset, judge, analyser, report, progress=progress)
+    total = None
+    if progress.enabled:  # the count is only for the bar
+        with store.begin() as conn:
+            total = repo.count_articles(conn, state="ready")
+        total = total if limit is None else min(total, limit)
+    with progress.task("process", total=total) as bar:
+        _process_batches(store, ruleset, judge, analyser, clock, batch_size, limit, report, bar)
+    return report
+
+
+def _process_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
+                     clock: Callable[[], datetime], batch_size: int, limit: int | None,
+                     report: ProcessReport, bar: Task) -> None:
     while limit is None or report.processed + report.duplicates + report.failed < limit:
         with store.begin() as conn:
             batch = repo.claim_ready(conn, batch_size)
@@ -94,7 +108,7 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
                     evidence.append((art.id, text))
                 report.processed += 1
             add_entities(conn, analyser, evidence)
-    return report
+        bar.advance(len(batch))
 
 
 def add_entities(conn: Connection, analyser: Analyser, articles: list[tuple[int, str]]) -> None:
@@ -113,7 +127,8 @@ def ensure_entities(store: Store, analyser: Analyser, article_ids: list[int]) ->
 
 
 def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
-            report: ProcessReport | None = None, force: bool = False) -> int:
+            report: ProcessReport | None = None, force: bool = False,
+            progress: Progress = NO_PROGRESS) -> int:
     """Re-match and re-judge every stored analysis when the ruleset, the judge model or the key
     normalisation changed (stored keys only: no model, tokeniser speed)."""
     version = scoring_version(ruleset, judge)
@@ -121,6 +136,21 @@ def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyse
         current = repo.get_meta(conn, META_RULESET)
     if current == version and not force:
         return 0
+    total = None
+    if progress.enabled:
+        with store.begin() as conn:
+            total = repo.count_analyses(conn)
+    with progress.task("re-match", total=total) as bar:
+        done = _rematch_batches(store, ruleset, judge, analyser, version, bar)
+    if report is not None:
+        report.rematched += done
+    if done:
+        log.info("re-matched %d articles against %s", done, version)
+    return done
+
+
+def _rematch_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
+                     version: str, bar: Task) -> int:
     done = 0
     after = 0
     while True:
@@ -142,8 +172,5 @@ def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyse
                                      judge.judge_doc(doc, items))
                 after = row.article_id
                 done += 1
-    if report is not None:
-        report.rematched += done
-    if done:
-        log.info("re-matched %d articles against %s", done, version)
+        bar.advance(len(rows))
     return done
