@@ -69,6 +69,9 @@ class RichProgress(Progress):
 
     @contextmanager
     def task(self, description: str, total: int | None = None) -> Iterator[Task]:
+        if total == 0:  # nothing to do: no empty bar
+            yield _NULL_TASK
+            return
         from rich import progress as rp
 
         bars = rp.Progress(rp.TextColumn("[bold]{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),

@@ -4,9 +4,9 @@ Compiling ``scenarios.yaml`` (YAML parsing, validation, spaCy tokenizers for thr
 every term normalised) costs seconds; an idle cron run must not pay it. The compiled
 :class:`~signals.match.Ruleset` (with its validated ``Scenarios``) is pickled under a key made
 of everything the compile depends on: the bytes of ``scenarios.yaml``, ``KEYS_VERSION``, the
-Signals version, the source of the modules that validate, normalise and compile
-(``config``, ``analyse``, ``match``, ``models``) and the versions of spaCy and the stemmer.
-Any change gives a new key, so a stale entry is never read.
+Signals version, the source of the whole ``signals`` package (any code change recompiles once:
+the classes pickled and the normalisation can change anywhere) and the versions of spaCy,
+the stemmers and pydantic. Any change gives a new key, so a stale entry is never read.
 
 The cache is a convenience: an unreadable, corrupt or unwritable cache only logs at debug
 level and the ruleset is compiled as before. Entries are written atomically (temporary file,
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 #: Bump when the layout of a cache entry changes.
 CACHE_FORMAT = "1"
 KEEP = 8  # entries kept (several checkouts or scenario files may share one cache directory)
-_MODULES = ("config", "analyse", "match", "models")
 _PACKAGES = ("spacy", "snowballstemmer", "PyStemmer", "pydantic")
 
 
@@ -52,10 +51,10 @@ def default_cache_dir() -> Path:
 def _code_fingerprint() -> str:
     """What, besides the YAML, changes a compile: our code and the NLP libraries' versions."""
     h = hashlib.sha256(f"{CACHE_FORMAT}|{__version__}|{sys.version_info[:2]}".encode())
-    here = Path(__file__).parent
-    for mod in _MODULES:
-        h.update(mod.encode())
-        h.update((here / f"{mod}.py").read_bytes())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode())
+        h.update(path.read_bytes())
     for pkg in _PACKAGES:
         try:
             h.update(f"{pkg}={metadata.version(pkg)}".encode())

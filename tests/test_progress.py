@@ -138,3 +138,10 @@ def test_core_modules_never_import_rich_spacy_or_trafilatura() -> None:
             "print(sorted(m for m in ('spacy', 'trafilatura') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_nothing_to_do_draws_no_bar() -> None:
+    console, out = _terminal()
+    with progress.for_terminal(console=console).task("process", total=0) as task:
+        task.advance(0)
+    assert out.getvalue() == ""
