@@ -13,7 +13,8 @@ Two layers, on purpose:
 * **Entities** come from ``fr_core_news_sm`` with only ``tok2vec`` and ``ner`` enabled, for
   French text. Other languages get keys only (no model download at run time).
 
-The model is loaded once per ``Analyser`` (i.e. once per process).
+The model is loaded once per ``Analyser`` (i.e. once per process), and spaCy itself is imported
+only when a text is first tokenised: a start-up with nothing to analyse never pays for it.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import snowballstemmer
-import spacy
-from spacy.language import Language
 
 from .models import AnalysedDoc, Entity, Sentence
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ class _Normaliser:
 @lru_cache(maxsize=2)
 def _load_ner_model(name: str) -> Language:
     """The model with only what we use (tok2vec + ner) plus a rule sentencizer; once per process."""
+    import spacy
+
     nlp = spacy.load(name, exclude=["morphologizer", "parser", "attribute_ruler", "lemmatizer", "senter"])
     nlp.add_pipe("sentencizer", first=True)
     log.debug("loaded %s with %s", name, nlp.pipe_names)
@@ -109,6 +113,8 @@ class Analyser:
     def _tokenizer_nlp(self, lang: str) -> Language:
         nlp = self._blank.get(lang)
         if nlp is None:
+            import spacy  # deferred: seconds of start-up a cached ruleset and an idle run never need
+
             try:
                 nlp = spacy.blank(lang)
             except Exception:  # unknown language code in spaCy

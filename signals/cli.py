@@ -30,7 +30,6 @@ import click
 from . import __version__
 from .config import load_scenarios, load_sources, summarise
 from .errors import ConfigError, InputError, SignalsError
-from .lock import job_lock
 from .outputs import check_writable_dir, writing_to
 from .settings import DEFAULT_DB, Settings, parse_now
 
@@ -92,24 +91,41 @@ class _Group(click.Group):
               help="Pretend the current time is this (replays, backtests; env SIGNALS_NOW).")
 @click.option("--judge", "judge_path", envvar="SIGNALS_JUDGE", type=click.Path(path_type=Path), default=None,
               help="Article-level judge model (JSON, from `signals train`); default: the shipped one.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="SIGNALS_CACHE_DIR",
+              default=None, help="Compiled-ruleset cache (env SIGNALS_CACHE_DIR; default: "
+                                 "$XDG_CACHE_HOME/signals or ~/.cache/signals).")
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Less output.")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str, sources_path: Path, scenarios_path: Path, reports_dir: Path,
-        now: Any, judge_path: Path | None, verbose: int, quiet: int) -> None:
+        now: Any, judge_path: Path | None, cache_dir: Path | None, verbose: int, quiet: int) -> None:
     """Watch news feeds for weak signals of the 19 ruptures and write weekly digests.
 
     Example: signals run && signals digest
     """
     _setup_logging(verbose, quiet)
     ctx.obj = Settings(db_url=db_url, sources_path=sources_path, scenarios_path=scenarios_path,
-                       reports_dir=reports_dir, now=now, judge_path=judge_path)
+                       reports_dir=reports_dir, now=now, judge_path=judge_path, cache_dir=cache_dir)
     ctx.meta["quiet"] = quiet > 0
+
+
+def job_lock(store: Any, name: str, **kwargs: Any) -> Any:
+    """``lock.job_lock``, imported when a command runs: ``--help`` does not load SQLAlchemy."""
+    from .lock import job_lock as lock
+
+    return lock(store, name, **kwargs)
 
 
 def _say(msg: str) -> None:
     if not click.get_current_context().meta.get("quiet"):
         click.echo(msg)
+
+
+def _progress() -> Any:
+    """Progress bars on a terminal (not with -q, not under cron: see ``progress.for_terminal``)."""
+    from .progress import for_terminal
+
+    return for_terminal(quiet=bool(click.get_current_context().meta.get("quiet")))
 
 
 def _settings() -> Settings:
@@ -164,6 +180,7 @@ def _run_job(kind: str, need_sources: bool = True, **options: Any) -> JobResult:
     from .pipeline import Job, JobKind, run_job
 
     ctx = _open(need_sources=need_sources)
+    ctx.progress = _progress()
     try:
         with _stop_on_sigterm() as stop:
             result = run_job(ctx, Job(JobKind(kind), **options), stop.is_set)
@@ -259,7 +276,8 @@ def import_(path: Path, fields: tuple[str, ...], skip_invalid: bool, language: s
     ctx = _open(need_sources=False)
     try:
         with job_lock(ctx.store, LOCK):
-            rep = import_jsonl(ctx.store, path, ctx.settings.clock, field_map, skip_invalid, language, limit)
+            rep = import_jsonl(ctx.store, path, ctx.settings.clock, field_map, skip_invalid, language, limit,
+                               progress=_progress())
     finally:
         ctx.close()
     for e in rep.errors:

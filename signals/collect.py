@@ -25,6 +25,7 @@ from .fetch import (
     should_disable,
 )
 from .models import FetchResult, FetchStatus, ParsedEntry
+from .progress import NO_PROGRESS, Progress
 from .score import iso_week
 from .store import Store, repo
 
@@ -112,7 +113,7 @@ def _store_feed_result(store: Store, cfg: Sources, src: repo.SourceState, result
 
 
 def fetch_feeds(store: Store, cfg: Sources, clock: Callable[[], datetime], fetcher: Fetcher,
-                rng: random.Random | None = None) -> FetchReport:
+                rng: random.Random | None = None, progress: Progress = NO_PROGRESS) -> FetchReport:
     rng = rng or random.Random()
     report = FetchReport()
     specs: list[SourceSpec] = resolve_sources(cfg)
@@ -122,38 +123,50 @@ def fetch_feeds(store: Store, cfg: Sources, clock: Callable[[], datetime], fetch
     report.due = len(due)
     if due:
         started = clock()
-        with ThreadPoolExecutor(max_workers=min(cfg.fetch.concurrency, len(due))) as pool:
+        with (ThreadPoolExecutor(max_workers=min(cfg.fetch.concurrency, len(due))) as pool,
+              progress.task("fetch feeds", total=len(due)) as bar):
             futures = [(src, pool.submit(fetcher.fetch, src.url, src.etag, src.last_modified)) for src in due]
             for src, fut in futures:
                 _store_feed_result(store, cfg, src, fut.result(), started, clock(), rng, report)
-    fetch_pages(store, fetcher, report)
+                bar.advance()
+    fetch_pages(store, fetcher, report, progress)
     with store.begin() as conn:  # the attempts log stays bounded: keep_attempts_days of history
         report.attempts_pruned = repo.prune_attempts(
             conn, clock() - timedelta(days=cfg.fetch.keep_attempts_days))
     return report
 
 
-def fetch_pages(store: Store, fetcher: Fetcher, report: FetchReport) -> None:
+def fetch_pages(store: Store, fetcher: Fetcher, report: FetchReport,
+                progress: Progress = NO_PROGRESS) -> None:
     """Download pending article pages; a failed page leaves the feed summary as the text."""
-    while True:
-        with store.begin() as conn:
-            pending = repo.pending_pages(conn, PAGE_BATCH)
-        if not pending:
-            return
-        results = fetcher.fetch_many([p.url for p in pending])
-        with store.begin() as conn:
-            for p in pending:
-                res = results.get(p.url)
-                html = None
-                if res is None:
-                    reason = "not-fetched"
-                elif res.status is FetchStatus.OK and (res.content_type or "text/html").startswith(HTML_TYPES):
-                    html = decode_html(res.body or b"", res.content_type)
-                    reason = "ok"
-                else:
-                    reason = res.reason if res.status is not FetchStatus.OK else "not-html"
-                repo.save_page(conn, p.id, html, reason)
-                if html is None:
-                    report.pages_failed += 1
-                else:
-                    report.pages_ok += 1
+    with store.begin() as conn:
+        pending = repo.pending_pages(conn, PAGE_BATCH)
+        total = repo.count_articles(conn, state="page") if pending and progress.enabled else None
+    if not pending:
+        return
+    with progress.task("fetch pages", total=total) as bar:
+        while pending:
+            _store_pages(store, fetcher, pending, report)
+            bar.advance(len(pending))
+            with store.begin() as conn:
+                pending = repo.pending_pages(conn, PAGE_BATCH)
+
+
+def _store_pages(store: Store, fetcher: Fetcher, pending: list[repo.PendingPage], report: FetchReport) -> None:
+    results = fetcher.fetch_many([p.url for p in pending])
+    with store.begin() as conn:
+        for p in pending:
+            res = results.get(p.url)
+            html = None
+            if res is None:
+                reason = "not-fetched"
+            elif res.status is FetchStatus.OK and (res.content_type or "text/html").startswith(HTML_TYPES):
+                html = decode_html(res.body or b"", res.content_type)
+                reason = "ok"
+            else:
+                reason = res.reason if res.status is not FetchStatus.OK else "not-html"
+            repo.save_page(conn, p.id, html, reason)
+            if html is None:
+                report.pages_failed += 1
+            else:
+                report.pages_ok += 1

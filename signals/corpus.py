@@ -26,6 +26,7 @@ from typing import IO, Any, TypeVar
 
 from .errors import InputError
 from .fetch import canonicalize, effective_date
+from .progress import NO_PROGRESS, Progress
 from .score import iso_week
 from .settings import parse_now
 from .store import Store, repo
@@ -147,39 +148,52 @@ def _import_record(obj: dict[str, Any], field_map: Mapping[str, str]) -> dict[st
 
 
 def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_map: Mapping[str, str] | None = None,
-                 skip_invalid: bool = False, default_language: str = "fr", limit: int | None = None) -> ImportReport:
+                 skip_invalid: bool = False, default_language: str = "fr", limit: int | None = None,
+                 progress: Progress = NO_PROGRESS) -> ImportReport:
     field_map = field_map or {}
     check_field_map(field_map)
     stats = LineStats()
     # skip here, decide below: every bad line is listed and nothing is written unless skip_invalid
-    records = list(read_jsonl(path, lambda obj: _import_record(obj, field_map), skip_invalid=True,
-                              limit=limit, stats=stats))
+    records: list[dict[str, Any]] = []
+    with progress.task("import: read", total=limit) as bar:
+        for rec in read_jsonl(path, lambda obj: _import_record(obj, field_map), skip_invalid=True,
+                              limit=limit, stats=stats):
+            records.append(rec)
+            bar.advance()
     report = ImportReport(lines=stats.lines, invalid=stats.invalid, errors=stats.errors)
     if report.invalid and not skip_invalid:
         more = report.invalid - len(report.errors)
         tail = f"\n... and {more} more" if more > 0 else ""
         raise InputError(f"{report.invalid} invalid line(s); nothing imported "
                          f"(fix them or pass --skip-invalid):\n" + "\n".join(report.errors) + tail)
-    for start in range(0, len(records), BATCH):
-        with store.begin() as conn:
-            now = clock()
-            for rec in records[start:start + BATCH]:
-                source_id = _slug(rec["source"])
-                lang = (rec["language"] or default_language)[:8]
-                repo.ensure_import_source(conn, source_id, lang)
-                repo.update_source(conn, source_id, name=rec["source"][:300])
-                published, flag = effective_date(rec["published"], now)
-                art = repo.NewArticle(
-                    url=canonicalize(rec["url"]) or rec["url"], guid=None, title=rec["title"] or "",
-                    summary="", published_at=published, published_raw=rec["published"], date_flag=flag,
-                    week=iso_week(published), language=lang, state="ready",
-                    html=rec["html"], text=rec["text"] or "")
-                _, is_new = repo.add_article(conn, art, source_id, now)
-                if is_new:
-                    report.imported += 1
-                else:
-                    report.known += 1
+    with progress.task("import: write", total=len(records)) as bar:
+        for start in range(0, len(records), BATCH):
+            batch = records[start:start + BATCH]
+            _write_batch(store, clock, batch, default_language, report)
+            bar.advance(len(batch))
     return report
+
+
+def _write_batch(store: Store, clock: Callable[[], datetime], records: list[dict[str, Any]],
+                 default_language: str, report: ImportReport) -> None:
+    with store.begin() as conn:
+        now = clock()
+        for rec in records:
+            source_id = _slug(rec["source"])
+            lang = (rec["language"] or default_language)[:8]
+            repo.ensure_import_source(conn, source_id, lang)
+            repo.update_source(conn, source_id, name=rec["source"][:300])
+            published, flag = effective_date(rec["published"], now)
+            art = repo.NewArticle(
+                url=canonicalize(rec["url"]) or rec["url"], guid=None, title=rec["title"] or "",
+                summary="", published_at=published, published_raw=rec["published"], date_flag=flag,
+                week=iso_week(published), language=lang, state="ready",
+                html=rec["html"], text=rec["text"] or "")
+            _, is_new = repo.add_article(conn, art, source_id, now)
+            if is_new:
+                report.imported += 1
+            else:
+                report.known += 1
 
 
 EXPORT_COLUMNS = ("url", "title", "source", "published", "rupture_id", "item_id", "kind", "sentence",

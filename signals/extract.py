@@ -6,25 +6,34 @@ import hashlib
 import logging
 import re
 from datetime import UTC, datetime
-
-import trafilatura
-from trafilatura.settings import use_config
+from functools import lru_cache
+from typing import Any
 
 from .models import Extracted
 
 log = logging.getLogger(__name__)
-_CONFIG = use_config()
-_CONFIG.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")  # signals don't work off the main thread
 _SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1)
+def _trafilatura() -> tuple[Any, Any]:
+    """trafilatura and its config, imported on the first page (an idle start-up never pays)."""
+    import trafilatura
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")  # signals don't work off the main thread
+    return trafilatura, config
 
 
 def extract(html: str, url: str | None = None) -> Extracted:
     """Main text of a page; empty text when nothing usable is found (the caller falls back
     to the feed summary). Never raises on bad HTML."""
+    trafilatura, config = _trafilatura()
     try:
         doc = trafilatura.bare_extraction(
             html, url=url, with_metadata=True, include_comments=False, include_tables=False,
-            favor_precision=True, config=_CONFIG,
+            favor_precision=True, config=config,
         )
     except Exception as e:  # trafilatura/lxml can fail on pathological markup
         log.debug("extraction failed for %s: %s", url, e)

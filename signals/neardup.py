@@ -8,8 +8,10 @@ Jaccard similarity of the two shingle sets reaches the threshold, so LSH only bo
 it never decides alone. With 16 bands × 4 rows, a pair at Jaccard 0.7 shares a bucket with
 probability 1 - (1 - 0.75⁴)¹⁶ ≈ 0.996.
 
-The title is left out on purpose (copies are often retitled); bodies shorter than
-``min_shingles`` shingles are never collapsed (too little text to tell a copy from a brief).
+The title is part of the text: leaving it out made RSS items that share a boilerplate summary
+(live blogs, daily columns) look like copies; a retitled copy of a long story still clears the
+threshold. Texts shorter than ``min_shingles`` shingles are never collapsed (too little text to
+tell a copy from a brief).
 """
 
 from __future__ import annotations
@@ -54,14 +56,6 @@ def shingles(text: str, k: int) -> frozenset[str]:
     if len(words) < k:
         return frozenset()
     return frozenset(" ".join(words[i:i + k]) for i in range(len(words) - k + 1))
-
-
-def strip_title(title: str, text: str) -> str:
-    """The body of a text composed by ``extract.compose_text`` (copies are often retitled)."""
-    title = title.strip()
-    if title and text.startswith(f"{title}.\n"):
-        return text[len(title) + 2:]
-    return text
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

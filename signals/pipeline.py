@@ -18,6 +18,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from . import ruleset_cache
 from .analyse import Analyser
 from .collect import FetchReport, fetch_feeds
 from .config import FetchSettings, Scenarios, Sources, load_scenarios, load_sources
@@ -28,7 +29,7 @@ from .lock import job_lock
 from .match import Ruleset, compile_ruleset
 from .models import FetchResult
 from .process import BATCH, ProcessReport, ensure_entities, process_pending, rematch
-from .report.render import write_digest
+from .progress import NO_PROGRESS, Progress
 from .settings import Settings
 from .store import Store, open_store
 
@@ -48,12 +49,25 @@ class Context:
     _analyser: Analyser | None = None
     _ruleset: Ruleset | None = None
     _judge: JudgeModel | None = None
+    _ruleset_key: str | None = None  # where ``ruleset()`` caches its compile (None: not cached)
+    progress: Progress = NO_PROGRESS  # the CLI sets a terminal bar; jobs report to it
 
     @classmethod
     def open(cls, settings: Settings, need_sources: bool = True) -> Context:
+        """Load and validate the config; a cached compile of ``scenarios.yaml`` (same bytes,
+        same code) stands for its validation and spares the compile (see ``ruleset_cache``)."""
         sources = load_sources(settings.sources_path) if need_sources else Sources()
-        scenarios = load_scenarios(settings.scenarios_path)
-        return cls(settings, sources, scenarios, open_store(settings.db_url))
+        cache_dir = settings.cache_dir or ruleset_cache.default_cache_dir()
+        key = ruleset_cache.file_key(settings.scenarios_path)
+        cached = ruleset_cache.load(cache_dir, key) if key else None
+        if cached is not None:
+            scenarios = cached.scenarios
+        else:
+            scenarios = load_scenarios(settings.scenarios_path)
+            if key != ruleset_cache.file_key(settings.scenarios_path):
+                key = None  # edited while we read it: do not cache under the wrong key
+        return cls(settings, sources, scenarios, open_store(settings.db_url), _ruleset=cached,
+                   _ruleset_key=key)
 
     def analyser(self) -> Analyser:
         """One per process. Analysis is tokeniser-only; the NER model loads only when an
@@ -69,9 +83,15 @@ class Context:
         return self._judge
 
     def ruleset(self) -> Ruleset:
-        """``scenarios.yaml`` compiled once per run (once per scenarios version in ``serve``)."""
+        """``scenarios.yaml`` compiled once per run (once per scenarios version in ``serve``;
+        cached on disk for the next runs)."""
         if self._ruleset is None:
             self._ruleset = compile_ruleset(self.scenarios, self.analyser(), str(self.settings.scenarios_path))
+            if self._ruleset_key is not None:
+                ruleset_cache.save(self.settings.cache_dir or ruleset_cache.default_cache_dir(),
+                                   self._ruleset_key, self._ruleset)
+        if self._ruleset.analyser is None:  # loaded from the cache
+            self._ruleset.analyser = self.analyser()
         return self._ruleset
 
     def configure(self, sources: Sources, scenarios: Scenarios) -> None:
@@ -86,31 +106,34 @@ class Context:
         self.store.dispose()
 
 
-def fetch(ctx: Context, fetcher: Fetcher | None = None) -> FetchReport:
+def fetch(ctx: Context, fetcher: Fetcher | None = None, progress: Progress | None = None) -> FetchReport:
     own = fetcher is None
     fetcher = fetcher or Fetcher(ctx.sources.fetch)
     try:
-        return fetch_feeds(ctx.store, ctx.sources, ctx.settings.clock, fetcher)
+        return fetch_feeds(ctx.store, ctx.sources, ctx.settings.clock, fetcher, progress=progress or ctx.progress)
     finally:
         if own:
             fetcher.close()
 
 
-def process(ctx: Context, limit: int | None = None) -> ProcessReport:
+def process(ctx: Context, limit: int | None = None, progress: Progress | None = None) -> ProcessReport:
     """Process pending articles; with ``limit``, batches no larger than it (so one call with a
     limit below ``BATCH`` processes exactly that many)."""
     batch = BATCH if limit is None else min(BATCH, limit)
     return process_pending(ctx.store, ctx.ruleset(), ctx.judge(), ctx.analyser(), ctx.settings.clock,
-                           batch_size=batch, limit=limit, neardup=ctx.sources.dedup.params())
+                           batch_size=batch, limit=limit, neardup=ctx.sources.dedup.params(),
+                           progress=progress or ctx.progress)
 
 
-def digest(ctx: Context, week: str | None = None) -> list[Path]:
+def digest(ctx: Context, week: str | None = None, progress: Progress | None = None) -> list[Path]:
     ruleset = ctx.ruleset()
-    rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser())
+    rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser(), progress=progress or ctx.progress)
     now = ctx.settings.clock()
     week = week or last_complete_week(now)
     d, _ = build_digest(ctx.store, ruleset, week, now,
                         entities=lambda ids: ensure_entities(ctx.store, ctx.analyser(), ids))
+    from .report.render import write_digest  # jinja2: only when a digest is written
+
     return write_digest(d, ctx.settings.reports_dir)
 
 

@@ -23,7 +23,8 @@ from .extract import compose_text, content_hash, extract
 from .judge import JudgeModel
 from .match import Ruleset, hits_of
 from .models import AnalysedDoc, Sentence
-from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles, strip_title
+from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles
+from .progress import NO_PROGRESS, Progress, Task
 from .store import Store, near, repo
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,24 @@ def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
 
 def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
                     clock: Callable[[], datetime], batch_size: int = BATCH,
-                    limit: int | None = None, neardup: NearDupParams | None = DEFAULT_PARAMS
-                    ) -> ProcessReport:
+                    limit: int | None = None, neardup: NearDupParams | None = DEFAULT_PARAMS,
+                    progress: Progress = NO_PROGRESS) -> ProcessReport:
     """Process ready articles; ``neardup`` None turns near-duplicate collapse off."""
     report = ProcessReport()
-    rematch(store, ruleset, judge, analyser, report)
+    rematch(store, ruleset, judge, analyser, report, progress=progress)
+    total = None
+    if progress.enabled:  # the count is only for the bar
+        with store.begin() as conn:
+            total = repo.count_articles(conn, state="ready")
+        total = total if limit is None else min(total, limit)
+    with progress.task("process", total=total) as bar:
+        _process_batches(store, ruleset, judge, analyser, clock, batch_size, limit, neardup, report, bar)
+    return report
+
+
+def _process_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
+                     clock: Callable[[], datetime], batch_size: int, limit: int | None,
+                     neardup: NearDupParams | None, report: ProcessReport, bar: Task) -> None:
     while True:
         size = batch_size
         if limit is not None:  # exactly ``limit`` articles: the last batch is cut to fit
@@ -115,23 +129,23 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
                 report.processed += 1
             repo.save_processed_many(conn, done, ruleset.version, KEYS_VERSION, now)
             add_entities(conn, analyser, evidence)
-    return report
+        bar.advance(len(batch))
 
 
 def _near_original(conn: Connection, art: repo.ReadyArticle, text: str, params: NearDupParams,
                    batch_shingles: dict[int, frozenset[str]]) -> int | None:
     """The original this article nearly copies (the oldest candidate at or above the Jaccard
     threshold), or None; an original's LSH buckets are stored for the articles that follow."""
-    sh = shingles(strip_title(art.title or "", text), params.shingle_words)
+    sh = shingles(text, params.shingle_words)
     keys = band_keys(sh, params)
     if not keys:
         return None
     window = timedelta(days=params.window_days)
-    for cand_id, cand_title, cand_text in near.candidates(
+    for cand_id, cand_text in near.candidates(
             conn, keys, art.published_at - window, art.published_at + window, art.id):
         cand = batch_shingles.get(cand_id)
         if cand is None:
-            cand = shingles(strip_title(cand_title, cand_text), params.shingle_words)
+            cand = shingles(cand_text, params.shingle_words)
         if jaccard(sh, cand) >= params.threshold:
             return cand_id
     near.add_bands(conn, art.id, keys, art.published_at)
@@ -155,7 +169,8 @@ def ensure_entities(store: Store, analyser: Analyser, article_ids: list[int]) ->
 
 
 def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
-            report: ProcessReport | None = None, force: bool = False) -> int:
+            report: ProcessReport | None = None, force: bool = False,
+            progress: Progress = NO_PROGRESS) -> int:
     """Re-match and re-judge every stored analysis when the ruleset, the judge model or the key
     normalisation changed (stored keys only: no model, tokeniser speed)."""
     version = scoring_version(ruleset, judge)
@@ -163,6 +178,21 @@ def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyse
         current = repo.get_meta(conn, META_RULESET)
     if current == version and not force:
         return 0
+    total = None
+    if progress.enabled:
+        with store.begin() as conn:
+            total = repo.count_analyses(conn)
+    with progress.task("re-match", total=total) as bar:
+        done = _rematch_batches(store, ruleset, judge, analyser, version, bar)
+    if report is not None:
+        report.rematched += done
+    if done:
+        log.info("re-matched %d articles against %s", done, version)
+    return done
+
+
+def _rematch_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
+                     version: str, bar: Task) -> int:
     done = 0
     after = 0
     while True:
@@ -184,8 +214,5 @@ def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyse
                                      judge.judge_doc(doc, items))
                 after = row.article_id
                 done += 1
-    if report is not None:
-        report.rematched += done
-    if done:
-        log.info("re-matched %d articles against %s", done, version)
+        bar.advance(len(rows))
     return done

@@ -18,6 +18,7 @@ class Settings:
     reports_dir: Path = Path("reports")
     now: datetime | None = None  # injected clock for replays and backtests
     judge_path: Path | None = None  # the judge model; None: the one shipped with the package
+    cache_dir: Path | None = None  # compiled-ruleset cache; None: $XDG_CACHE_HOME/signals
 
     def clock(self) -> datetime:
         """The current time: ``--now``/``SIGNALS_NOW`` when given, else the real UTC time."""

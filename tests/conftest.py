@@ -32,6 +32,18 @@ def pg_unavailable_reason() -> str | None:
     return _pg_state["reason"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The compiled-ruleset cache of a test session goes to a temporary directory, not ~/.cache."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A brand-new PostgreSQL database for this test, dropped afterwards."""

@@ -13,7 +13,7 @@ from signals.analyse import Analyser
 from signals.config import Scenarios, Sources
 from signals.judge import accept_all
 from signals.match import compile_ruleset
-from signals.neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles, strip_title
+from signals.neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles
 from signals.process import process_pending
 from signals.store import open_store, repo
 from signals.store import schema as t
@@ -49,11 +49,6 @@ def test_jaccard_and_bands_separate_copies_from_other_stories() -> None:
     assert band_keys(a, DEFAULT_PARAMS) == band_keys(a, DEFAULT_PARAMS)  # stable (seeded)
     assert all(-(2**63) <= bucket < 2**63 for _, bucket in keys_a)  # fits a BIGINT
     assert band_keys(shingles("une brève de dix mots seulement pour voir", 5), DEFAULT_PARAMS) == []
-
-
-def test_strip_title_only_removes_a_composed_title() -> None:
-    assert strip_title("Titre", "Titre.\nCorps du texte") == "Corps du texte"
-    assert strip_title("Titre", "Autre chose") == "Autre chose"
 
 
 def test_dedup_settings_map_to_params() -> None:

@@ -26,8 +26,8 @@ _SHARED = (select(t.near_dup_bands.c.article_id, t.near_dup_bands.c.band, t.near
 
 
 def candidates(conn: Connection, keys: Sequence[tuple[int, int]], start: datetime, end: datetime,
-               exclude: int) -> list[tuple[int, str, str]]:
-    """(id, title, text) of originals (not themselves copies) sharing a band bucket with ``keys``
+               exclude: int) -> list[tuple[int, str]]:
+    """(id, text) of originals (not themselves copies) sharing a band bucket with ``keys``
     and published in [start, end], oldest first."""
     if not keys:
         return []
@@ -38,6 +38,6 @@ def candidates(conn: Connection, keys: Sequence[tuple[int, int]], start: datetim
     if not ids:
         return []
     a = t.articles
-    q = (select(a.c.id, a.c.title, a.c.text).where(a.c.id.in_(ids), a.c.dup_of.is_(None))
+    q = (select(a.c.id, a.c.text).where(a.c.id.in_(ids), a.c.dup_of.is_(None))
          .order_by(a.c.published_at, a.c.id))
-    return [(r.id, r.title or "", r.text or "") for r in conn.execute(q).all()]
+    return [(r.id, r.text or "") for r in conn.execute(q).all()]

@@ -372,6 +372,10 @@ class StoredAnalysis:
     sentences: list[tuple[str, str]]
 
 
+def count_analyses(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(t.analyses)).scalar_one())
+
+
 def iter_analyses(conn: Connection, after_id: int, limit: int) -> list[StoredAnalysis]:
     q = (select(t.analyses).where(t.analyses.c.article_id > after_id)
          .order_by(t.analyses.c.article_id).limit(limit))
