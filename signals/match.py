@@ -112,6 +112,25 @@ class Ruleset:
         return [self.terms[t] for t in st.positions if t in wanted]
 
 
+    def term_ranges(self, sentence: Sentence, language: str, item_ids: Iterable[str]
+                    ) -> list[tuple[int, int, int]]:
+        """``(term id, first key, end key)`` of every occurrence of the ``any``/``all`` terms of
+        ``item_ids`` in ``sentence``: the key positions the matcher matched (for highlighting)."""
+        wanted: set[int] = set()
+        for iid in item_ids:
+            it = self.item_by_id.get(iid)
+            if it:
+                wanted.update(it.any + it.all)
+        index = self._indexes.get(language) or self._indexes["xx"]
+        keys = sentence.keys
+        out = []
+        for i, k in enumerate(keys):
+            for term_id, tkeys in index.by_first.get(k, ()):
+                if term_id in wanted and keys[i : i + len(tkeys)] == tkeys:
+                    out.append((term_id, i, i + len(tkeys)))
+        return out
+
+
 class _ItemAcc:
     def __init__(self, item: CompiledItem):
         self.item = item
