@@ -23,6 +23,7 @@ from .score import (
 from .spans import matched_sentences
 from .store import Store, repo
 
+
 def last_complete_week(now: datetime) -> str:
     """The ISO week that ended most recently before ``now``."""
     return iso_week(now - timedelta(days=7))

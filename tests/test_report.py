@@ -18,6 +18,7 @@ from signals.report import (
     Digest,
     DigestArticle,
     DigestRupture,
+    DigestSentence,
     ItemActivity,
     digest_from_json,
     digest_to_dict,
@@ -27,7 +28,6 @@ from signals.report import (
     safe_url,
     write_digest,
 )
-from signals.report import DigestSentence
 from signals.report.render import md_escape, sparkline, summary_text
 from signals.score import (
     WeeklyCounts,

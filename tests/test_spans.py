@@ -64,3 +64,13 @@ def test_an_item_the_ruleset_no_longer_finds_keeps_its_stored_sentence() -> None
 def test_merge_spans_clips_sorts_and_merges() -> None:
     assert merge_spans([(5, 9), (0, 2), (1, 3), (8, 12), (20, 30), (4, 4), (7, 6)], 15) == ((0, 3), (5, 12))
     assert merge_spans([(-5, 2)], 10) == ((0, 2),)
+
+
+def test_key_spans_give_each_key_the_offsets_of_its_token() -> None:
+    text = "L'ubérisation des monnaies-locales, enfin."
+    located = ANALYSER.key_spans(text, "fr")
+    assert [(k, text[a:b]) for k, a, b in located] == [
+        ("uberis", "ubérisation"), ("monnai", "monnaies-locales"), ("local", "monnaies-locales"),
+        ("|", ","), ("enfin", "enfin"), ("|", "."),
+    ]
+    assert tuple(k for k, _, _ in located) == ANALYSER.term_keys(text, "fr")

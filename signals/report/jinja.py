@@ -9,7 +9,18 @@ from typing import Any
 
 import jinja2
 
-from signals.report.fmt import day, fmt_int, fmt_p, fmt_rate, fmt_ratio, fmt_score, iso, one_line, safe_url, sparkline
+from signals.report.fmt import (
+    day,
+    fmt_int,
+    fmt_p,
+    fmt_rate,
+    fmt_ratio,
+    fmt_score,
+    iso,
+    one_line,
+    safe_url,
+    sparkline,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 

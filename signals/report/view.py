@@ -8,7 +8,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from signals.report.fmt import date_range, fmt_int, fmt_p, fmt_rate, fmt_ratio, iso, one_line, plural
+from signals.report.fmt import (
+    date_range,
+    fmt_int,
+    fmt_p,
+    fmt_rate,
+    fmt_ratio,
+    iso,
+    one_line,
+    plural,
+)
 from signals.report.highlight import Segment, segments
 from signals.report.model import Digest, DigestArticle, DigestRupture, ItemActivity
 from signals.score import ScoreParams
