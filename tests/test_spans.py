@@ -70,7 +70,7 @@ def test_key_spans_give_each_key_the_offsets_of_its_token() -> None:
     text = "L'ubérisation des monnaies-locales, enfin."
     located = ANALYSER.key_spans(text, "fr")
     assert [(k, text[a:b]) for k, a, b in located] == [
-        ("uberis", "ubérisation"), ("monnai", "monnaies-locales"), ("local", "monnaies-locales"),
+        ("uberis", "ubérisation"), ("monnai", "monnaies"), ("local", "locales"),
         ("|", ","), ("enfin", "enfin"), ("|", "."),
     ]
     assert tuple(k for k, _, _ in located) == ANALYSER.term_keys(text, "fr")
