@@ -39,14 +39,20 @@ _STATUS_CLASSES = ("gaining", "new", "steady", "fading", "quiet")
 @dataclass(frozen=True)
 class SentenceView:
     segments: tuple[Segment, ...]  # the sentence cut at what the matcher matched
-    labels: tuple[str, ...]  # the items that hit it (shown when the article has several)
+    refs: tuple[int, ...]  # which of the article's ``items`` hit it (1-based)
 
 
 @dataclass(frozen=True)
 class ArticleView:
     article: DigestArticle
     n: int  # rank in its list, from 1
+    items: tuple[str, ...]  # the distinct labels of every item that fired, in order
     sentences: tuple[SentenceView, ...]
+
+    @property
+    def numbered(self) -> bool:
+        """Several items fired: they are numbered and each sentence names its numbers."""
+        return len(self.items) > 1
 
 
 @dataclass(frozen=True)
@@ -194,16 +200,19 @@ def items_by_kind(r: DigestRupture, kinds: Sequence[str]) -> tuple[ItemGroup, ..
 
 def article_view(a: DigestArticle, n: int) -> ArticleView:
     labels = dict(zip(a.item_ids, a.item_labels, strict=False))
+    items = tuple(dict.fromkeys(labels.get(i, i) for i in a.item_ids))
+    number = {label: k for k, label in enumerate(items, 1)}
     if a.sentences:
         sentences = tuple(
-            SentenceView(segments(s.text, s.spans), tuple(labels.get(i, i) for i in s.item_ids))
+            SentenceView(segments(s.text, s.spans),
+                         tuple(sorted({number[labels.get(i, i)] for i in s.item_ids if labels.get(i, i) in number})))
             for s in a.sentences
         )
     elif a.sentence.strip():  # a digest written before spans were kept: the sentence, unmarked
         sentences = (SentenceView(segments(a.sentence, ()), ()),)
     else:
         sentences = ()
-    return ArticleView(a, n, tuple(s for s in sentences if s.segments))
+    return ArticleView(a, n, items, tuple(s for s in sentences if s.segments))
 
 
 def article_list(articles: Sequence[DigestArticle], shown: int = MAX_ARTICLES) -> ArticleList:

@@ -30,8 +30,16 @@ def test_sentences_are_cut_at_their_spans_and_name_their_items() -> None:
         (("Les chauffeurs ", False), ("ubérisés", True), (".", False)),
         (("Rien.", False),),
     ]
-    assert v.sentences[0].labels == ("le développement des monnaies alternatives",)
-    assert v.sentences[1].labels == ("label",)
+    assert v.items == ("le développement des monnaies alternatives", "label") and v.numbered
+    assert [s.refs for s in v.sentences] == [(1,), (2,)]
+
+
+def test_items_sharing_a_label_are_named_once() -> None:
+    a = dataclasses.replace(article(0), item_ids=("a", "b"), item_labels=("same", "same"), sentences=(
+        DigestSentence("Un.", (), ("a", "b")),))
+    v = article_view(a, 1)
+    assert v.items == ("same",) and not v.numbered
+    assert v.sentences[0].refs == (1,)
 
 
 def test_a_digest_without_sentences_shows_its_stored_sentence_unmarked() -> None:
