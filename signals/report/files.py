@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from signals.report.fmt import safe_url
@@ -34,11 +35,13 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def write_digest(d: Digest, reports_dir: Path, *, base_url: str | None = None) -> list[Path]:
+def write_digest(d: Digest, reports_dir: Path, *, base_url: str | None = None,
+                 charts: Mapping[str, str] | None = None) -> list[Path]:
     """Write ``<YYYY>-W<ww>.md``, ``.html`` and ``.json`` for ``d`` atomically, then regenerate
     ``index.html`` and ``feed.atom`` from the digests present. Returns the five paths written
     (md, html, json, index, feed). ``base_url`` (http/https, e.g. where ``reports/`` is
-    published) makes the feed's links absolute; without it they are relative."""
+    published) makes the feed's links absolute; without it they are relative. ``charts``: rupture
+id → inline SVG for the HTML (drawn by our own code, see :func:`.html.render_html`)."""
     week_bounds(d.week)  # the file name comes from it: refuse anything that is not a week
     if base_url is not None:
         checked = safe_url(base_url)
@@ -47,7 +50,7 @@ def write_digest(d: Digest, reports_dir: Path, *, base_url: str | None = None) -
         base_url = checked if checked.endswith("/") else checked + "/"
     rendered = {
         ".md": render_markdown(d),
-        ".html": render_html(d),
+        ".html": render_html(d, charts),
         ".json": render_json(d),
     }  # all rendered before anything is written
     reports_dir.mkdir(parents=True, exist_ok=True)
