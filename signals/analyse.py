@@ -145,6 +145,13 @@ class Analyser:
         doc = self._tokenizer_nlp(_language_code(language)).make_doc(term)
         return tuple(k for tok in doc for k in norm.key(tok.text))
 
+    def key_spans(self, text: str, language: str | None) -> tuple[tuple[str, int, int], ...]:
+        """``text``'s keys, each with the ``[start, end)`` character span of the token it came
+        from: what maps the matcher's key positions back onto the text (highlighting)."""
+        norm = self.normaliser(language)
+        doc = self._tokenizer_nlp(_language_code(language)).make_doc(text)
+        return tuple((k, tok.idx, tok.idx + len(tok.text)) for tok in doc for k in norm.key(tok.text))
+
     def entities(self, texts: Iterable[str], batch_size: int = 16) -> Iterator[tuple[Entity, ...]]:
         """Named entities of each text with the NER model (loaded on first use): only the few
         articles that become evidence pay for it."""

@@ -6,9 +6,11 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
+
 from .match import Ruleset
-from .models import ItemKind, Polarity, Sentence
-from .report.model import Digest, DigestArticle, DigestRupture, ItemActivity
+from .models import AnalysedDoc, ItemKind, Polarity, Sentence
+from .report.model import Digest, DigestArticle, DigestRupture, DigestSentence, ItemActivity
 from .score import (
     RuptureScore,
     ScoreParams,
@@ -18,10 +20,8 @@ from .score import (
     score_week,
     week_bounds,
 )
+from .spans import matched_sentences
 from .store import Store, repo
-
-BEST_ARTICLES = 5
-COUNTER_ARTICLES = 3
 
 
 def last_complete_week(now: datetime) -> str:
@@ -29,24 +29,25 @@ def last_complete_week(now: datetime) -> str:
     return iso_week(now - timedelta(days=7))
 
 
-def _articles(rows: list[repo.MatchedArticle], ruleset: Ruleset, limit: int | None = None
-              ) -> tuple[DigestArticle, ...]:
+def _articles(conn: Connection, rows: list[repo.MatchedArticle], ruleset: Ruleset) -> tuple[DigestArticle, ...]:
+    """Every article of ``rows`` (best first), each with every sentence its items hit and the
+    spans the matcher matched in them (recomputed from the stored analysis)."""
+    stored = {s.article_id: s for s in repo.stored_analyses(conn, [a.article_id for a in rows])}
     out = []
-    for a in rows[:limit]:
+    for a in rows:
         labels = tuple(ruleset.item_by_id[i].label if i in ruleset.item_by_id else i for i in a.item_ids)
-        sentence = a.sentences[0]
-        terms = tuple(ruleset.matched_terms(
-            Sentence(sentence, _keys(ruleset, sentence, a.language)), a.language or "fr", a.item_ids))
+        analysis = stored.get(a.article_id)
+        doc = None if analysis is None else AnalysedDoc(analysis.language, tuple(
+            Sentence(text, tuple(keys.split())) for text, keys in analysis.sentences))
+        found = matched_sentences(ruleset, doc, a.item_ids, a.language or "xx",
+                                  fallback=dict(zip(a.item_ids, a.sentences, strict=True)))
         out.append(DigestArticle(
             url=a.url, title=a.title, source=", ".join(a.sources), published=a.published_at,
-            item_ids=a.item_ids, item_labels=labels, kinds=a.kinds, sentence=sentence, terms=terms,
-            score=a.score, reasons=a.reasons, confirmed=a.verdict == "confirmed"))
+            item_ids=a.item_ids, item_labels=labels, kinds=a.kinds, sentence=a.sentences[0],
+            terms=tuple(dict.fromkeys(t for s in found for t in s.terms)),
+            score=a.score, reasons=a.reasons, confirmed=a.verdict == "confirmed",
+            sentences=tuple(DigestSentence(s.text, s.spans, s.item_ids) for s in found)))
     return tuple(out)
-
-
-def _keys(ruleset: Ruleset, sentence: str, language: str | None) -> tuple[str, ...]:
-    analyser = ruleset.analyser
-    return analyser.term_keys(sentence, language) if analyser is not None else ()
 
 
 def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
@@ -90,8 +91,8 @@ def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
                             if i in ruleset.item_by_id})
             ruptures.append(DigestRupture(
                 id=r.id, title=r.title, summary=r.summary, score=by_id[r.id], items=items,
-                articles=_articles(ev, ruleset, BEST_ARTICLES),
-                counter_evidence=_articles(counter, ruleset, COUNTER_ARTICLES),
+                articles=_articles(conn, ev, ruleset),
+                counter_evidence=_articles(conn, counter, ruleset),
                 announcers=tuple(names),
                 entities=tuple(repo.entity_counts(conn, [a.article_id for a in ev]))))
 

@@ -55,7 +55,7 @@ class Ruleset:
     def __init__(self, scenarios: Scenarios, items: list[CompiledItem], terms: list[str],
                  indexes: dict[str, _Index], analyser: Analyser | None = None):
         self.scenarios = scenarios
-        self.analyser = analyser  # to normalise sentences for highlighting
+        self.analyser = analyser  # to locate matched terms in sentences (signals.spans)
         self.items = items
         self.terms = terms  # term id → original text
         self._indexes = indexes
@@ -101,15 +101,23 @@ class Ruleset:
         """One hit per item, carrying its strongest sentence (what the store keeps)."""
         return hits_of(self.match_items(doc), doc)
 
-    def matched_terms(self, sentence: Sentence, language: str, item_ids: Iterable[str]) -> list[str]:
-        """Original spellings of the terms of ``item_ids`` present in ``sentence`` (for highlighting)."""
-        st = self.find_terms(sentence, language)
+    def term_ranges(self, sentence: Sentence, language: str, item_ids: Iterable[str]
+                    ) -> list[tuple[int, int, int]]:
+        """``(term id, first key, end key)`` of every occurrence of the ``any``/``all`` terms of
+        ``item_ids`` in ``sentence``: the key positions the matcher matched (for highlighting)."""
         wanted: set[int] = set()
         for iid in item_ids:
             it = self.item_by_id.get(iid)
             if it:
                 wanted.update(it.any + it.all)
-        return [self.terms[t] for t in st.positions if t in wanted]
+        index = self._indexes.get(language) or self._indexes["xx"]
+        keys = sentence.keys
+        out = []
+        for i, k in enumerate(keys):
+            for term_id, tkeys in index.by_first.get(k, ()):
+                if term_id in wanted and keys[i : i + len(tkeys)] == tkeys:
+                    out.append((term_id, i, i + len(tkeys)))
+        return out
 
 
 class _ItemAcc:

@@ -109,3 +109,14 @@ def test_phrases_do_not_cross_punctuation_and_keep_single_letters() -> None:
     assert "w" in hits(rs, "Une école d’entreprise ouvre.")
     assert "d" in hits(rs, "Le système D des étudiants.")
     assert "d" not in hits(rs, "Le système de santé.")
+
+
+def test_term_ranges_are_the_key_positions_of_the_items_terms() -> None:
+    rs = _ruleset([{"id": "w", "label": "l", "any": ["monnaie locale"], "none": ["euro"]},
+                   {"id": "v", "label": "l", "any": ["Bristol"]}])
+    doc = ANALYSER.analyse("À Bristol, la monnaie locale et les monnaies locales.", "fr")
+    keys = doc.sentences[0].keys
+    ranges = rs.term_ranges(doc.sentences[0], "fr", ["w"])
+    assert [rs.terms[t] for t, _, _ in ranges] == ["monnaie locale", "monnaie locale"]
+    assert [keys[a:b] for _, a, b in ranges] == [("monnai", "local")] * 2
+    assert [rs.terms[t] for t, _, _ in rs.term_ranges(doc.sentences[0], "fr", ["v", "unknown"])] == ["Bristol"]

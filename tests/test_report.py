@@ -18,6 +18,7 @@ from signals.report import (
     Digest,
     DigestArticle,
     DigestRupture,
+    DigestSentence,
     ItemActivity,
     digest_from_json,
     digest_to_dict,
@@ -27,7 +28,7 @@ from signals.report import (
     safe_url,
     write_digest,
 )
-from signals.report.render import highlight, md_escape, sparkline, summary_text
+from signals.report.render import md_escape, sparkline, summary_text
 from signals.score import (
     WeeklyCounts,
     momentum_order,
@@ -73,7 +74,17 @@ def make_counts() -> WeeklyCounts:
     )
 
 
+def spans_of(sentence: str, *words: str) -> tuple[tuple[int, int], ...]:
+    """Where ``words`` are in ``sentence``: what the matcher would have found."""
+    return tuple((sentence.index(w), sentence.index(w) + len(w)) for w in words)
+
+
 def article(i: int, text: str | None = None, url: str | None = None) -> DigestArticle:
+    sentence = (
+        f"À Bristol, les Monnaies Locales se développent ({text})."
+        if text is not None
+        else "À Bristol, les Monnaies Locales se développent."
+    )
     return DigestArticle(
         url=url if url is not None else f"https://news.example/{i}?utm=no&x=<{i}>",
         title=text if text is not None else f"Les monnaies locales, article {i}",
@@ -82,12 +93,13 @@ def article(i: int, text: str | None = None, url: str | None = None) -> DigestAr
         item_ids=("monnaies-alternatives", text or "x"),
         item_labels=("le développement des monnaies alternatives", text or "label"),
         kinds=("watch", "early_sign"),
-        sentence=(
-            f"À Bristol, les Monnaies Locales se développent ({text})."
-            if text is not None
-            else "À Bristol, les Monnaies Locales se développent."
+        sentence=sentence,
+        terms=("monnaie locale", "Bristol"),
+        sentences=(
+            DigestSentence(
+                sentence, spans_of(sentence, "Bristol", "Monnaies Locales"), ("monnaies-alternatives",)
+            ),
         ),
-        terms=("monnaie locale", "Bristol") + ((text,) if text is not None else ()),
     )
 
 
@@ -168,10 +180,10 @@ def parse(html: str) -> Page:
 DIGEST_TAGS = {
     "html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "p", "table",
     "thead", "tbody", "tr", "th", "td", "span", "section", "em", "strong", "small", "ul", "li",
-    "ol", "div", "time", "blockquote", "mark", "aside", "a",
+    "ol", "div", "time", "blockquote", "mark", "aside", "a", "details", "summary",
 }  # fmt: skip
 DIGEST_ATTRS = {"lang", "charset", "name", "content", "http-equiv", "class", "title", "href",
-                "rel", "datetime"}  # fmt: skip
+                "rel", "datetime", "start"}  # fmt: skip
 MARKDOWN_TAGS = {"h1", "h2", "h3", "p", "table", "thead", "tbody", "tr", "th", "td", "ul", "ol",
                  "li", "a", "strong", "em", "blockquote"}  # fmt: skip
 
@@ -502,25 +514,6 @@ def test_html_unlinkable_urls_are_plain_text() -> None:
 )
 def test_safe_url(url: str, expected: str | None) -> None:
     assert safe_url(url) == expected
-
-
-def test_highlight_ignores_case_accents_and_short_endings() -> None:
-    segs = highlight(
-        "Les Monnaies Locales d'Économie à Straße", ["monnaie locale", "economie", "strasse"]
-    )
-    assert [s for s, m in segs if m] == ["Monnaies Locales", "Économie", "Straße"]
-    assert "".join(s for s, _ in segs) == "Les Monnaies Locales d'Économie à Straße"
-    # short terms match whole words only; no match, no mark
-    assert [s for s, m in highlight("iatrogène IA", ["IA"]) if m] == ["IA"]
-    assert highlight("rien", ["autre", "", "  "]) == [("rien", False)]
-    # overlapping terms merge
-    assert [
-        s
-        for s, m in highlight(
-            "monnaie locale complémentaire", ["monnaie locale", "locale complémentaire"]
-        )
-        if m
-    ] == ["monnaie locale complémentaire"]
 
 
 def test_sparkline() -> None:

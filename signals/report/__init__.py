@@ -1,10 +1,11 @@
 """The weekly digest: its data (:mod:`.model`, filled in by the pipeline from the store) and
-its renderings (:mod:`.render`: Markdown, HTML, JSON, the index page and the Atom feed).
+its renderings (:mod:`.render` names them: Markdown, HTML, JSON, the index page and the Atom
+feed, one module each).
 
-Everything that came from a feed is untrusted: templates autoescape, Markdown is escaped by
-hand, and only http/https URLs ever become links."""
+Everything that came from a feed is untrusted: the HTML template autoescapes, the Markdown
+template escapes every value for Markdown, and only http/https URLs ever become links."""
 
-from signals.report.model import Digest, DigestArticle, DigestRupture, ItemActivity
+from signals.report.model import Digest, DigestArticle, DigestRupture, DigestSentence, ItemActivity
 from signals.report.render import (
     digest_from_json,
     digest_to_dict,
@@ -19,6 +20,7 @@ __all__ = [
     "Digest",
     "DigestArticle",
     "DigestRupture",
+    "DigestSentence",
     "ItemActivity",
     "digest_from_json",
     "digest_to_dict",

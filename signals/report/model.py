@@ -11,6 +11,15 @@ from signals.score import RuptureScore, ScoreParams
 
 
 @dataclass(frozen=True)
+class DigestSentence:
+    """A sentence of the article that items hit, with what the matcher matched in it."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...] = ()  # [start, end) character offsets of matched terms
+    item_ids: tuple[str, ...] = ()  # the items that hit this sentence
+
+
+@dataclass(frozen=True)
 class DigestArticle:
     url: str
     title: str
@@ -19,11 +28,12 @@ class DigestArticle:
     item_ids: tuple[str, ...]  # the watch items / early signs / doubts it matched
     item_labels: tuple[str, ...]  # their labels, same order
     kinds: tuple[str, ...]  # their kinds (ItemKind values), same order
-    sentence: str  # the matching sentence, shown as evidence
-    terms: tuple[str, ...] = ()  # terms to highlight in the sentence (may be empty)
+    sentence: str  # the stored sentence of its first item (``sentences`` has them all)
+    terms: tuple[str, ...] = ()  # the terms found in its sentences, as written in the YAML
     score: float | None = None  # the article-level judge's probability (None: not judged)
     reasons: tuple[str, ...] = ()  # the judge's strongest reasons, e.g. "in the title +1.3"
     confirmed: bool = False  # an analyst confirmed it (``signals labels import``)
+    sentences: tuple[DigestSentence, ...] = ()  # every sentence its items hit, article order
 
 
 @dataclass(frozen=True)
@@ -41,8 +51,8 @@ class DigestRupture:
     summary: str
     score: RuptureScore
     items: tuple[ItemActivity, ...]
-    articles: tuple[DigestArticle, ...]  # best evidence first
-    counter_evidence: tuple[DigestArticle, ...]  # articles matching its doubts
+    articles: tuple[DigestArticle, ...]  # every evidence article of the week, best first
+    counter_evidence: tuple[DigestArticle, ...]  # every counted article matching its doubts
     announcers: tuple[str, ...]  # announcers mentioned around its evidence this week
     entities: tuple[tuple[str, int], ...]  # top entities around its evidence (name, count)
 

@@ -1,0 +1,37 @@
+"""The HTML digest, from ``templates/digest.html.j2``: self-contained (inline CSS, no script,
+no external resource, a restrictive CSP), autoescaped, links only through ``safe_url``.
+
+The only markup not escaped by the template is built here (the highlighted sentence, from
+escaped pieces) or is a chart our own code drew (``charts``)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+import jinja2
+from markupsafe import Markup, escape
+
+from signals.report.highlight import Segment
+from signals.report.jinja import environment
+from signals.report.model import Digest
+from signals.report.view import digest_view
+
+
+def marked(segments: tuple[Segment, ...]) -> Markup:
+    """The sentence, escaped, with what the matcher matched in ``<mark>``."""
+    return Markup("").join(
+        Markup("<mark>{}</mark>").format(s) if matched else escape(s) for s, matched in segments
+    )
+
+
+@functools.cache
+def html_env() -> jinja2.Environment:
+    env = environment(autoescape=True)
+    env.filters.update(marked=marked)
+    return env
+
+
+def render_html(d: Digest, charts: Mapping[str, str] | None = None) -> str:
+    """``charts``: rupture id → inline SVG drawn by our own code, shown in its section."""
+    return html_env().get_template("digest.html.j2").render(v=digest_view(d, charts))
