@@ -37,6 +37,7 @@ class ImportReport:
     imported: int = 0
     known: int = 0  # canonical URL already in the store
     invalid: int = 0
+    out_of_range: int = 0  # valid lines published outside the requested period
     errors: list[str] = field(default_factory=list)
 
 
@@ -83,7 +84,9 @@ def _parse_line(raw: str, field_map: Mapping[str, str]) -> dict[str, Any]:
 
 
 def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_map: Mapping[str, str] | None = None,
-                 skip_invalid: bool = False, default_language: str = "fr", limit: int | None = None) -> ImportReport:
+                 skip_invalid: bool = False, default_language: str = "fr", limit: int | None = None,
+                 period: tuple[datetime, datetime] | None = None) -> ImportReport:
+    """Import the lines of ``path``; with ``period`` (``[start, end)``), only those published then."""
     field_map = field_map or {}
     unknown = set(field_map) - set(FIELDS)
     if unknown:
@@ -99,7 +102,12 @@ def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_
                     continue
                 report.lines += 1
                 try:
-                    records.append(_parse_line(raw, field_map))
+                    rec = _parse_line(raw, field_map)
+                    if period is not None and not (rec["published"] is not None
+                                                   and period[0] <= rec["published"] < period[1]):
+                        report.out_of_range += 1
+                        continue
+                    records.append(rec)
                 except ValueError as e:
                     report.invalid += 1
                     if len(report.errors) < MAX_SHOWN_ERRORS:

@@ -40,6 +40,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from markupsafe import Markup, escape
 
+from signals.report.charts import ChartWeek, rupture_chart, shared_scale
 from signals.report.model import Digest, DigestArticle, DigestRupture, ItemActivity
 from signals.score import InvalidWeekError, RuptureScore, ScoreParams, week_bounds
 
@@ -362,6 +363,7 @@ def _rupture_dict(r: DigestRupture) -> dict[str, Any]:
         "counter_evidence": [_article_dict(a) for a in r.counter_evidence],
         "announcers": list(r.announcers),
         "entities": [{"name": name, "count": count} for name, count in r.entities],
+        "trend": [w.to_dict() for w in r.trend],
     }
 
 
@@ -440,6 +442,7 @@ def digest_from_json(text: str) -> Digest:
                 counter_evidence=tuple(_article_from(a) for a in r["counter_evidence"]),
                 announcers=tuple(r["announcers"]),
                 entities=tuple((e["name"], e["count"]) for e in r["entities"]),
+                trend=tuple(ChartWeek.from_dict(w) for w in r.get("trend", ())),
             )
         )
     return Digest(
@@ -648,8 +651,11 @@ def _status_class(status: str) -> str:
     return status if status in ("gaining", "new", "steady", "fading", "quiet") else "other"
 
 
-def render_html(d: Digest) -> str:
+def render_html(d: Digest, current_ruleset: str | None = None) -> str:
+    """The HTML digest; with ``current_ruleset`` different from the digest's, a notice says it
+    was written with another ruleset and how to regenerate it."""
     ordered = _ordered(d)
+    scale = shared_scale(r.trend for r in ordered)  # one scale for every rupture
     rows: list[dict[str, Any]] = []
     for i, r in enumerate(ordered, 1):
         rows.append(
@@ -659,6 +665,7 @@ def render_html(d: Digest) -> str:
                 "s": r.score,
                 "cls": _status_class(r.score.status),
                 "moved": r.score.status in MOVED,
+                "chart_svg": rupture_chart(r.trend, scale, current=d.week, label=r.title) if r.trend else "",
                 "why": _why_text(r, d.params),
                 "fired": _items_by_kind(r, _EVIDENCE_KIND_ORDER),
                 "doubted": _items_by_kind(r, ("doubt",)),
@@ -679,6 +686,9 @@ def render_html(d: Digest) -> str:
             also=[row for row in rows if row["s"].status == "steady" and row["s"].evidence > 0],
             method=_method_text(d),
             max_articles=MAX_ARTICLES,
+            current_ruleset=current_ruleset,
+            trend_weeks=max((len(r.trend) for r in ordered), default=0),
+            scale_per_1000=scale * 1000,
         )
     )
 
@@ -715,6 +725,7 @@ class _IndexEntry:
     moved: tuple[str, ...]
     summary: str
     files: tuple[str, ...]  # which of html / md / json exist
+    ruleset_version: str | None = None  # what the digest was written with
 
 
 def _index_entries(reports_dir: Path) -> list[_IndexEntry]:
@@ -736,11 +747,13 @@ def _index_entries(reports_dir: Path) -> list[_IndexEntry]:
         counts: dict[str, int] = {}
         moved: list[str] = []
         summary = ""
+        ruleset: str | None = None
         try:
             o = json.loads(path.read_text(encoding="utf-8"))
             generated = _utc(datetime.fromisoformat(o["generated_at"]))
             analysed = int(o["articles_analysed"])
             summary = str(o.get("summary", ""))
+            ruleset = str(o["ruleset_version"]) if o.get("ruleset_version") else None
             for r in o["ruptures"]:
                 status = str(r["status"])
                 counts[status] = counts.get(status, 0) + 1
@@ -749,19 +762,20 @@ def _index_entries(reports_dir: Path) -> list[_IndexEntry]:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("index: cannot read %s: %s", path, exc)
         entries.append(
-            _IndexEntry(week, start, end, generated, analysed, counts, tuple(moved), summary, files)
+            _IndexEntry(week, start, end, generated, analysed, counts, tuple(moved), summary, files, ruleset)
         )
     entries.sort(key=lambda e: e.week, reverse=True)
     return entries
 
 
-def _render_index(entries: list[_IndexEntry]) -> str:
+def _render_index(entries: list[_IndexEntry], current_ruleset: str | None = None) -> str:
     return (
         _env()
         .get_template("index.html.j2")
         .render(
             entries=[{"e": e, "dates": _date_range(e.start, e.end)} for e in entries],
             moved_statuses=MOVED,
+            current_ruleset=current_ruleset,
         )
     )
 
@@ -840,6 +854,22 @@ def _strip_controls(text: str) -> str:
     )
 
 
+def _flag_stale(reports_dir: Path, entries: list[_IndexEntry], current: str) -> None:
+    """Re-render, from its JSON, the HTML of every digest written with another ruleset than
+    ``current``, with a notice saying so (once: a page already flagged for ``current`` is left)."""
+    for e in entries:
+        if e.ruleset_version in (None, current) or "html" not in e.files or "json" not in e.files:
+            continue
+        html = reports_dir / f"{e.week}.html"
+        try:
+            if f'data-current-ruleset="{current}"' in html.read_text(encoding="utf-8"):
+                continue
+            old = digest_from_json((reports_dir / f"{e.week}.json").read_text(encoding="utf-8"))
+            _atomic_write(html, render_html(old, current_ruleset=current))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("cannot flag %s as written with another ruleset: %s", html, exc)
+
+
 def write_digest(d: Digest, reports_dir: Path, *, base_url: str | None = None) -> list[Path]:
     """Write ``<YYYY>-W<ww>.md``, ``.html`` and ``.json`` for ``d`` atomically, then regenerate
     ``index.html`` and ``feed.atom`` from the digests present. Returns the five paths written
@@ -863,8 +893,9 @@ def write_digest(d: Digest, reports_dir: Path, *, base_url: str | None = None) -
         _atomic_write(path, text)
         paths.append(path)
     entries = _index_entries(reports_dir)
+    _flag_stale(reports_dir, entries, d.ruleset_version)
     index = reports_dir / "index.html"
-    _atomic_write(index, _render_index(entries))
+    _atomic_write(index, _render_index(entries, d.ruleset_version))
     feed = reports_dir / "feed.atom"
     _atomic_write(feed, _render_feed(entries, base_url))
     return [*paths, index, feed]
