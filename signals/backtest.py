@@ -16,6 +16,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from .events import ALARMS
 from .match import Ruleset
 from .models import Polarity
+from .pipeline import Context
+from .pipeline import process as process_batch
+from .process import ProcessReport
 from .score import (
     RuptureScore,
     ScoreParams,
@@ -28,6 +31,7 @@ from .score import (
 )
 from .store import Store, repo
 
+PROCESS_BATCH = 500  # articles per progress step
 PEAK_ARTICLES = 5  # top articles listed per peak
 MAX_PEAKS = 12  # per rupture, the largest ones
 
@@ -114,6 +118,29 @@ def load_counts(store: Store, weeks: Sequence[str], params: ScoreParams) -> Week
         return WeeklyCounts(analysed=repo.analysed_per_week(conn, span), evidence=evidence, sources=sources,
                             doubts=doubts, first_evidence_week=dict(repo.first_evidence_weeks(conn)),
                             history_start=repo.first_analysed_week(conn))
+
+
+def pending_articles(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return repo.count_articles(conn, state="ready")
+
+
+def process_all(ctx: Context, progress: Callable[[int], None] | None = None) -> ProcessReport:
+    """Process every pending article, in steps of :data:`PROCESS_BATCH` so that ``progress``
+    (called with the articles done in each step) can move a progress bar."""
+    total = ProcessReport()
+    while True:
+        rep = process_batch(ctx, limit=PROCESS_BATCH)
+        done = rep.processed + rep.duplicates + rep.failed
+        total.processed += rep.processed
+        total.duplicates += rep.duplicates
+        total.failed += rep.failed
+        total.rematched += rep.rematched
+        total.seconds += rep.seconds
+        if progress is not None and done:
+            progress(done)
+        if not done:
+            return total
 
 
 def _peaks(store: Store, rupture_id: str, scores: Sequence[RuptureScore]) -> list[Peak]:

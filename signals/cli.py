@@ -282,8 +282,9 @@ def backtest(corpus: Path | None, start: Any, end: Any, fields: tuple[str, ...],
     Example: signals backtest tvnews.jsonl.xz --field published=date --field source=media
     --field text=description --from 2019-01-01 --to 2019-06-30 --events bench/events.yaml
     """
-    from . import pipeline
-    from .backtest import import_period, run_backtest
+    import io
+
+    from .backtest import import_period, pending_articles, process_all, run_backtest
     from .corpus import import_jsonl
     from .events import evaluate_events, load_events
     from .report.history import write_history
@@ -304,7 +305,11 @@ def backtest(corpus: Path | None, start: Any, end: Any, fields: tuple[str, ...],
                     click.echo(f"skipped: {e}", err=True)
                 _say(f"import: {rep.lines} lines, {rep.out_of_range} outside the period, {rep.imported} new "
                      f"articles, {rep.known} already known, {rep.invalid} invalid")
-            _say(_process_line(pipeline.process(ctx)))
+            show = sys.stderr.isatty() and not click.get_current_context().meta.get("quiet")
+            with click.progressbar(length=pending_articles(ctx.store) if show else 0, label="process",
+                                   file=sys.stderr if show else io.StringIO()) as bar:
+                prep = process_all(ctx, bar.update if show else None)
+            _say(_process_line(prep))
             bt = run_backtest(ctx.store, ctx.ruleset(), first, last, ctx.settings.clock())
     finally:
         ctx.close()
