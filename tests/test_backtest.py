@@ -159,3 +159,15 @@ def test_periods() -> None:
     assert (start.isoformat(), end.isoformat()) == ("2024-12-16T00:00:00+00:00", "2025-03-10T00:00:00+00:00")
     with pytest.raises(ValueError):
         weeks_between(date(2025, 2, 1), date(2025, 1, 1))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--from", "2025-W10", "--to", "2025-W02"], "--to 2025-W02 is before --from 2025-W10"),
+    (["--week", "2025-W10", "--from", "2025-W02"], "--week cannot be combined with --from/--to"),
+    (["--to", "2025-W10"], "--to goes with --from"),
+    (["--from", "2025-W54"], "--from: no such ISO week"),
+])
+def test_digest_range_bad_input_is_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'x.db'}", "digest", *args])
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, res.output
+    assert not (tmp_path / "x.db").exists()
