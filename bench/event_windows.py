@@ -9,7 +9,8 @@ later runs re-match and re-judge from the cache, so comparing YAML edits, judge 
 scoring parameters takes a minute. Events: bench/events.yaml. A rupture-week is an *alarm*
 when its status is `gaining` or `new`; an event window is *hit* when at least one of its weeks
 is an alarm; the false-alarm rate is the share of the rupture-weeks outside every window of
-that rupture (and at least 4 weeks away from one) that are alarms.
+that rupture (and at least 4 weeks away from one) that are alarms (``signals.events``, shared
+with ``signals backtest --events``).
 """
 
 from __future__ import annotations
@@ -22,16 +23,15 @@ import pickle
 import sys
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from signals.analyse import Analyser  # noqa: E402
 from signals.config import load_scenarios  # noqa: E402
+from signals.events import ALARMS, evaluate_events, load_events  # noqa: E402
 from signals.extract import compose_text  # noqa: E402
 from signals.judge import accept_all, load_model  # noqa: E402
 from signals.match import compile_ruleset  # noqa: E402
@@ -65,10 +65,6 @@ def analysed(cache: Path | None, limit: int | None) -> list[tuple[str, str, tupl
         with cache.open("wb") as f:
             pickle.dump(out, f)
     return out
-
-
-def _monday(week: str) -> date:
-    return date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
 
 
 def main() -> None:
@@ -112,41 +108,27 @@ def main() -> None:
                           sources={r: {w: len(s) for w, s in v.items()} for r, v in src.items()},
                           doubts={r: dict(v) for r, v in co.items()}, first_evidence_week=first,
                           history_start=weeks[0])
-    events = yaml.safe_load((ROOT / "bench/events.yaml").read_text(encoding="utf-8"))
+    events = load_events(ROOT / "bench/events.yaml", set(rupture_ids))
     results = []
     for window in args.window:
         for baseline in args.baseline:
             params = ScoreParams(baseline_weeks=baseline, window_weeks=window)
             alarms: dict[str, set[str]] = defaultdict(set)
-            for w in weeks[baseline + window:]:
+            scored = weeks[baseline + window:]
+            for w in scored:
                 for s in score_week(counts, w, rupture_ids, params):
-                    if s.status in ("gaining", "new"):
+                    if s.status in ALARMS:
                         alarms[s.rupture_id].add(w)
-            table = []
-            near: dict[str, set[str]] = defaultdict(set)
-            for e in events:
-                start, end = date.fromisoformat(str(e["from"])), date.fromisoformat(str(e["to"]))
-                ws = sorted({iso_week(datetime.combine(start + timedelta(days=d), datetime.min.time(), UTC))
-                             for d in range((end - start).days + 1)})
-                # the window's alarms may come up to `window - 1` weeks after it (a summed window)
-                last = _monday(ws[-1])
-                tail = [w for w in weeks if 0 < (_monday(w) - last).days // 7 <= window - 1]
-                hit = sorted(set(ws + tail) & alarms[e["rupture"]])
-                table.append({**e, "from": str(e["from"]), "to": str(e["to"]), "weeks": ws, "hit_weeks": hit,
-                              "evidence": [ev[e["rupture"]].get(w, 0) for w in ws]})
-                lo, hi = _monday(ws[0]) - timedelta(weeks=4), _monday(ws[-1]) + timedelta(weeks=4 + window)
-                near[e["rupture"]].update(w for w in weeks if lo <= _monday(w) <= hi)
-            hits = sum(1 for t in table if t["hit_weeks"])
-            other = [(r, w) for r in rupture_ids for w in weeks[baseline + window:] if w not in near[r]]
-            false = sum(1 for r, w in other if w in alarms[r])
-            print(f"\nwindow {window} week(s), baseline {baseline} weeks: event windows hit {hits}/{len(table)} "
-                  f"({hits / len(table):.0%}); false alarms {false}/{len(other)} rupture-weeks "
-                  f"({false / len(other):.1%})")
+            rep = evaluate_events(events, alarms, weeks, scored, rupture_ids, window)
+            table = [{"rupture": r.event.rupture, "from": str(r.event.start), "to": str(r.event.end),
+                      "what": r.event.what, "weeks": list(r.weeks), "hit_weeks": list(r.hit_weeks),
+                      "evidence": [ev[r.event.rupture].get(w, 0) for w in r.weeks]} for r in rep.results]
+            print(f"\nwindow {window} week(s), baseline {baseline} weeks: {rep.summary()}")
             for t in table:
                 print(f"  {'HIT ' if t['hit_weeks'] else 'miss'} {t['rupture']:<26} {t['from']}..{t['to']} "
                       f"evidence/week {t['evidence']}  {t['what']}")
-            results.append({"window": window, "baseline": baseline, "hits": hits, "windows": len(table),
-                            "false_alarms": false, "other_weeks": len(other), "events": table})
+            results.append({"window": window, "baseline": baseline, "hits": rep.hits, "windows": len(table),
+                            "false_alarms": rep.false_alarms, "other_weeks": rep.other_weeks, "events": table})
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 

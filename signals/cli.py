@@ -238,21 +238,120 @@ def run() -> None:
 @cli.command()
 @click.option("--week", default=None, metavar="YYYY-Www",
               help="ISO week to report (default: the last complete week before now).")
-def digest(week: str | None) -> None:
+@click.option("--from", "from_week", default=None, metavar="YYYY-Www",
+              help="Write every week's digest from this week (with --to), in one process.")
+@click.option("--to", "to_week", default=None, metavar="YYYY-Www",
+              help="Last week of --from (default: the last complete week before now).")
+def digest(week: str | None, from_week: str | None, to_week: str | None) -> None:
     """Write the weekly digest (Markdown, HTML, JSON) into the reports directory.
 
     Example: signals digest --week 2022-W14
+
+    A range (e.g. after a scenarios.yaml edit): signals digest --from 2022-W01 --to 2022-W14
     """
+    from .backtest import week_range
+    from .digest import last_complete_week
+    from .pipeline import Job, JobKind, run_job
     from .score import week_bounds
 
-    if week is not None:
-        try:
-            week_bounds(week)
-        except ValueError as e:
-            raise InputError(f"--week: {e}") from None
+    if week is not None and (from_week or to_week):
+        raise InputError("--week cannot be combined with --from/--to")
+    if to_week is not None and from_week is None:
+        raise InputError("--to goes with --from")
+    for name, value in (("--week", week), ("--from", from_week), ("--to", to_week)):
+        if value is not None:
+            try:
+                week_bounds(value)
+            except ValueError as e:
+                raise InputError(f"{name}: {e}") from None
+    weeks: list[str | None] = [week]
+    if from_week is not None:
+        last = to_week or last_complete_week(_settings().clock())
+        if last < from_week:
+            raise InputError(f"--to {last} is before --from {from_week}")
+        weeks = list(week_range(from_week, last))
     check_writable_dir(_settings().reports_dir)
-    with writing_to(_settings().reports_dir):
-        _run_job("digest", need_sources=False, week=week)  # under the lock: it re-matches history
+    ctx = _open(need_sources=False)
+    ctx.progress = _progress()
+    try:  # one process: the ruleset, judge and models are loaded once for every week
+        with _stop_on_sigterm() as stop, writing_to(ctx.settings.reports_dir):
+            for w in weeks:
+                if stop.is_set():
+                    break
+                result = run_job(ctx, Job(JobKind.DIGEST, week=w), stop.is_set)
+                for line in result.lines()[:3] if len(weeks) > 1 else result.lines():
+                    _say(line)
+    finally:
+        ctx.close()
+    if len(weeks) > 1:
+        _say(f"digest: {len(weeks)} weeks, index and feed rewritten")
+
+
+@cli.command()
+@click.argument("corpus", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="First day of the period scored.")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Last day of the period scored (inclusive).")
+@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid lines even if some are invalid.")
+@click.option("--language", default="fr", show_default=True, help="Language of lines that do not say.")
+@click.option("--events", "events_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Dated event windows (as bench/events.yaml): print the hit and false-alarm rates.")
+def backtest(corpus: Path | None, start: Any, end: Any, fields: tuple[str, ...], skip_invalid: bool,
+             language: str, events_path: Path | None) -> None:
+    """Score every week of a period as the digest would have that week; write reports/history/.
+
+    With CORPUS (JSON Lines, as for `import`), its lines published in the period (and the
+    baseline weeks before it) are imported and processed first; without it the database is used.
+
+    Example: signals backtest tvnews.jsonl.xz --field published=date --field source=media
+    --field text=description --from 2019-01-01 --to 2019-06-30 --events bench/events.yaml
+    """
+    from . import pipeline
+    from .backtest import import_period, run_backtest
+    from .corpus import import_jsonl
+    from .events import evaluate_events, load_events
+    from .report.history import write_history
+
+    first, last = start.date(), end.date()
+    if last < first:
+        raise InputError("--to is before --from")
+    field_map = _field_map(fields)
+    ctx = _open(need_sources=False)
+    try:
+        ids = [r.id for r in ctx.scenarios.ruptures]
+        events = load_events(events_path, set(ids)) if events_path else None
+        with job_lock(ctx.store, LOCK):
+            if corpus is not None:
+                rep = import_jsonl(ctx.store, corpus, ctx.settings.clock, field_map, skip_invalid, language,
+                                   period=import_period(first, last))
+                for e in rep.errors:
+                    click.echo(f"skipped: {e}", err=True)
+                _say(f"import: {rep.lines} lines, {rep.out_of_range} outside the period, {rep.imported} new "
+                     f"articles, {rep.known} already known, {rep.invalid} invalid")
+            ctx.progress = _progress()
+            prep = pipeline.process(ctx)
+            for line in pipeline.JobResult(pipeline.Job(pipeline.JobKind.PROCESS), processed=prep).lines():
+                _say(line)
+            bt = run_backtest(ctx.store, ctx.ruleset(), first, last, ctx.settings.clock())
+    finally:
+        ctx.close()
+    try:
+        paths = write_history(bt, ctx.settings.reports_dir / "history")
+    except OSError as e:
+        raise InputError(f"cannot write {ctx.settings.reports_dir / 'history'}: {e.strerror}") from None
+    alarms = sum(len(r.alarms) for r in bt.ruptures)
+    _say(f"backtest: {len(bt.weeks)} weeks ({bt.weeks[0]} to {bt.weeks[-1]}), {alarms} gaining/new rupture-weeks")
+    for p in paths:
+        _say(f"wrote {p}")
+    if events is not None:
+        er = evaluate_events(events, bt.alarms, bt.weeks, bt.weeks, ids, bt.params.window_weeks)
+        click.echo(er.summary())
+        for res in er.results:
+            ev = res.event
+            click.echo(f"  {'HIT ' if res.hit_weeks else 'miss'} {ev.rupture:<26} {ev.start}..{ev.end} "
+                       f"{','.join(res.hit_weeks) or '-'}  {ev.what}")
 
 
 @cli.command(name="import")

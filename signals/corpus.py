@@ -44,6 +44,7 @@ class ImportReport:
     imported: int = 0
     known: int = 0  # canonical URL already in the store
     invalid: int = 0
+    out_of_range: int = 0  # valid lines published outside the requested period
     errors: list[str] = field(default_factory=list)
 
 
@@ -149,18 +150,31 @@ def _import_record(obj: dict[str, Any], field_map: Mapping[str, str]) -> dict[st
 
 def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_map: Mapping[str, str] | None = None,
                  skip_invalid: bool = False, default_language: str = "fr", limit: int | None = None,
-                 progress: Progress = NO_PROGRESS) -> ImportReport:
+                 progress: Progress = NO_PROGRESS, period: tuple[datetime, datetime] | None = None
+                 ) -> ImportReport:
+    """Import the lines of ``path``; with ``period`` (``[start, end)``), only those published then."""
     field_map = field_map or {}
     check_field_map(field_map)
     stats = LineStats()
     # skip here, decide below: every bad line is listed and nothing is written unless skip_invalid
     records: list[dict[str, Any]] = []
+    out_of_range = 0
+
+    def parse(obj: dict[str, Any]) -> dict[str, Any] | None:
+        nonlocal out_of_range
+        rec = _import_record(obj, field_map)
+        if period is not None and not (rec["published"] is not None
+                                       and period[0] <= rec["published"] < period[1]):
+            out_of_range += 1
+            return None
+        return rec
+
     with progress.task("import: read", total=limit) as bar:
-        for rec in read_jsonl(path, lambda obj: _import_record(obj, field_map), skip_invalid=True,
-                              limit=limit, stats=stats):
+        for rec in read_jsonl(path, parse, skip_invalid=True, limit=limit, stats=stats):
             records.append(rec)
             bar.advance()
-    report = ImportReport(lines=stats.lines, invalid=stats.invalid, errors=stats.errors)
+    report = ImportReport(lines=stats.lines, invalid=stats.invalid, errors=stats.errors,
+                          out_of_range=out_of_range)
     if report.invalid and not skip_invalid:
         more = report.invalid - len(report.errors)
         tail = f"\n... and {more} more" if more > 0 else ""

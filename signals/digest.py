@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 
 from .match import Ruleset
 from .models import AnalysedDoc, ItemKind, Polarity, Sentence
+from .report.charts import chart_week
 from .report.model import Digest, DigestArticle, DigestRupture, DigestSentence, ItemActivity
 from .score import (
     RuptureScore,
@@ -18,10 +19,14 @@ from .score import (
     iso_week,
     previous_weeks,
     score_week,
+    score_weeks,
+    span_weeks,
     week_bounds,
 )
 from .spans import matched_sentences
 from .store import Store, repo
+
+TREND_WEEKS = 52  # the chart of each rupture
 
 
 def last_complete_week(now: datetime) -> str:
@@ -57,7 +62,7 @@ def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
     their named entities are computed (lazily, once) before they are counted."""
     params = params or ScoreParams()
     start, end = week_bounds(week)
-    span = max(params.baseline_weeks + params.window_weeks - 1, params.history_weeks - 1)
+    span = span_weeks(params) + TREND_WEEKS - 1  # every chart week with its own baseline
     weeks = [*previous_weeks(week, span), week]
     rupture_ids = [r.id for r in ruleset.scenarios.ruptures]
     if entities is not None:
@@ -73,6 +78,7 @@ def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
                               first_evidence_week={r: first.get(r) for r in rupture_ids},
                               history_start=repo.first_analysed_week(conn))
         scores = score_week(counts, week, rupture_ids, params)
+        trend = score_weeks(counts, [*previous_weeks(week, TREND_WEEKS - 1), week], rupture_ids, params)
         by_id = {s.rupture_id: s for s in scores}
         ruptures = []
         for score in scores:
@@ -94,7 +100,8 @@ def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
                 articles=_articles(conn, ev, ruleset),
                 counter_evidence=_articles(conn, counter, ruleset),
                 announcers=tuple(names),
-                entities=tuple(repo.entity_counts(conn, [a.article_id for a in ev]))))
+                entities=tuple(repo.entity_counts(conn, [a.article_id for a in ev])),
+                trend=tuple(chart_week(s) for s in trend[r.id])))
 
         digest = Digest(week=week, start=start, end=end, generated_at=now, ruleset_version=ruleset.version, params=params,
                         articles_analysed=analysed.get(week, 0), sources_active=repo.active_sources(conn, week),

@@ -70,10 +70,13 @@ __all__ = [
     "WeeklyCounts",
     "binomial_test_rates",
     "confidence_rule",
+    "counts_as_of",
     "iso_week",
     "momentum_order",
     "previous_weeks",
     "score_week",
+    "score_weeks",
+    "span_weeks",
     "week_bounds",
 ]
 
@@ -418,4 +421,36 @@ def score_week(
                 history=tuple(ev.get(w, 0) for w in history_weeks),
             )
         )
+    return out
+
+
+def span_weeks(params: ScoreParams) -> int:
+    """How many weeks before the scored one :func:`score_week` reads."""
+    return max(params.baseline_weeks + params.window_weeks - 1, params.history_weeks - 1)
+
+
+def counts_as_of(counts: WeeklyCounts, week: str, params: ScoreParams = ScoreParams()) -> WeeklyCounts:
+    """What the store held about ``week`` and the weeks before it that :func:`score_week` reads,
+    and nothing later: the digest's view of that week, with no look-ahead."""
+    span = [*previous_weeks(week, span_weeks(params)), week]
+
+    def cut(d: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+        return {r: {w: v[w] for w in span if w in v} for r, v in d.items()}
+
+    first = {r: (f if f is not None and f <= week else None) for r, f in counts.first_evidence_week.items()}
+    start = counts.history_start
+    return WeeklyCounts(analysed={w: counts.analysed[w] for w in span if w in counts.analysed},
+                        evidence=cut(counts.evidence), sources=cut(counts.sources), doubts=cut(counts.doubts),
+                        first_evidence_week=first,
+                        history_start=None if start is None else min(start, week))
+
+
+def score_weeks(counts: WeeklyCounts, weeks: Sequence[str], rupture_ids: Sequence[str],
+                params: ScoreParams = ScoreParams()) -> dict[str, list[RuptureScore]]:
+    """Rupture id → its score for each of ``weeks`` (same order), each week scored from
+    :func:`counts_as_of` that week: a timeline with no look-ahead."""
+    out: dict[str, list[RuptureScore]] = {r: [] for r in rupture_ids}
+    for week in weeks:
+        for s in score_week(counts_as_of(counts, week, params), week, rupture_ids, params):
+            out[s.rupture_id].append(s)
     return out

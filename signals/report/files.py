@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Mapping
@@ -10,11 +11,13 @@ from pathlib import Path
 
 from signals.report.fmt import safe_url
 from signals.report.html import render_html
-from signals.report.index import index_entries, render_feed, render_index
-from signals.report.json_io import render_json
+from signals.report.index import IndexEntry, index_entries, render_feed, render_index
+from signals.report.json_io import digest_from_json, render_json
 from signals.report.markdown import render_markdown
 from signals.report.model import Digest
 from signals.score import week_bounds
+
+log = logging.getLogger(__name__)
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -33,6 +36,22 @@ def atomic_write(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def flag_stale(reports_dir: Path, entries: list[IndexEntry], current: str) -> None:
+    """Re-render, from its JSON, the HTML of every digest written with another ruleset than
+    ``current``, with a notice saying so (once: a page already flagged for ``current`` is left)."""
+    for e in entries:
+        if e.ruleset_version in (None, current) or "html" not in e.files or "json" not in e.files:
+            continue
+        html = reports_dir / f"{e.week}.html"
+        try:
+            if f'data-current-ruleset="{current}"' in html.read_text(encoding="utf-8"):
+                continue
+            old = digest_from_json((reports_dir / f"{e.week}.json").read_text(encoding="utf-8"))
+            atomic_write(html, render_html(old, current_ruleset=current))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("cannot flag %s as written with another ruleset: %s", html, exc)
 
 
 def write_digest(d: Digest, reports_dir: Path, *, base_url: str | None = None,
@@ -60,8 +79,9 @@ id → inline SVG for the HTML (drawn by our own code, see :func:`.html.render_h
         atomic_write(path, text)
         paths.append(path)
     entries = index_entries(reports_dir)
+    flag_stale(reports_dir, entries, d.ruleset_version)
     index = reports_dir / "index.html"
-    atomic_write(index, render_index(entries))
+    atomic_write(index, render_index(entries, d.ruleset_version))
     feed = reports_dir / "feed.atom"
     atomic_write(feed, render_feed(entries, base_url))
     return [*paths, index, feed]

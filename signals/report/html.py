@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import jinja2
 from markupsafe import Markup, escape
 
+from signals.report.charts import rupture_chart, shared_scale
 from signals.report.highlight import Segment
 from signals.report.jinja import environment
 from signals.report.model import Digest
@@ -32,6 +33,15 @@ def html_env() -> jinja2.Environment:
     return env
 
 
-def render_html(d: Digest, charts: Mapping[str, str] | None = None) -> str:
-    """``charts``: rupture id → inline SVG drawn by our own code, shown in its section."""
-    return html_env().get_template("digest.html.j2").render(v=digest_view(d, charts))
+def render_html(d: Digest, charts: Mapping[str, str] | None = None,
+                current_ruleset: str | None = None) -> str:
+    """``charts``: rupture id → inline SVG drawn by our own code, shown in its section (default:
+    each rupture's 52-week trend, on one scale for all). With ``current_ruleset`` different from
+    the digest's, a notice says it was written with another ruleset and how to regenerate it."""
+    scale = shared_scale(r.trend for r in d.ruptures)
+    if charts is None:
+        charts = {r.id: str(rupture_chart(r.trend, scale, current=d.week, label=r.title))
+                  for r in d.ruptures if r.trend}
+    return html_env().get_template("digest.html.j2").render(
+        v=digest_view(d, charts), current_ruleset=current_ruleset,
+        trend_weeks=max((len(r.trend) for r in d.ruptures), default=0), scale_per_1000=scale * 1000)

@@ -34,6 +34,7 @@ class IndexEntry:
     moved: tuple[str, ...]
     summary: str
     files: tuple[str, ...]  # which of html / md / json exist
+    ruleset_version: str | None = None  # what the digest was written with
 
 
 def index_entries(reports_dir: Path) -> list[IndexEntry]:
@@ -55,11 +56,13 @@ def index_entries(reports_dir: Path) -> list[IndexEntry]:
         counts: dict[str, int] = {}
         moved: list[str] = []
         summary = ""
+        ruleset: str | None = None
         try:
             o = json.loads(path.read_text(encoding="utf-8"))
             generated = utc(datetime.fromisoformat(o["generated_at"]))
             analysed = int(o["articles_analysed"])
             summary = str(o.get("summary", ""))
+            ruleset = str(o["ruleset_version"]) if o.get("ruleset_version") else None
             for r in o["ruptures"]:
                 status = str(r["status"])
                 counts[status] = counts.get(status, 0) + 1
@@ -68,19 +71,21 @@ def index_entries(reports_dir: Path) -> list[IndexEntry]:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("index: cannot read %s: %s", path, exc)
         entries.append(
-            IndexEntry(week, start, end, generated, analysed, counts, tuple(moved), summary, files)
+            IndexEntry(week, start, end, generated, analysed, counts, tuple(moved), summary, files,
+                       ruleset)
         )
     entries.sort(key=lambda e: e.week, reverse=True)
     return entries
 
 
-def render_index(entries: list[IndexEntry]) -> str:
+def render_index(entries: list[IndexEntry], current_ruleset: str | None = None) -> str:
     return (
         html_env()
         .get_template("index.html.j2")
         .render(
             entries=[{"e": e, "dates": date_range(e.start, e.end)} for e in entries],
             moved_statuses=MOVED,
+            current_ruleset=current_ruleset,
         )
     )
 

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from signals.report.charts import ChartWeek
 from signals.report.fmt import iso
 from signals.report.model import Digest, DigestArticle, DigestRupture, DigestSentence, ItemActivity
 from signals.report.view import ordered, summary_text
@@ -64,6 +65,7 @@ def _rupture_dict(r: DigestRupture) -> dict[str, Any]:
         "counter_evidence": [_article_dict(a) for a in r.counter_evidence],
         "announcers": list(r.announcers),
         "entities": [{"name": name, "count": count} for name, count in r.entities],
+        "trend": [w.to_dict() for w in r.trend],
     }
 
 
@@ -152,6 +154,7 @@ def digest_from_json(text: str) -> Digest:
                 counter_evidence=tuple(_article_from(a) for a in r["counter_evidence"]),
                 announcers=tuple(r["announcers"]),
                 entities=tuple((e["name"], e["count"]) for e in r["entities"]),
+                trend=tuple(ChartWeek.from_dict(w) for w in r.get("trend", ())),
             )
         )
     return Digest(

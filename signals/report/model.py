@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from signals.report.charts import ChartWeek
 from signals.score import RuptureScore, ScoreParams
 
 
@@ -55,6 +56,7 @@ class DigestRupture:
     counter_evidence: tuple[DigestArticle, ...]  # every counted article matching its doubts
     announcers: tuple[str, ...]  # announcers mentioned around its evidence this week
     entities: tuple[tuple[str, int], ...]  # top entities around its evidence (name, count)
+    trend: tuple[ChartWeek, ...] = ()  # the last TREND_WEEKS weeks as each was scored, oldest first
 
 
 @dataclass(frozen=True)
