@@ -19,9 +19,12 @@ from sqlalchemy import Connection
 
 from .analyse import KEYS_VERSION, Analyser
 from .extract import compose_text, content_hash, extract
+from .fetch import effective_date
 from .judge import JudgeModel
+from .languages import decide_language
 from .match import Ruleset, hits_of
-from .models import AnalysedDoc, Sentence
+from .models import AnalysedDoc, Extracted, Sentence
+from .score import iso_week
 from .store import Store, repo
 
 log = logging.getLogger(__name__)
@@ -39,14 +42,41 @@ class ProcessReport:
     seconds: float = 0.0
 
 
-def article_text(art: repo.ReadyArticle) -> str:
-    """Title + page text (trafilatura), falling back to stored text, then the feed summary."""
-    body = ""
+#: Feed dates the page's date replaces (see ``fetch.dates.effective_date``).
+REDATABLE = ("missing", "future")
+
+
+@dataclass(frozen=True)
+class Content:
+    """What processing takes from an article: its text, its language, maybe a better date."""
+
+    text: str
+    language: str
+    redate: repo.Redate | None = None
+
+
+def article_content(art: repo.ReadyArticle) -> Content:
+    """Title + page text (trafilatura), falling back to stored text, then the feed summary.
+
+    The language is decided here, once: the entry's, else the page's, else the source's
+    (``languages.decide_language``). A feed date that was missing or in the future is replaced
+    by the page's date when that one is plausible (not over 24 h after we first saw the item);
+    ``date_flag`` then becomes ``page`` and ``published_raw`` keeps what the feed said."""
+    page = Extracted(text="")
     if art.html:
-        body = extract(art.html, art.url).text
-    if not body:
-        body = art.text or art.summary or ""
-    return compose_text(art.title or "", body)
+        page = extract(art.html, art.url, with_date=art.date_flag in REDATABLE)
+    body = page.text or art.text or art.summary or ""
+    language = decide_language(art.language, page.language, art.source_language)
+    return Content(compose_text(art.title or "", body), language, _redate(art, page.published))
+
+
+def _redate(art: repo.ReadyArticle, page_date: datetime | None) -> repo.Redate | None:
+    if page_date is None or art.date_flag not in REDATABLE or art.first_seen_at is None:
+        return None
+    published, flag = effective_date(page_date, art.first_seen_at)
+    if flag is not None:  # the page's date is implausible too
+        return None
+    return repo.Redate(published, iso_week(published))
 
 
 def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
@@ -65,33 +95,33 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
             if not batch:
                 break
             now = clock()
-            todo: list[tuple[repo.ReadyArticle, str, str]] = []
+            todo: list[tuple[repo.ReadyArticle, Content, str]] = []
             seen: dict[str, int] = {}
             for art in batch:
                 try:
-                    text = article_text(art)
+                    content = article_content(art)
                 except Exception as e:  # one bad page must not stop the batch
                     log.warning("article %s failed extraction: %s", art.url, e)
                     repo.mark_failed(conn, art.id, f"extract: {e}", now)
                     report.failed += 1
                     continue
-                h = content_hash(text)
+                h = content_hash(content.text)
                 original = seen.get(h) or repo.find_duplicate(conn, h, art.id)
                 if original is not None:
-                    repo.mark_duplicate(conn, art.id, original, text, h, now)
+                    repo.mark_duplicate(conn, art.id, original, content.text, h, now)
                     report.duplicates += 1
                     continue
                 seen[h] = art.id  # a later copy in this batch is collapsed into it (same transaction)
-                todo.append((art, text, h))
-            docs = analyser.analyse_many([(text, art.language) for art, text, _ in todo])
+                todo.append((art, content, h))
+            docs = analyser.analyse_many([(c.text, c.language) for _, c, _ in todo])
             evidence: list[tuple[int, str]] = []
-            for (art, text, h), doc in zip(todo, docs, strict=True):
+            for (art, content, h), doc in zip(todo, docs, strict=True):
                 items = ruleset.match_items(doc)
                 judgements = judge.judge_doc(doc, items)
-                repo.save_processed(conn, art.id, text, h, doc.language, doc, hits_of(items, doc),
-                                    ruleset.version, KEYS_VERSION, now, judgements)
+                repo.save_processed(conn, art.id, content.text, h, content.language, doc, hits_of(items, doc),
+                                    ruleset.version, KEYS_VERSION, now, judgements, content.redate)
                 if any(j.accepted for j in judgements):
-                    evidence.append((art.id, text))
+                    evidence.append((art.id, content.text))
                 report.processed += 1
             add_entities(conn, analyser, evidence)
     return report

@@ -213,17 +213,26 @@ class ReadyArticle:
     summary: str
     html: str | None
     text: str | None
-    language: str | None
+    language: str | None  # the feed entry's (or the import's); None until processed otherwise
+    source_language: str | None = None  # of the source that first brought the article
+    date_flag: str | None = None
+    first_seen_at: datetime | None = None
 
 
 def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
     """The next batch to process. On PostgreSQL rows are locked with SKIP LOCKED, so any
     number of workers can share the queue; on SQLite the write transaction serialises them."""
-    q = (select(t.articles.c.id, t.articles.c.url, t.articles.c.title, t.articles.c.summary,
-                t.articles.c.html, t.articles.c.text, t.articles.c.language)
-         .where(t.articles.c.state == "ready").order_by(t.articles.c.id).limit(limit))
+    a, links = t.articles, t.article_sources
+    source_language = (select(t.sources.c.language)
+                       .join(links, links.c.source_id == t.sources.c.id)
+                       .where(links.c.article_id == a.c.id)
+                       .order_by(links.c.first_seen_at, links.c.source_id).limit(1)
+                       .scalar_subquery().label("source_language"))
+    q = (select(a.c.id, a.c.url, a.c.title, a.c.summary, a.c.html, a.c.text, a.c.language,
+                source_language, a.c.date_flag, a.c.first_seen_at)
+         .where(a.c.state == "ready").order_by(a.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
+        q = q.with_for_update(skip_locked=True, of=t.articles)
     return [ReadyArticle(**r._mapping) for r in conn.execute(q).all()]
 
 
@@ -248,9 +257,18 @@ def mark_duplicate(conn: Connection, article_id: int, original_id: int, text: st
         state="done", dup_of=original_id, text=text, content_hash=content_hash, processed_at=now))
 
 
+@dataclass(frozen=True)
+class Redate:
+    """The page's date, replacing a feed date that was missing or in the future."""
+
+    published_at: datetime
+    week: str
+    date_flag: str = "page"
+
+
 def save_processed(conn: Connection, article_id: int, text: str, content_hash: str, language: str,
                    doc: AnalysedDoc, hits: Sequence[Hit], ruleset_version: str, keys_version: str,
-                   now: datetime, judgements: Sequence[Judgement] = ()) -> None:
+                   now: datetime, judgements: Sequence[Judgement] = (), redate: Redate | None = None) -> None:
     sentences = [[s.text, " ".join(s.keys)] for s in doc.sentences]
     conn.execute(delete(t.analyses).where(t.analyses.c.article_id == article_id))
     conn.execute(t.analyses.insert().values(article_id=article_id, keys_version=keys_version,
@@ -258,8 +276,11 @@ def save_processed(conn: Connection, article_id: int, text: str, content_hash: s
     if doc.entities:
         save_entities(conn, article_id, doc.entities)
     replace_matches(conn, article_id, hits, ruleset_version, judgements)
-    conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(
-        state="done", text=text, content_hash=content_hash, language=language, processed_at=now))
+    values: dict[str, object] = dict(state="done", text=text, content_hash=content_hash, language=language,
+                                     processed_at=now)
+    if redate is not None:
+        values.update(published_at=redate.published_at, week=redate.week, date_flag=redate.date_flag)
+    conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(**values))
 
 
 def save_entities(conn: Connection, article_id: int, entities: Sequence[Entity]) -> None:
