@@ -7,8 +7,9 @@ extractors get the same ``str``. Scoring is trafilatura's own snippet evaluation
 snippet found is a true positive (else a false negative), a ``without`` snippet found a false
 positive; precision, recall and F1 are summed over the corpus.
 
-For each repeat both extractors run over all pages, one after the other; pages/s are medians
-over --repeats (the output does not change between repeats, so F1 is computed once). Usage:
+For each repeat both extractors run over all pages, taking turns page by page; pages/s are
+medians over --repeats (the output does not change between repeats, so F1 is computed once).
+Usage:
     .venv/bin/python bench/extraction.py --repeats 3
 """
 
@@ -104,14 +105,20 @@ def defaults(page: Page) -> str:
     return trafilatura.extract(page.html, url=page.url) or ""
 
 
-def run(fn: Callable[[Page], str], pages: list[Page], score: Score | None) -> float:
-    """Pages per second of ``fn`` over ``pages``; scores the output when ``score`` is given."""
-    t0 = time.perf_counter()
-    for page in pages:
-        text = fn(page)
-        if score is not None:
-            score.add(text, page)
-    return len(pages) / (time.perf_counter() - t0)
+def run(extractors: dict[str, Callable[[Page], str]], pages: list[Page],
+        scores: dict[str, Score] | None) -> dict[str, float]:
+    """Pages per second of each extractor over ``pages``. The extractors take turns page by
+    page (in alternating order), so a busy machine slows them alike; scores when given."""
+    spent = dict.fromkeys(extractors, 0.0)
+    names = list(extractors)
+    for i, page in enumerate(pages):
+        for name in names if i % 2 == 0 else reversed(names):
+            t0 = time.perf_counter()
+            text = extractors[name](page)
+            spent[name] += time.perf_counter() - t0
+            if scores is not None:
+                scores[name].add(text, page)
+    return {name: len(pages) / spent[name] for name in names}
 
 
 def main() -> int:
@@ -124,12 +131,12 @@ def main() -> int:
         print(f"no evaldata.json in {args.data}", file=sys.stderr)
         return 2
     pages = load_pages(args.data, args.limit)
-    extractors = {"signals.extract": ours, "trafilatura defaults": defaults}
+    extractors: dict[str, Callable[[Page], str]] = {"signals.extract": ours, "trafilatura defaults": defaults}
     scores = {name: Score() for name in extractors}
     rates: dict[str, list[float]] = {name: [] for name in extractors}
     for r in range(args.repeats):
-        for name, fn in extractors.items():
-            rates[name].append(run(fn, pages, scores[name] if r == 0 else None))
+        for name, rate in run(extractors, pages, scores if r == 0 else None).items():
+            rates[name].append(rate)
     print(f"{len(pages)} pages, {args.repeats} repeats (median pages/s)")
     print(f"{'extractor':<22} {'precision':>9} {'recall':>7} {'F1':>6} {'pages/s':>8}")
     for name in extractors:

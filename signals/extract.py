@@ -26,7 +26,7 @@ _HEAD = 32_768  # the declarations are in the <head>
 
 def extract(html: str, url: str | None = None, with_date: bool = False) -> Extracted:
     """Main text of a page and its declared language; its date (and title) only ``with_date``
-    (trafilatura's metadata pass costs about a quarter of the time). Empty text when nothing
+    (trafilatura's metadata pass costs as much as the extraction itself). Empty text when nothing
     usable is found (the caller falls back to the feed summary). Never raises on bad HTML.
 
     Options: trafilatura's defaults (its best F1 on its own benchmark, see bench/extraction.py)
