@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import snowballstemmer
 
+from .languages import SNOWBALL, SUPPORTED_LANGUAGES, UNSTEMMED, language_code
 from .models import AnalysedDoc, Entity, Sentence
 
 if TYPE_CHECKING:
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 #: Bump when the key normalisation changes: stored keys are then recomputed.
 KEYS_VERSION = "k3"
 MAX_CHARS = 100_000
-_STEMMERS = {"fr": "french", "en": "english", "de": "german", "es": "spanish", "it": "italian"}
+#: One Snowball stemmer per supported language (``languages.SUPPORTED_LANGUAGES``), none for others.
+_STEMMERS = {lang: SNOWBALL[lang] for lang in SUPPORTED_LANGUAGES}
 #: Articles and the like, ignored inside phrases; per language ("a" is a verb in French).
 _FUNCTION_WORDS = {
     "fr": frozenset(["le", "la", "les", "un", "une", "des", "du", "de", "au", "aux"]),
@@ -95,8 +97,7 @@ def _load_ner_model(name: str) -> Language:
 
 
 def _language_code(language: str | None) -> str:
-    lang = (language or "").lower()[:2]
-    return lang if lang.isalpha() and len(lang) == 2 else "xx"
+    return language_code(language) or UNSTEMMED
 
 
 class Analyser:

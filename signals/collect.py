@@ -24,6 +24,7 @@ from .fetch import (
     parse_feed,
     should_disable,
 )
+from .languages import supported_language
 from .models import FetchResult, FetchStatus, ParsedEntry
 from .progress import NO_PROGRESS, Progress
 from .score import iso_week
@@ -60,7 +61,8 @@ def entry_to_article(entry: ParsedEntry, src: repo.SourceState, feed_url: str, n
     return repo.NewArticle(
         url=link, guid=entry.guid, title=entry.title or "", summary=entry.summary or "",
         published_at=published, published_raw=entry.published, date_flag=flag,
-        week=iso_week(published), language=src.language,
+        # the entry's language only: the page's and then the source's are weighed at processing
+        week=iso_week(published), language=supported_language(entry.language),
         state="page" if src.fetch_pages else "ready",
     )
 

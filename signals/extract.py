@@ -9,10 +9,16 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from .languages import language_code
 from .models import Extracted
 
 log = logging.getLogger(__name__)
 _SPACES = re.compile(r"\s+")
+#: Where a page declares its language: <html lang>, <meta http-equiv=content-language>, og:locale.
+_HTML_LANG = re.compile(r"<html\b[^>]*?\s(?:xml:)?lang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)", re.I)
+_META = re.compile(r"<meta\b[^>]*>", re.I)
+_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+_HEAD = 32_768  # the declarations are in the <head>
 
 
 @lru_cache(maxsize=1)
@@ -26,31 +32,53 @@ def _trafilatura() -> tuple[Any, Any]:
     return trafilatura, config
 
 
-def extract(html: str, url: str | None = None) -> Extracted:
-    """Main text of a page; empty text when nothing usable is found (the caller falls back
-    to the feed summary). Never raises on bad HTML."""
+def extract(html: str, url: str | None = None, with_date: bool = False) -> Extracted:
+    """Main text of a page and its declared language; its date (and title) only ``with_date``
+    (trafilatura's metadata pass costs as much as the extraction itself). Empty text when nothing
+    usable is found (the caller falls back to the feed summary). Never raises on bad HTML.
+
+    Options: trafilatura's defaults (its best F1 on its own benchmark, see bench/extraction.py)
+    without comments, which are readers' text, not the article's."""
     trafilatura, config = _trafilatura()
+    language = page_language(html)
     try:
-        doc = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=False,
-            favor_precision=True, config=config,
-        )
+        doc = trafilatura.bare_extraction(html, url=url, with_metadata=with_date, include_comments=False,
+                                          config=config)
     except Exception as e:  # trafilatura/lxml can fail on pathological markup
         log.debug("extraction failed for %s: %s", url, e)
-        return Extracted(text="")
+        return Extracted(text="", language=language)
     if doc is None:
-        return Extracted(text="")
+        return Extracted(text="", language=language)
     text = (getattr(doc, "text", None) or "").strip()
-    published = None
-    raw_date = getattr(doc, "date", None)
-    if raw_date:
-        try:
-            published = datetime.fromisoformat(raw_date).replace(tzinfo=UTC)
-        except ValueError:
-            published = None
-    lang = getattr(doc, "language", None)
-    return Extracted(text=text, title=getattr(doc, "title", None), published=published,
-                     language=lang if isinstance(lang, str) else None)
+    published = _page_date(getattr(doc, "date", None)) if with_date else None
+    title = getattr(doc, "title", None) if with_date else None
+    return Extracted(text=text, title=title, published=published, language=language)
+
+
+def page_language(html: str) -> str | None:
+    """The language the page declares, as a 2-letter code (None if it declares none)."""
+    head = html[:_HEAD]
+    m = _HTML_LANG.search(head)
+    if m and (code := language_code(m.group(1))):
+        return code
+    for tag in _META.finditer(head):
+        attrs = {k.lower(): a or b or c for k, a, b, c in _ATTR.findall(tag.group(0))}
+        kind = (attrs.get("http-equiv") or attrs.get("property") or attrs.get("name") or "").lower()
+        if kind in ("content-language", "og:locale", "language", "dc.language") and (
+                code := language_code(attrs.get("content"))):
+            return code
+    return None
+
+
+def _page_date(raw: object) -> datetime | None:
+    """trafilatura's date ("YYYY-MM-DD") as midnight UTC."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def content_hash(text: str) -> str:

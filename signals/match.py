@@ -19,9 +19,13 @@ from dataclasses import dataclass, field
 from .analyse import BREAK, KEYS_VERSION, Analyser
 from .config import Announcer, Milestone, Scenarios
 from .errors import ConfigError, ConfigProblem
+from .languages import SUPPORTED_LANGUAGES, UNSTEMMED, index_language
 from .models import AnalysedDoc, Hit, ItemKind, ItemMatch, Sentence
 
-LANGUAGES = ("fr", "en", "xx")
+#: Every key space the terms are indexed in: one per supported language, plus unstemmed.
+LANGUAGES = (*SUPPORTED_LANGUAGES, UNSTEMMED)
+#: Indexed at compile time (its problems are the ruleset's errors); the others on first use.
+VALIDATED = "fr"
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,16 @@ class SentenceTerms:
 
 
 class Ruleset:
+    """Compiled items and term indexes. The index of a language is built on its first use
+    (with ``analyser``), so start-up pays only for the languages the articles are in."""
+
     def __init__(self, scenarios: Scenarios, items: list[CompiledItem], terms: list[str],
                  indexes: dict[str, _Index], analyser: Analyser | None = None):
         self.scenarios = scenarios
-        self.analyser = analyser  # to locate matched terms in sentences (signals.spans)
+        self.analyser = analyser  # to locate matched terms in sentences (signals.spans), to index terms
         self.items = items
         self.terms = terms  # term id → original text
-        self._indexes = indexes
+        self._indexes = dict(indexes)
         self.version = f"{scenarios.fingerprint()}-{KEYS_VERSION}"
         self.item_by_id = {it.item_id: it for it in items}
         self._items_by_term: dict[int, list[CompiledItem]] = defaultdict(list)
@@ -66,8 +73,18 @@ class Ruleset:
             for t in set(it.any + it.all):
                 self._items_by_term[t].append(it)
 
+    def index(self, language: str | None) -> _Index:
+        """The term index of ``language``'s key space (unstemmed for an unsupported language)."""
+        lang = index_language(language)
+        idx = self._indexes.get(lang)
+        if idx is None:
+            if self.analyser is None:
+                raise RuntimeError(f"no index for {lang!r} and no analyser to build it")
+            idx = self._indexes[lang] = _build_index(self.terms, self.analyser, lang)
+        return idx
+
     def find_terms(self, sentence: Sentence, language: str) -> SentenceTerms:
-        index = self._indexes.get(language) or self._indexes["xx"]
+        index = self.index(language)
         keys = sentence.keys
         found: dict[int, list[int]] = {}
         for i, k in enumerate(keys):
@@ -218,19 +235,23 @@ def compile_ruleset(scenarios: Scenarios, analyser: Analyser, source: str = "sce
                 tuple(tid(t) for t in it.none), tuple(tid(t) for t in it.context), it.within,
             ))
 
-    indexes: dict[str, _Index] = {}
-    for lang in LANGUAGES:
-        idx = _Index()
-        for i, term in enumerate(terms):
-            keys = tuple(k for k in analyser.term_keys(term, lang) if k != BREAK)
-            if not keys:
-                if lang == "fr":
-                    owners = [it.item_id for it in items if i in it.any + it.all + it.none + it.context]
-                    problems.append(ConfigProblem(source, None, f"term {term!r} (items: {', '.join(owners)})",
-                                                  "normalises to nothing (only punctuation or function words)"))
-                continue
-            idx.by_first[keys[0]].append((i, keys))
-        indexes[lang] = idx
+    index = _build_index(terms, analyser, VALIDATED)
+    indexed = {i for entries in index.by_first.values() for i, _ in entries}
+    for i, term in enumerate(terms):
+        if i not in indexed:
+            owners = [it.item_id for it in items if i in it.any + it.all + it.none + it.context]
+            problems.append(ConfigProblem(source, None, f"term {term!r} (items: {', '.join(owners)})",
+                                          "normalises to nothing (only punctuation or function words)"))
     if problems:
         raise ConfigError(problems)
-    return Ruleset(scenarios, items, terms, indexes, analyser)
+    return Ruleset(scenarios, items, terms, {VALIDATED: index}, analyser)
+
+
+def _build_index(terms: Sequence[str], analyser: Analyser, language: str) -> _Index:
+    """Every term's keys in ``language``, by first key (a term with no keys is left out)."""
+    idx = _Index()
+    for i, term in enumerate(terms):
+        keys = tuple(k for k in analyser.term_keys(term, language) if k != BREAK)
+        if keys:
+            idx.by_first[keys[0]].append((i, keys))
+    return idx

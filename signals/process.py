@@ -20,11 +20,14 @@ from sqlalchemy import Connection
 
 from .analyse import KEYS_VERSION, Analyser
 from .extract import compose_text, content_hash, extract
+from .fetch import effective_date
 from .judge import JudgeModel
+from .languages import decide_language
 from .match import Ruleset, hits_of
-from .models import AnalysedDoc, Sentence
+from .models import AnalysedDoc, Extracted, Sentence
 from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles
 from .progress import NO_PROGRESS, Progress, Task
+from .score import iso_week
 from .store import Store, near, repo
 
 log = logging.getLogger(__name__)
@@ -43,14 +46,41 @@ class ProcessReport:
     seconds: float = 0.0
 
 
-def article_text(art: repo.ReadyArticle) -> str:
-    """Title + page text (trafilatura), falling back to stored text, then the feed summary."""
-    body = ""
+#: Feed dates the page's date replaces (see ``fetch.dates.effective_date``).
+REDATABLE = ("missing", "future")
+
+
+@dataclass(frozen=True)
+class Content:
+    """What processing takes from an article: its text, its language, maybe a better date."""
+
+    text: str
+    language: str
+    redate: repo.Redate | None = None
+
+
+def article_content(art: repo.ReadyArticle) -> Content:
+    """Title + page text (trafilatura), falling back to stored text, then the feed summary.
+
+    The language is decided here, once: the entry's, else the page's, else the source's
+    (``languages.decide_language``). A feed date that was missing or in the future is replaced
+    by the page's date when that one is plausible (not over 24 h after we first saw the item);
+    ``date_flag`` then becomes ``page`` and ``published_raw`` keeps what the feed said."""
+    page = Extracted(text="")
     if art.html:
-        body = extract(art.html, art.url).text
-    if not body:
-        body = art.text or art.summary or ""
-    return compose_text(art.title or "", body)
+        page = extract(art.html, art.url, with_date=art.date_flag in REDATABLE)
+    body = page.text or art.text or art.summary or ""
+    language = decide_language(art.language, page.language, art.source_language)
+    return Content(compose_text(art.title or "", body), language, _redate(art, page.published))
+
+
+def _redate(art: repo.ReadyArticle, page_date: datetime | None) -> repo.Redate | None:
+    if page_date is None or art.date_flag not in REDATABLE or art.first_seen_at is None:
+        return None
+    published, flag = effective_date(page_date, art.first_seen_at)
+    if flag is not None:  # the page's date is implausible too
+        return None
+    return repo.Redate(published, iso_week(published))
 
 
 def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
@@ -90,50 +120,52 @@ def _process_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser
             if not batch:
                 break
             now = clock()
-            todo: list[tuple[repo.ReadyArticle, str, str]] = []
+            todo: list[tuple[repo.ReadyArticle, Content, str]] = []
             batch_shingles: dict[int, frozenset[str]] = {}
-            texts: list[tuple[repo.ReadyArticle, str]] = []
+            contents: list[tuple[repo.ReadyArticle, Content]] = []
             for art in batch:
                 try:
-                    texts.append((art, article_text(art)))
+                    contents.append((art, article_content(art)))
                 except Exception as e:  # one bad page must not stop the batch
                     log.warning("article %s failed extraction: %s", art.url, e)
                     repo.mark_failed(conn, art.id, f"extract: {e}", now)
                     report.failed += 1
             # a later copy in this batch is collapsed into the first (same transaction)
-            seen = repo.find_duplicates(conn, [content_hash(text) for _, text in texts])
-            for art, text in texts:
-                h = content_hash(text)
+            seen = repo.find_duplicates(conn, [content_hash(c.text) for _, c in contents])
+            for art, content in contents:
+                h = content_hash(content.text)
                 original = seen.get(h)
                 if original is not None:
-                    repo.mark_duplicate(conn, art.id, original, text, h, now)
+                    repo.mark_duplicate(conn, art.id, original, content.text, h, now)
                     report.duplicates += 1
                     continue
                 if neardup is not None:
-                    copy_of = _near_original(conn, art, text, neardup, batch_shingles)
+                    published = content.redate.published_at if content.redate else art.published_at
+                    copy_of = _near_original(conn, art.id, published, content.text, neardup, batch_shingles)
                     if copy_of is not None:
-                        repo.mark_duplicate(conn, art.id, copy_of, text, h, now)
+                        repo.mark_duplicate(conn, art.id, copy_of, content.text, h, now)
                         report.near_duplicates += 1
                         continue
                 seen[h] = art.id
-                todo.append((art, text, h))
-            docs = analyser.analyse_many([(text, art.language) for art, text, _ in todo])
+                todo.append((art, content, h))
+            docs = analyser.analyse_many([(c.text, c.language) for _, c, _ in todo])
             evidence: list[tuple[int, str]] = []
             done: list[repo.Processed] = []
-            for (art, text, h), doc in zip(todo, docs, strict=True):
+            for (art, content, h), doc in zip(todo, docs, strict=True):
                 items = ruleset.match_items(doc)
                 judgements = judge.judge_doc(doc, items)
-                done.append(repo.Processed(art.id, text, h, doc, hits_of(items, doc), judgements))
+                done.append(repo.Processed(art.id, content.text, h, content.language, doc,
+                                           hits_of(items, doc), judgements, content.redate))
                 if any(j.accepted for j in judgements):
-                    evidence.append((art.id, text))
+                    evidence.append((art.id, content.text))
                 report.processed += 1
             repo.save_processed_many(conn, done, ruleset.version, KEYS_VERSION, now)
             add_entities(conn, analyser, evidence)
         bar.advance(len(batch))
 
 
-def _near_original(conn: Connection, art: repo.ReadyArticle, text: str, params: NearDupParams,
-                   batch_shingles: dict[int, frozenset[str]]) -> int | None:
+def _near_original(conn: Connection, article_id: int, published: datetime, text: str,
+                   params: NearDupParams, batch_shingles: dict[int, frozenset[str]]) -> int | None:
     """The original this article nearly copies (the oldest candidate at or above the Jaccard
     threshold), or None; an original's LSH buckets are stored for the articles that follow."""
     sh = shingles(text, params.shingle_words)
@@ -141,15 +173,15 @@ def _near_original(conn: Connection, art: repo.ReadyArticle, text: str, params: 
     if not keys:
         return None
     window = timedelta(days=params.window_days)
-    for cand_id, cand_text in near.candidates(
-            conn, keys, art.published_at - window, art.published_at + window, art.id):
+    for cand_id, cand_text in near.candidates(conn, keys, published - window, published + window,
+                                              article_id):
         cand = batch_shingles.get(cand_id)
         if cand is None:
             cand = shingles(cand_text, params.shingle_words)
         if jaccard(sh, cand) >= params.threshold:
             return cand_id
-    near.add_bands(conn, art.id, keys, art.published_at)
-    batch_shingles[art.id] = sh
+    near.add_bands(conn, article_id, keys, published)
+    batch_shingles[article_id] = sh
     return None
 
 

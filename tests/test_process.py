@@ -49,3 +49,24 @@ def test_entities_only_for_articles_that_become_evidence(tmp_path: Path) -> None
     with store.engine.connect() as c:
         assert set(c.execute(select(t.entity_runs.c.article_id)).scalars()) == set(ids.values())
     store.dispose()
+
+
+def _page_dated(day: str) -> str:
+    body = "Les monnaies locales se multiplient dans les villes moyennes de France. " * 8
+    return (f'<html lang="fr"><head><meta property="article:published_time" content="{day}"></head>'
+            f"<body><article><p>{body}</p></article></body></html>")
+
+
+def test_page_date_replaces_only_a_missing_or_future_feed_date() -> None:
+    from signals.process import article_content
+
+    def ready(flag: str | None, day: str) -> repo.ReadyArticle:
+        return repo.ReadyArticle(1, "https://x.org/a", "T", "", _page_dated(day), None, None, published_at=NOW,
+                                 source_language="fr", date_flag=flag, first_seen_at=NOW)
+
+    got = article_content(ready("missing", "2024-03-01")).redate
+    assert got == repo.Redate(datetime(2024, 3, 1, tzinfo=UTC), "2024-W09", "page")
+    assert article_content(ready("future", "2024-03-01")).redate == got
+    assert article_content(ready(None, "2024-03-01")).redate is None  # the feed's date stands
+    assert article_content(ready("missing", "2031-01-01")).redate is None  # implausible page date too
+    assert article_content(ready("missing", "2024-03-01")).language == "fr"

@@ -27,6 +27,7 @@ import io
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -354,7 +355,10 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
         return problem(refused)
     try:
         # A file object: a str would be taken for a URL or path, and so would bytes by open().
-        d = feedparser.parse(io.BytesIO(body), response_headers=hdrs)
+        # Without Content-Language: feedparser would pass the header down to every entry as if
+        # it were the entry's own xml:lang; here it is only the feed's last-resort language.
+        parser_headers = {k: v for k, v in hdrs.items() if k != "content-language"}
+        d = feedparser.parse(io.BytesIO(body), response_headers=parser_headers)
     except Exception:
         log.warning("feedparser failed on %s", url, exc_info=True)
         return problem("parse-error")
@@ -368,7 +372,10 @@ def parse_feed(body: bytes, headers: dict[str, str], url: str) -> ParsedFeed:
             return problem("html-page", title, link, language)
         if d.get("bozo") or not d.get("version"):
             return problem("not-a-feed", title, link, language)
+    # an entry's language: its own xml:lang (or its feed element's), else the feed's declared one
     entries = [_entry(e, url) for e in raw_entries]
+    if language:
+        entries = [e if e.language else replace(e, language=language) for e in entries]
     return ParsedFeed(title=title, link=link, language=language, entries=entries)
 
 

@@ -226,18 +226,27 @@ class ReadyArticle:
     summary: str
     html: str | None
     text: str | None
-    language: str | None
+    language: str | None  # the feed entry's (or the import's); None until processed otherwise
     published_at: datetime
+    source_language: str | None = None  # of the source that first brought the article
+    date_flag: str | None = None
+    first_seen_at: datetime | None = None
 
 
 def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
     """The next batch to process. On PostgreSQL rows are locked with SKIP LOCKED, so any
     number of workers can share the queue; on SQLite the write transaction serialises them."""
-    q = (select(t.articles.c.id, t.articles.c.url, t.articles.c.title, t.articles.c.summary,
-                t.articles.c.html, t.articles.c.text, t.articles.c.language, t.articles.c.published_at)
-         .where(t.articles.c.state == "ready").order_by(t.articles.c.id).limit(limit))
+    a, links = t.articles, t.article_sources
+    source_language = (select(t.sources.c.language)
+                       .join(links, links.c.source_id == t.sources.c.id)
+                       .where(links.c.article_id == a.c.id)
+                       .order_by(links.c.first_seen_at, links.c.source_id).limit(1)
+                       .scalar_subquery().label("source_language"))
+    q = (select(a.c.id, a.c.url, a.c.title, a.c.summary, a.c.html, a.c.text, a.c.language,
+                a.c.published_at, source_language, a.c.date_flag, a.c.first_seen_at)
+         .where(a.c.state == "ready").order_by(a.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
+        q = q.with_for_update(skip_locked=True, of=t.articles)
     return [ReadyArticle(**r._mapping) for r in conn.execute(q).all()]
 
 
@@ -267,23 +276,33 @@ def mark_duplicate(conn: Connection, article_id: int, original_id: int, text: st
 
 
 @dataclass(frozen=True)
+class Redate:
+    """The page's date, replacing a feed date that was missing or in the future."""
+
+    published_at: datetime
+    week: str
+    date_flag: str = "page"
+
+
+@dataclass(frozen=True)
 class Processed:
     """One analysed article, ready to be written."""
 
     article_id: int
     text: str
     content_hash: str
+    language: str
     doc: AnalysedDoc
     hits: Sequence[Hit]
     judgements: Sequence[Judgement] = ()
+    redate: Redate | None = None
 
 
 def save_processed(conn: Connection, article_id: int, text: str, content_hash: str, language: str,
                    doc: AnalysedDoc, hits: Sequence[Hit], ruleset_version: str, keys_version: str,
-                   now: datetime, judgements: Sequence[Judgement] = ()) -> None:
-    del language  # the analysis' language is the one stored
-    save_processed_many(conn, [Processed(article_id, text, content_hash, doc, hits, judgements)],
-                        ruleset_version, keys_version, now)
+                   now: datetime, judgements: Sequence[Judgement] = (), redate: Redate | None = None) -> None:
+    save_processed_many(conn, [Processed(article_id, text, content_hash, language, doc, hits, judgements,
+                                         redate)], ruleset_version, keys_version, now)
 
 
 def save_processed_many(conn: Connection, rows: Sequence[Processed], ruleset_version: str,
@@ -305,7 +324,13 @@ def save_processed_many(conn: Connection, rows: Sequence[Processed], ruleset_ver
         state="done", text=bindparam("new_text"), content_hash=bindparam("new_hash"),
         language=bindparam("new_language"), processed_at=now), [
         {"aid": r.article_id, "new_text": r.text, "new_hash": r.content_hash,
-         "new_language": r.doc.language} for r in rows])
+         "new_language": r.language} for r in rows])
+    redated = [{"aid": r.article_id, "new_published": r.redate.published_at, "new_week": r.redate.week,
+                "new_flag": r.redate.date_flag} for r in rows if r.redate is not None]
+    if redated:
+        conn.execute(update(t.articles).where(t.articles.c.id == bindparam("aid")).values(
+            published_at=bindparam("new_published"), week=bindparam("new_week"),
+            date_flag=bindparam("new_flag")), redated)
 
 
 def save_entities(conn: Connection, article_id: int, entities: Sequence[Entity]) -> None:
