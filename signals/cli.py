@@ -378,6 +378,26 @@ def demo(days: int | None) -> None:
 
 
 @cli.command()
+@click.argument("article")
+@click.option("--rupture", default=None, metavar="ID", help="Only this rupture's items and judgement.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def explain(article: str, rupture: str | None, as_json: bool) -> None:
+    """Why a stored article (URL or id) counts or not: its sentences with every term found,
+    the items that fired and why the near ones did not, and its score per rupture.
+
+    Example: signals explain https://example.org/article --rupture post-patrimonial
+    """
+    from .explain import explain_stored, render_text
+
+    ctx = _open(need_sources=False)
+    try:
+        ex = explain_stored(ctx.store, article, ctx.ruleset(), ctx.judge(), ctx.analyser(), rupture)
+    finally:
+        ctx.close()
+    click.echo(ex.to_json() if as_json else render_text(ex))
+
+
+@cli.command()
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="JSON Lines corpus (as for `import`; .gz/.xz read directly).")
 @click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
