@@ -112,7 +112,8 @@ def _settings() -> Settings:
 
 @cli.command()
 def check() -> None:
-    """Validate sources.yaml and scenarios.yaml (and compile every term).
+    """Validate sources.yaml and scenarios.yaml (and compile every term); when a database
+    exists, one line saying what the edit would change (see `signals preview`).
 
     Example: signals check --scenarios my-scenarios.yaml
     """
@@ -126,9 +127,10 @@ def check() -> None:
         sources = load_sources(s.sources_path)
     except ConfigError as e:
         problems += e.problems
+    analyser = Analyser(entities=False)
     try:
         scenarios = load_scenarios(s.scenarios_path)
-        compile_ruleset(scenarios, Analyser(entities=False), str(s.scenarios_path))
+        compile_ruleset(scenarios, analyser, str(s.scenarios_path))
     except ConfigError as e:
         problems += e.problems
     if problems:
@@ -139,6 +141,11 @@ def check() -> None:
     sm = summarise(sources, scenarios)
     _say(f"ok: {sm.sources} sources ({sm.enabled_sources} enabled), {sm.ruptures} ruptures, "
          f"{sm.items} items, {sm.terms} terms")
+    from .preview import check_summary
+
+    line = check_summary(s.db_url, scenarios, s.judge_path, analyser)
+    if line:
+        _say(line)
 
 
 def _open(need_sources: bool = True) -> Any:
@@ -375,6 +382,29 @@ def demo(days: int | None) -> None:
     paths = run_demo(s, days=days, say=_say)
     for p in paths:
         _say(f"wrote {p}")
+
+
+@cli.command()
+@click.option("--against", default=None, metavar="REV|FILE",
+              help="Compare with this file or git revision of the scenarios file (default: the applied one).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def preview(against: str | None, as_json: bool) -> None:
+    """What the current scenarios.yaml would change over the stored history, before applying it:
+    matches and evidence gained and lost per item, with examples, and weeks whose status changes.
+    Nothing is written.
+
+    Example: signals preview --against HEAD
+    """
+    from .preview import baseline_scenarios, render_text
+    from .preview import preview as run_preview
+
+    ctx = _open(need_sources=False)
+    try:
+        base, name = baseline_scenarios(ctx.store, against, ctx.settings.scenarios_path)
+        p = run_preview(ctx.store, base, ctx.scenarios, ctx.judge(), ctx.analyser(), name)
+    finally:
+        ctx.close()
+    click.echo(p.to_json() if as_json else render_text(p))
 
 
 @cli.command()
