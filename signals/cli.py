@@ -385,6 +385,35 @@ def demo(days: int | None) -> None:
 
 
 @cli.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
+              show_default=True, help="Where the schema files are.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 if the files differ from the models (for CI).")
+def schema(directory: Path, check_only: bool) -> None:
+    """Write the JSON Schemas of scenarios.yaml and sources.yaml (for editors), generated from
+    the models that validate them.
+
+    Example: signals schema --check
+    """
+    from .yaml_schema import stale, write
+
+    if check_only:
+        bad = stale(directory)
+        if bad:
+            click.echo(f"error: out of date with the models: {', '.join(map(str, bad))} (run `signals schema`)",
+                       err=True)
+            raise SystemExit(1)
+        _say(f"schema: {directory} is up to date")
+        return
+    try:
+        paths = write(directory)
+    except OSError as e:
+        raise InputError(f"cannot write {directory}: {e.strerror}") from None
+    for p in paths:
+        _say(f"wrote {p}")
+
+
+@cli.command()
 @click.option("--against", default=None, metavar="REV|FILE",
               help="Compare with this file or git revision of the scenarios file (default: the applied one).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
