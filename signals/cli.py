@@ -457,8 +457,8 @@ def explain(article: str, rupture: str | None, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="JSON Lines corpus (as for `import`; .gz/.xz read directly).")
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON Lines corpus (as for `import`; .gz/.xz read directly); default: the database.")
 @click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
 @click.option("--noisy", type=click.FloatRange(0, 1), default=0.02, show_default=True,
               help="An item matching more than this share of articles is noisy.")
@@ -469,26 +469,41 @@ def explain(article: str, rupture: str | None, as_json: bool) -> None:
               help="Co-occurring words to suggest per rupture.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--fail-on-noisy", is_flag=True, help="Exit 1 when an item is noisy (for CI of scenarios.yaml).")
-def tune(corpus: Path, fields: tuple[str, ...], noisy: float, limit: int | None, sample: int,
+def tune(corpus: Path | None, fields: tuple[str, ...], noisy: float, limit: int | None, sample: int,
          candidates: int, as_json: bool, fail_on_noisy: bool) -> None:
-    """How every item of scenarios.yaml behaves on a corpus: matches, weeks, dead and noisy
-    items, examples, per-year counts, and co-occurring words to consider adding.
+    """How every item of scenarios.yaml behaves on the database's articles (or a corpus): matches,
+    weeks, dead and noisy items, examples with their article, per-year counts, and co-occurring
+    words to consider adding.
 
     Example: signals tune --corpus tvnews.jsonl.xz --field published=date --field text=description
     """
     from .analyse import Analyser
     from .config import load_scenarios as _load
+    from .errors import StoreError
     from .match import compile_ruleset
-    from .tune import read_corpus, render_text
+    from .preview import store_if_exists
+    from .tune import read_corpus, render_text, stored_docs, tune_analysed
     from .tune import tune as run_tune
 
     s = _settings()
     field_map = _field_map(fields)
     analyser = Analyser(entities=False)
     ruleset = compile_ruleset(_load(s.scenarios_path), analyser, str(s.scenarios_path))
-    rep = run_tune(read_corpus(corpus, field_map, limit=limit, sample=sample), ruleset, analyser,
-                   corpus_name=corpus.name, noisy=noisy, candidates=candidates)
-    click.echo(rep.to_json() if as_json else render_text(rep))
+    if corpus is not None:
+        rep = run_tune(read_corpus(corpus, field_map, limit=limit, sample=sample), ruleset, analyser,
+                       corpus_name=corpus.name, noisy=noisy, candidates=candidates)
+    else:
+        if fields:
+            raise InputError("--field goes with --corpus")
+        store = store_if_exists(s.db_url)
+        if store is None:
+            raise StoreError(f"no database at {s.db_url}: run `signals process` first, or give --corpus")
+        try:
+            rep = tune_analysed(stored_docs(store, analyser, limit, sample), ruleset, "the database",
+                                noisy=noisy, candidates=candidates)
+        finally:
+            store.dispose()
+    click.echo(rep.to_json() if as_json else render_text(rep, links=sys.stdout.isatty()))
     if fail_on_noisy and rep.noisy:
         raise SystemExit(1)
 
