@@ -23,7 +23,7 @@ from .analyse import KEYS_VERSION, Analyser
 from .errors import InputError
 from .fetch.urls import canonicalize
 from .judge import JudgeModel, candidates
-from .match import CompiledItem, Ruleset, SentenceTerms, _min_window
+from .match import CompiledItem, Ruleset, SentenceTerms, min_window
 from .models import AnalysedDoc, Judgement, Sentence
 from .store import Store, repo
 
@@ -128,7 +128,7 @@ def _why_not(it: CompiledItem, st: SentenceTerms, in_article: set[int], terms: l
     if it.within is not None and not missing and (any_found or not it.any):
         groups: list[list[int]] = [sorted(p for t in any_found for p in pos[t])] if it.any else []
         groups += [pos[t] for t in it.all]
-        span = _min_window(groups)
+        span = min_window(groups)
         if span > it.within:
             out.append(f"'within {it.within}': the terms are {span} words apart at best")
     if not out and it.context and not in_article.intersection(it.context):

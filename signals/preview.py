@@ -22,7 +22,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+
+from sqlalchemy import Connection
 
 from .analyse import KEYS_VERSION, Analyser
 from .config import Rupture, Scenarios, load_scenarios
@@ -345,7 +346,7 @@ def _sentence_of(side: _Side, aid: int, rid: str, s: Scenarios) -> str:
     return ""
 
 
-def _status_changes(conn: Any, weeks: list[str], baseline: Scenarios, current: Scenarios, changed: Mapping[str, str],
+def _status_changes(conn: Connection, weeks: list[str], baseline: Scenarios, current: Scenarios, changed: Mapping[str, str],
                     old: _Side, new: _Side, refs: Mapping[int, repo.ArticleRef], params: ScoreParams
                     ) -> list[StatusChange]:
     if not weeks:
