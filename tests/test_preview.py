@@ -11,9 +11,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from sqlalchemy import create_engine, text
 
 from signals.cli import cli
+
+from .conftest import shared
 
 REPO = Path(__file__).resolve().parents[1]
 ORIGINAL = 'any: ["monnaie locale", '
@@ -106,3 +110,44 @@ def test_preview_against_a_git_revision(demo_db: str, tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", str(scen), "preview", "--against", "nope~9"])
     assert res.exit_code == 2 and res.output.startswith("error: --against nope~9: not a file")
     assert res.output.strip().count("\n") == 0
+
+
+def test_explain_and_preview_on_a_slice_of_real_tv_news(tmp_path: Path) -> None:
+    corpus = shared("backtest", "fr-tvnews-2013-2022", "tvnews_fr2_fr3_tf1_2013_2022.jsonl.xz")
+    db = f"sqlite:///{tmp_path / 'tv.db'}"
+    base = ["--db", db, "--scenarios", str(REPO / "scenarios.yaml")]
+    res = CliRunner().invoke(cli, [*base, "import", str(corpus), "--field", "published=date", "--field",
+                                   "source=media", "--field", "text=description", "--limit", "400",
+                                   "--skip-invalid"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, [*base, "process"])
+    assert res.exit_code == 0, res.output
+    # the edit: drop every term of the item that matched most, so its matches are lost
+    eng = create_engine(db)
+    with eng.connect() as c:
+        row = c.execute(text("select m.item_id, m.article_id from matches m join judgements j on "
+                             "j.article_id = m.article_id and j.rupture_id = m.rupture_id where j.accepted "
+                             "and m.kind = 'watch' group by m.item_id, m.article_id order by m.item_id")).first()
+    eng.dispose()
+    if row is None:
+        pytest.skip("no evidence in this slice")
+    item_id, article_id = row
+    res = CliRunner().invoke(cli, [*base, "explain", str(article_id), "--json"])
+    assert res.exit_code == 0, res.output
+    ex = json.loads(res.output)
+    assert any(i["item_id"] == item_id and i["fired"] for i in ex["items"])
+    data = yaml.safe_load((REPO / "scenarios.yaml").read_text(encoding="utf-8"))
+    for r in data["ruptures"]:
+        for it in r.get("watch", []):
+            if it["id"] == item_id:
+                it["any"], it["all"] = ["zzqxj introuvable"], []
+                it.pop("within", None)
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["--db", db, "--scenarios", str(edited), "preview", "--json"])
+    assert res.exit_code == 0, res.output
+    p = json.loads(res.output)
+    changed = {i["item_id"]: i for i in p["items"]}
+    assert changed[item_id]["lost"] >= 1 and changed[item_id]["gained"] == 0
+    assert any(e["article_id"] == article_id for e in changed[item_id]["examples_lost"]) or \
+        changed[item_id]["lost"] > 3
