@@ -76,7 +76,7 @@ class RuptureChange:
 class StatusChange:
     week: str
     rupture_id: str
-    before: str  # status, or "-" when the rupture does not exist on that side
+    before: str  # status
     after: str
     evidence_before: int
     evidence_after: int
@@ -364,12 +364,10 @@ def _status_changes(conn: Connection, weeks: list[str], baseline: Scenarios, cur
     for week in weeks:
         b = {s.rupture_id: s for s in score_week(before, week, ids_before, params)}
         a = {s.rupture_id: s for s in score_week(after, week, ids_after, params)}
-        for rid in [*ids_before, *(x for x in ids_after if x not in b)]:
-            sb, sa = b.get(rid), a.get(rid)
-            st_b = sb.status if sb else "-"
-            st_a = sa.status if sa else "-"
-            if st_b != st_a:
-                out.append(StatusChange(week, rid, st_b, st_a, sb.evidence if sb else 0, sa.evidence if sa else 0))
+        for rid in ids_before:  # an added or removed rupture is reported as such, not week by week
+            sb, sa = b[rid], a.get(rid)
+            if sa is not None and sb.status != sa.status:
+                out.append(StatusChange(week, rid, sb.status, sa.status, sb.evidence, sa.evidence))
     return out
 
 
@@ -394,10 +392,16 @@ def render_text(p: Preview) -> str:
                       f"counter-evidence +{r.counter_gained} -{r.counter_lost}"]
         lines += [_ex_line("+", e) for e in r.examples_gained]
         lines += [_ex_line("-", e) for e in r.examples_lost]
+        quiet = 0
         for it in by_rupture[r.rupture_id]:
+            if r.change != "changed" and not it.gained and not it.lost:
+                quiet += 1  # an added or removed rupture: list only the items that matter
+                continue
             lines.append(f"  {it.item_id} ({it.kind}, {it.change}): matches +{it.gained} -{it.lost}")
             lines += [_ex_line("+", e) for e in it.examples_gained]
             lines += [_ex_line("-", e) for e in it.examples_lost]
+        if quiet:
+            lines.append(f"  ({quiet} {r.change} items without any match)")
     lines += ["", f"weeks whose status changes: {len(p.status_changes)}"]
     for s in p.status_changes:
         lines.append(f"  {s.week} {s.rupture_id}: {s.before} → {s.after} "

@@ -155,7 +155,8 @@ def read_corpus(path: Path, field_map: Mapping[str, str], default_language: str 
                 published = parse_now(rec["published"])
             except ValueError:
                 published = None
-        yield _Doc(text, published, str(rec["language"] or default_language))
+        url = rec["url"] if isinstance(rec["url"], str) and rec["url"].startswith(("http://", "https://")) else None
+        yield _Doc(text, published, str(rec["language"] or default_language), str(rec["title"] or ""), url)
         n += 1
         if limit is not None and n >= limit:
             return

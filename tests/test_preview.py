@@ -151,3 +151,19 @@ def test_explain_and_preview_on_a_slice_of_real_tv_news(tmp_path: Path) -> None:
     assert changed[item_id]["lost"] >= 1 and changed[item_id]["gained"] == 0
     assert any(e["article_id"] == article_id for e in changed[item_id]["examples_lost"]) or \
         changed[item_id]["lost"] > 3
+
+
+def test_a_rupture_added_or_removed(demo_db: str, tmp_path: Path) -> None:
+    data = yaml.safe_load((REPO / "scenarios.yaml").read_text(encoding="utf-8"))
+    last = data["ruptures"].pop()["id"]
+    fewer = tmp_path / "fewer.yaml"
+    fewer.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", str(fewer), "preview", "--json"])
+    assert res.exit_code == 0, res.output
+    p = json.loads(res.output)
+    assert [(r["rupture_id"], r["change"]) for r in p["ruptures"]] == [(last, "removed")]
+    assert {i["change"] for i in p["items"]} == {"removed"}
+    assert all(s["rupture_id"] != last for s in p["status_changes"])
+    res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", str(REPO / "scenarios.yaml"), "preview",
+                                   "--against", str(fewer)])
+    assert res.exit_code == 0 and f"== {last} (added)" in res.output

@@ -47,6 +47,8 @@ def test_tune_json_and_text(tmp_path: Path) -> None:
     items = {i["item_id"]: i for i in rep["items"]}
     assert items["w-monnaie"]["articles"] == 10 and items["w-monnaie"]["status"] == "ok"
     assert items["w-monnaie"]["examples"][0].startswith("Une monnaie locale arrive")
+    assert items["w-monnaie"]["example_articles"][0] == {"title": "T0", "published": "2014-03-01",
+                                                         "url": "https://ex.org/0"}
     assert rep["dead"] == ["w-jamais"] and rep["noisy"] == ["w-bruit"]
     pp = rep["ruptures"][0]
     assert sum(pp["by_year"].values()) == 60  # w-bruit is evidence too
