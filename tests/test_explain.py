@@ -148,3 +148,33 @@ def test_explain_unknown_article_is_one_line(demo_db: str) -> None:
         assert res.output.strip().count("\n") == 0 and res.output.startswith("error: no stored article")
     res = CliRunner().invoke(cli, [*base, "1", "--rupture", "no-such"])
     assert res.exit_code == 2 and "unknown rupture" in res.output
+
+
+def test_explain_and_preview_on_both_databases(db_url: str, tmp_path: Path) -> None:
+    """The store queries behind explain and preview, on SQLite and PostgreSQL."""
+    scen = tmp_path / "s.yaml"
+    scen.write_text(SCEN, encoding="utf-8")
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"url": "https://ex.org/a", "title": "Une monnaie locale", "text": TEXT, "published": "2025-01-06",
+         "source": "s1"},
+        {"url": "https://ex.org/b", "title": "Rien", "text": "La banque est en faillite.", "published": "2025-01-07",
+         "source": "s2"}]) + "\n", encoding="utf-8")
+    base = ["--db", db_url, "--scenarios", str(scen)]
+    for args in (["import", str(corpus)], ["process"]):
+        res = CliRunner().invoke(cli, [*base, *args])
+        assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, [*base, "explain", "https://ex.org/a", "--json"])
+    assert res.exit_code == 0, res.output
+    ex = json.loads(res.output)
+    assert ex["article"]["sources"] == ["import-s1"] and ex["article"]["published"] == "2025-01-06"
+    assert {i["item_id"] for i in ex["items"] if i["fired"]} == {"w-fires", "o-fires"}
+    edited = tmp_path / "e.yaml"
+    edited.write_text(SCEN.replace('label: fires, any: ["monnaie locale"]', 'label: fires, any: ["zzqxj"]')
+                      .replace('any: ["jardin partagé"], context: ["quartier"]', 'any: ["jardin partagé"]'),
+                      encoding="utf-8")
+    res = CliRunner().invoke(cli, ["--db", db_url, "--scenarios", str(edited), "preview", "--json"])
+    assert res.exit_code == 0, res.output
+    p = json.loads(res.output)
+    items = {i["item_id"]: (i["gained"], i["lost"]) for i in p["items"]}
+    assert items == {"w-fires": (0, 1), "w-context": (1, 0)}, items
