@@ -139,7 +139,8 @@ def _settings() -> Settings:
 
 @cli.command()
 def check() -> None:
-    """Validate sources.yaml and scenarios.yaml (and compile every term).
+    """Validate sources.yaml and scenarios.yaml (and compile every term); when a database
+    exists, one line saying what the edit would change (see `signals preview`).
 
     Example: signals check --scenarios my-scenarios.yaml
     """
@@ -153,9 +154,10 @@ def check() -> None:
         sources = load_sources(s.sources_path)
     except ConfigError as e:
         problems += e.problems
+    analyser = Analyser(entities=False)
     try:
         scenarios = load_scenarios(s.scenarios_path)
-        compile_ruleset(scenarios, Analyser(entities=False), str(s.scenarios_path))
+        compile_ruleset(scenarios, analyser, str(s.scenarios_path))
     except ConfigError as e:
         problems += e.problems
     if problems:
@@ -166,6 +168,11 @@ def check() -> None:
     sm = summarise(sources, scenarios)
     _say(f"ok: {sm.sources} sources ({sm.enabled_sources} enabled), {sm.ruptures} ruptures, "
          f"{sm.items} items, {sm.terms} terms")
+    from .preview import check_summary
+
+    line = check_summary(s.db_url, scenarios, s.judge_path, analyser)
+    if line:
+        _say(line)
 
 
 def _open(need_sources: bool = True) -> Any:
@@ -485,8 +492,80 @@ def demo(days: int | None) -> None:
 
 
 @cli.command()
-@click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="JSON Lines corpus (as for `import`; .gz/.xz read directly).")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
+              show_default=True, help="Where the schema files are.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 if the files differ from the models (for CI).")
+def schema(directory: Path, check_only: bool) -> None:
+    """Write the JSON Schemas of scenarios.yaml and sources.yaml (for editors), generated from
+    the models that validate them.
+
+    Example: signals schema --check
+    """
+    from .yaml_schema import stale, write
+
+    if check_only:
+        bad = stale(directory)
+        if bad:
+            click.echo(f"error: out of date with the models: {', '.join(map(str, bad))} (run `signals schema`)",
+                       err=True)
+            raise SystemExit(1)
+        _say(f"schema: {directory} is up to date")
+        return
+    try:
+        paths = write(directory)
+    except OSError as e:
+        raise InputError(f"cannot write {directory}: {e.strerror}") from None
+    for p in paths:
+        _say(f"wrote {p}")
+
+
+@cli.command()
+@click.option("--against", default=None, metavar="REV|FILE",
+              help="Compare with this file or git revision of the scenarios file (default: the applied one).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def preview(against: str | None, as_json: bool) -> None:
+    """What the current scenarios.yaml would change over the stored history, before applying it:
+    matches and evidence gained and lost per item, with examples, and weeks whose status changes.
+    Nothing is written.
+
+    Example: signals preview --against HEAD
+    """
+    from .preview import baseline_scenarios, render_text
+    from .preview import preview as run_preview
+
+    ctx = _open(need_sources=False)
+    try:
+        base, name = baseline_scenarios(ctx.store, against, ctx.settings.scenarios_path)
+        p = run_preview(ctx.store, base, ctx.scenarios, ctx.judge(), ctx.analyser(), name)
+    finally:
+        ctx.close()
+    click.echo(p.to_json() if as_json else render_text(p))
+
+
+@cli.command()
+@click.argument("article")
+@click.option("--rupture", default=None, metavar="ID", help="Only this rupture's items and judgement.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def explain(article: str, rupture: str | None, as_json: bool) -> None:
+    """Why a stored article (URL or id) counts or not: its sentences with every term found,
+    the items that fired and why the near ones did not, and its score per rupture.
+
+    Example: signals explain https://example.org/article --rupture post-patrimonial
+    """
+    from .explain import explain_stored, render_text
+
+    ctx = _open(need_sources=False)
+    try:
+        ex = explain_stored(ctx.store, article, ctx.ruleset(), ctx.judge(), ctx.analyser(), rupture)
+    finally:
+        ctx.close()
+    click.echo(ex.to_json() if as_json else render_text(ex))
+
+
+@cli.command()
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON Lines corpus (as for `import`; .gz/.xz read directly); default: the database.")
 @click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
 @click.option("--noisy", type=click.FloatRange(0, 1), default=0.02, show_default=True,
               help="An item matching more than this share of articles is noisy.")
@@ -498,27 +577,41 @@ def demo(days: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--fail-on-noisy", is_flag=True, help="Exit 1 when an item is noisy (for CI of scenarios.yaml).")
 @click.option("--skip-invalid", is_flag=True, help=SKIP_INVALID_HELP)
-def tune(corpus: Path, fields: tuple[str, ...], noisy: float, limit: int | None, sample: int,
+def tune(corpus: Path | None, fields: tuple[str, ...], noisy: float, limit: int | None, sample: int,
          candidates: int, as_json: bool, fail_on_noisy: bool, skip_invalid: bool) -> None:
-    """How every item of scenarios.yaml behaves on a corpus: matches, weeks, dead and noisy
-    items, examples, per-year counts, and co-occurring words to consider adding.
+    """How every item of scenarios.yaml behaves on the database's articles (or a corpus): matches,
+    weeks, dead and noisy items, examples with their article, per-year counts, and co-occurring
+    words to consider adding.
 
     Example: signals tune --corpus tvnews.jsonl.xz --field published=date --field text=description
     """
     from .analyse import Analyser
     from .config import load_scenarios as _load
+    from .errors import StoreError
     from .match import compile_ruleset
-    from .tune import read_corpus, render_text
+    from .preview import store_if_exists
+    from .tune import read_corpus, render_text, stored_docs, tune_analysed
     from .tune import tune as run_tune
 
     s = _settings()
     field_map = _field_map(fields)
     analyser = Analyser(entities=False)
     ruleset = compile_ruleset(_load(s.scenarios_path), analyser, str(s.scenarios_path))
-    rep = run_tune(read_corpus(corpus, field_map, limit=limit, sample=sample, skip_invalid=skip_invalid),
-                   ruleset, analyser,
-                   corpus_name=corpus.name, noisy=noisy, candidates=candidates)
-    click.echo(rep.to_json() if as_json else render_text(rep))
+    if corpus is not None:
+        rep = run_tune(read_corpus(corpus, field_map, limit=limit, sample=sample, skip_invalid=skip_invalid), ruleset, analyser,
+                       corpus_name=corpus.name, noisy=noisy, candidates=candidates)
+    else:
+        if fields:
+            raise InputError("--field goes with --corpus")
+        store = store_if_exists(s.db_url)
+        if store is None:
+            raise StoreError(f"no database at {s.db_url}: run `signals process` first, or give --corpus")
+        try:
+            rep = tune_analysed(stored_docs(store, analyser, limit, sample), ruleset, "the database",
+                                noisy=noisy, candidates=candidates)
+        finally:
+            store.dispose()
+    click.echo(rep.to_json() if as_json else render_text(rep, links=sys.stdout.isatty()))
     if fail_on_noisy and rep.noisy:
         raise SystemExit(1)
 

@@ -179,12 +179,12 @@ def _sentence_hits(it: CompiledItem, st: SentenceTerms) -> int:
     if it.within is not None:
         groups: list[list[int]] = [sorted(p for t in any_found for p in pos[t])] if it.any else []
         groups += [pos[t] for t in it.all]
-        if _min_window(groups) > it.within:
+        if min_window(groups) > it.within:
             return 0
     return len(any_found) + len(it.all)
 
 
-def _min_window(groups: Sequence[Sequence[int]]) -> int:
+def min_window(groups: Sequence[Sequence[int]]) -> int:
     """Smallest span (in tokens) containing one position from every group."""
     events = sorted((p, g) for g, ps in enumerate(groups) for p in ps)
     need = len(groups)

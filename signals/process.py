@@ -11,6 +11,7 @@ over the stored sentence keys, at tokeniser speed, without the model.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 BATCH = 32
 REMATCH_BATCH = 500
 META_RULESET = "ruleset_version"
+#: The scenarios the stored matches were computed with (JSON of the validated model), so that
+#: ``signals preview`` can compare an edit with what is applied.
+META_SCENARIOS = "ruleset_scenarios"
 
 
 @dataclass
@@ -200,22 +204,29 @@ def ensure_entities(store: Store, analyser: Analyser, article_ids: list[int]) ->
         add_entities(conn, analyser, missing)
 
 
+def applied_scenarios_json(ruleset: Ruleset) -> str:
+    return json.dumps(ruleset.scenarios.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+
+
 def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
             report: ProcessReport | None = None, force: bool = False,
             progress: Progress = NO_PROGRESS) -> int:
     """Re-match and re-judge every stored analysis when the ruleset, the judge model or the key
     normalisation changed (stored keys only: no model, tokeniser speed)."""
     version = scoring_version(ruleset, judge)
+    applied = applied_scenarios_json(ruleset)
     with store.begin() as conn:
         current = repo.get_meta(conn, META_RULESET)
-    if current == version and not force:
-        return 0
+        if current == version and not force:
+            if repo.get_meta(conn, META_SCENARIOS) != applied:
+                repo.set_meta(conn, META_SCENARIOS, applied)  # a database from before it was recorded
+            return 0
     total = None
     if progress.enabled:
         with store.begin() as conn:
             total = repo.count_analyses(conn)
     with progress.task("re-match", total=total) as bar:
-        done = _rematch_batches(store, ruleset, judge, analyser, version, bar)
+        done = _rematch_batches(store, ruleset, judge, analyser, version, applied, bar)
     if report is not None:
         report.rematched += done
     if done:
@@ -224,7 +235,7 @@ def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyse
 
 
 def _rematch_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
-                     version: str, bar: Task) -> int:
+                     version: str, applied: str, bar: Task) -> int:
     done = 0
     after = 0
     while True:
@@ -232,6 +243,7 @@ def _rematch_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser
             rows = repo.iter_analyses(conn, after, REMATCH_BATCH)
             if not rows:
                 repo.set_meta(conn, META_RULESET, version)
+                repo.set_meta(conn, META_SCENARIOS, applied)
                 break
             for row in rows:
                 sentences = row.sentences

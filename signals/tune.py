@@ -3,10 +3,17 @@
 For each item: articles matched, weeks with a match, share of the corpus, a few example
 sentences; dead items (never match) and noisy ones (match more than ``noisy`` of the articles);
 per rupture, articles matched per year, and the words that co-occur most with its evidence and
-are not yet terms (candidates to add, ranked by support × log lift against the whole corpus).
+are not yet terms (candidates to add). Examples carry their article (title, date, URL).
 
-Runs on the matcher's keys only (tokenizer + stemmer, no model), so a year of news takes
-seconds to minutes; the store is not touched.
+Candidates are ranked by the log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi
+& Quinn 2008, "Fightin' Words"): evidence articles against all the others, the prior being the
+word's share of the whole corpus (or store), so a word frequent everywhere ("monde") or seen in a
+handful of articles scores near zero; the z-score of that ratio orders the list. Function words
+(spaCy's list for the article's language) and news boilerplate ("tribune", "abonnés", weekdays…)
+are never candidates.
+
+Runs on a JSON Lines corpus (``--corpus``, tokenizer + stemmer, no model) or on the database's
+stored analyses (no re-analysis at all); the store is not written.
 """
 
 from __future__ import annotations
@@ -24,18 +31,46 @@ from typing import Any
 from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP
 from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP
 
-from .analyse import Analyser, strip_accents
+from .analyse import KEYS_VERSION, Analyser, strip_accents
 from .corpus import FIELDS, check_field_map, read_jsonl
 from .match import Ruleset
-from .models import EVIDENCE_KINDS
+from .models import EVIDENCE_KINDS, AnalysedDoc, Sentence
 from .score import iso_week
 from .settings import parse_now
+from .store import Store, repo
 
 _WORD = re.compile(r"[^\W\d_][\w-]{2,}", re.UNICODE)
 _STOP = {strip_accents(w.lower()) for w in FR_STOP | EN_STOP} | {
     "a", "the", "an", "plus", "fait", "faire", "dit", "selon", "ans", "ete", "etre", "avoir", "aussi",
     "comme", "tout", "tous", "toute", "toutes", "bien", "encore", "deja", "notamment", "depuis"}
+#: News boilerplate: words of the trade, bylines, page furniture and the calendar.
+_BOILERPLATE_WORDS = """
+    tribune article articles est-a-dire c-est-a-dire abonne abonnes abonnement lire lecture
+    newsletter journal journaux
+    redaction redacteur edition editorial chronique photo photos video videos image images publie
+    publiee mis jour actualite actualites info infos direct replay podcast emission journaliste
+    journalistes reporter envoye special afp reuters source sources monde bonne bon bonnes bons
+    grand grande grands grandes nouveau nouvelle nouveaux nouvelles premier premiere dernier
+    derniere annee annees jour jours semaine semaines mois heure heures minute minutes hier demain
+    aujourd lundi mardi mercredi jeudi vendredi samedi dimanche janvier fevrier mars avril mai juin
+    juillet aout septembre octobre novembre decembre france francais francaise gens
+    personne personnes chose choses cas part fois moment question point exemple partie coup
+    monsieur madame selon declare explique estime ajoute affirme rappelle souligne precise indique
+    said says told according year years week weeks day days today yesterday monday tuesday
+    wednesday thursday friday saturday sunday new first last people time news report reported
+    percent million millions milliard milliards euros euro dollars
+    """
+_BOILERPLATE = {strip_accents(w) for w in _BOILERPLATE_WORDS.split()}
+_STOP_SHORT = {"a", "the", "an", "plus", "fait", "faire", "dit", "ans", "ete", "etre", "avoir", "aussi", "comme",
+               "tout", "tous", "toute", "toutes", "bien", "encore", "deja", "notamment", "depuis"}
+#: Function words per language (spaCy's lists); a language without a list gets both.
+_STOPS = {
+    "fr": {strip_accents(w.lower()) for w in FR_STOP} | _STOP_SHORT,
+    "en": {strip_accents(w.lower()) for w in EN_STOP} | _STOP_SHORT,
+}
 MAX_EXAMPLES = 3
+PRIOR_STRENGTH = 50.0  # α0: pseudo-articles of the background prior (Monroe et al.'s informative prior)
+MIN_Z = 1.96  # a candidate's log-odds ratio must be significant at about 5 %
 
 
 @dataclass
@@ -50,6 +85,14 @@ class ItemStats:
     examples: list[str] = field(default_factory=list)
     status: str = "ok"  # ok | dead | noisy
     comment: str | None = None
+    example_articles: list[ExampleArticle] = field(default_factory=list)  # the examples' articles
+
+
+@dataclass(frozen=True)
+class ExampleArticle:
+    title: str
+    published: str | None  # ISO date
+    url: str | None
 
 
 @dataclass
@@ -89,6 +132,8 @@ class _Doc:
     text: str
     published: datetime | None
     language: str
+    title: str = ""
+    url: str | None = None
 
 
 def read_corpus(path: Path, field_map: Mapping[str, str], default_language: str = "fr",
@@ -109,18 +154,69 @@ def read_corpus(path: Path, field_map: Mapping[str, str], default_language: str 
                 published = parse_now(rec["published"])
             except ValueError:
                 published = None  # tune only counts per year: an undated line still counts
-        return _Doc(text, published, str(rec["language"] or default_language))
+        url = rec["url"] if isinstance(rec["url"], str) and rec["url"].startswith(("http://", "https://")) else None
+        return _Doc(text, published, str(rec["language"] or default_language), str(rec["title"] or ""), url)
 
     return read_jsonl(path, doc, skip_invalid, sample=sample, limit=limit)
 
 
-def _words(text: str) -> set[str]:
+def stored_docs(store: Store, analyser: Analyser, limit: int | None = None,
+                sample: int = 1) -> Iterator[tuple[_Doc, AnalysedDoc]]:
+    """The database's analysed articles (copies collapsed), with their stored analyses."""
+    after, n, seen = 0, 0, 0
+    while True:
+        with store.engine.connect() as conn:
+            rows = repo.iter_analyses(conn, after, 500)
+            refs = repo.article_refs(conn, [r.article_id for r in rows])
+        if not rows:
+            return
+        for row in rows:
+            after = row.article_id
+            ref = refs.get(row.article_id)
+            if ref is None or ref.dup_of is not None:
+                continue
+            seen += 1
+            if (seen - 1) % sample:
+                continue
+            sentences = row.sentences
+            if row.keys_version != KEYS_VERSION:
+                sentences = [(text, " ".join(analyser.term_keys(text, row.language))) for text, _ in sentences]
+            doc = AnalysedDoc(row.language, tuple(Sentence(t, tuple(k.split())) for t, k in sentences))
+            yield _Doc(" ".join(t for t, _ in sentences), ref.published_at, row.language, ref.title, ref.url), doc
+            n += 1
+            if limit is not None and n >= limit:
+                return
+
+
+def _words(text: str, language: str | None = None) -> set[str]:
+    stop = _STOPS.get(language or "", _STOP)
     return {w for w in (strip_accents(m.group(0).lower().strip("-")) for m in _WORD.finditer(text))
-            if w not in _STOP and len(w) > 2}
+            if w not in stop and w not in _BOILERPLATE and len(w) > 2}
+
+
+
+def log_odds_z(k: int, n_ev: int, df: int, n: int, alpha0: float = PRIOR_STRENGTH) -> tuple[float, float]:
+    """(log-odds ratio δ, its z-score) of a word seen in ``k`` of ``n_ev`` evidence articles and
+    in ``df`` of all ``n`` articles, evidence against the rest, each side smoothed by a Beta prior
+    of ``alpha0`` pseudo-articles at the word's background rate ``p`` (Monroe et al. 2008):
+    δ = log((k + α0·p) / (n_ev − k + α0·(1−p))) − the same for the rest; z = δ / sd(δ)."""
+    p = (df + 0.5) / (n + 1.0)
+    a, b = alpha0 * p, alpha0 * (1.0 - p)
+    k_rest, n_rest = df - k, n - n_ev
+    delta = math.log((k + a) / (n_ev - k + b)) - math.log((k_rest + a) / (n_rest - k_rest + b))
+    var = 1 / (k + a) + 1 / (n_ev - k + b) + 1 / (k_rest + a) + 1 / (n_rest - k_rest + b)
+    return delta, delta / math.sqrt(var)
 
 
 def tune(docs: Iterable[_Doc], ruleset: Ruleset, analyser: Analyser, corpus_name: str = "",
          noisy: float = 0.02, candidates: int = 10, min_support: int = 3) -> TuneReport:
+    """The report over documents of a corpus (analysed here, keys only)."""
+    return tune_analysed(_analysed(docs, analyser), ruleset, corpus_name, noisy, candidates, min_support)
+
+
+def tune_analysed(pairs: Iterable[tuple[_Doc, AnalysedDoc]], ruleset: Ruleset, corpus_name: str = "",
+                  noisy: float = 0.02, candidates: int = 10, min_support: int = 3) -> TuneReport:
+    """The report over already analysed documents (the database's, or a corpus's)."""
     items = {it.item_id: ItemStats(it.item_id, it.rupture_id, str(it.kind), it.label) for it in ruleset.items}
     item_weeks: dict[str, set[str]] = defaultdict(set)
     by_year: dict[str, Counter[str]] = defaultdict(Counter)
@@ -129,12 +225,12 @@ def tune(docs: Iterable[_Doc], ruleset: Ruleset, analyser: Analyser, corpus_name
     df_ev: dict[str, Counter[str]] = defaultdict(Counter)
     weeks: set[str] = set()
     n = 0
-    for doc, analysed in _analysed(docs, analyser):
+    for doc, analysed in pairs:
         n += 1
         week = iso_week(doc.published) if doc.published else None
         if week:
             weeks.add(week)
-        words = _words(doc.text)
+        words = _words(doc.text, doc.language)
         df_all.update(words)
         ev_ruptures = set()
         for hit in ruleset.match(analysed):
@@ -142,6 +238,8 @@ def tune(docs: Iterable[_Doc], ruleset: Ruleset, analyser: Analyser, corpus_name
             st.articles += 1
             if len(st.examples) < MAX_EXAMPLES:
                 st.examples.append(hit.sentence[:300])
+                st.example_articles.append(ExampleArticle(
+                    doc.title, doc.published.date().isoformat() if doc.published else None, doc.url))
             if week:
                 item_weeks[hit.item_id].add(week)
             if hit.kind in EVIDENCE_KINDS:
@@ -166,13 +264,15 @@ def tune(docs: Iterable[_Doc], ruleset: Ruleset, analyser: Analyser, corpus_name
         cands: list[tuple[str, int, float]] = []
         ne = evidence_n[r.id]
         if ne:
+            ranked: list[tuple[float, str, int, float]] = []
             for w, k in df_ev[r.id].items():
                 if k < min_support or w in known:
                     continue
-                lift = (k / ne) / (df_all[w] / n)
-                if lift > 1.5:
-                    cands.append((w, k, round(lift, 2)))
-            cands.sort(key=lambda c: -c[1] * math.log(c[2]))
+                delta, z = log_odds_z(k, ne, df_all[w], n)
+                if delta > 0 and z >= MIN_Z:
+                    ranked.append((z, w, k, round((k / ne) / (df_all[w] / n), 2)))
+            ranked.sort(key=lambda c: (-c[0], c[1]))
+            cands = [(w, k, lift) for _, w, k, lift in ranked]
         ruptures.append(RuptureStats(r.id, ne, dict(sorted(by_year[r.id].items())), cands[:candidates]))
     return TuneReport(corpus_name, n, len(weeks), noisy, list(items.values()), ruptures)
 
@@ -202,7 +302,18 @@ def _known_words(ruleset: Ruleset) -> set[str]:
     return {w for term in ruleset.terms for w in _words(term)}
 
 
-def render_text(rep: TuneReport, show_examples: bool = True) -> str:
+def _link(art: ExampleArticle, hyperlinks: bool) -> str:
+    """" — title (date) <url>"; with ``hyperlinks`` (a terminal) the title is an OSC 8 link."""
+    title = " ".join(art.title.split())[:90] or "(untitled)"
+    date = f" ({art.published})" if art.published else ""
+    if not art.url:
+        return f" — {title}{date}"
+    if hyperlinks:
+        return f" — \x1b]8;;{art.url}\x1b\\{title}\x1b]8;;\x1b\\{date}"
+    return f" — {title}{date} <{art.url}>"
+
+
+def render_text(rep: TuneReport, show_examples: bool = True, links: bool = False) -> str:
     lines = [f"corpus: {rep.corpus} — {rep.articles} articles over {rep.weeks} weeks; "
              f"noisy above {rep.noisy_threshold:.1%} of articles", ""]
     by_rupture: dict[str, list[ItemStats]] = defaultdict(list)
@@ -218,8 +329,9 @@ def render_text(rep: TuneReport, show_examples: bool = True) -> str:
             if it.status == "dead" and it.comment:
                 lines.append(f"        why it stays: {it.comment}")
             if show_examples and it.status != "dead":
-                for ex in it.examples[:2]:
-                    lines.append(f"        « {ex[:160]} »")
+                for i, ex in enumerate(it.examples[:2]):
+                    art = it.example_articles[i] if i < len(it.example_articles) else None
+                    lines.append(f"        « {ex[:160]} »" + (_link(art, links) if art else ""))
         if r.candidates:
             lines.append("  co-occurring words (candidates): " +
                          ", ".join(f"{w} ({k}, ×{lift})" for w, k, lift in r.candidates))

@@ -82,3 +82,29 @@ def shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not found at {path} (set SIGNALS_SHARED_DATA to ../shared/data)")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's SQLite database, built once per session by ``signals demo`` (copy it before
+    writing: see ``demo_db``)."""
+    from click.testing import CliRunner
+
+    from signals.cli import cli
+
+    tmp = tmp_path_factory.mktemp("demo-db")
+    db = tmp / "demo.db"
+    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", "--reports", str(tmp / "reports"),
+                                   "--scenarios", str(REPO / "scenarios.yaml"), "-q", "demo"])
+    assert res.exit_code == 0, res.output
+    return db
+
+
+@pytest.fixture
+def demo_db(demo_db_file: Path, tmp_path: Path) -> str:
+    """A private copy of the demo database for one test (its URL)."""
+    import shutil
+
+    copy = tmp_path / "demo.db"
+    shutil.copyfile(demo_db_file, copy)
+    return f"sqlite:///{copy}"

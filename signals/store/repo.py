@@ -707,3 +707,79 @@ def judged_ruptures(conn: Connection) -> set[str] | None:
     """Rupture ids present in the judgements (None when nothing is judged yet)."""
     ids = {str(x) for x in conn.execute(select(t.judgements.c.rupture_id).distinct()).scalars()}
     return ids or None
+
+
+# --------------------------------------------------------------------------- explain and preview
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    """An article's identity and provenance, for explanations and previews."""
+
+    id: int
+    url: str
+    title: str
+    published_at: datetime
+    week: str
+    language: str | None
+    state: str
+    dup_of: int | None
+    sources: tuple[str, ...]  # source ids
+
+
+def _article_refs(conn: Connection, where: Any) -> list[ArticleRef]:
+    a = t.articles
+    rows = conn.execute(select(a.c.id, a.c.url, a.c.title, a.c.published_at, a.c.week, a.c.language,
+                               a.c.state, a.c.dup_of).where(where).order_by(a.c.id)).all()
+    if not rows:
+        return []
+    src: dict[int, list[str]] = defaultdict(list)
+    ids = [int(r.id) for r in rows]
+    for i in range(0, len(ids), 500):
+        q = (select(t.article_sources.c.article_id, t.article_sources.c.source_id)
+             .where(t.article_sources.c.article_id.in_(ids[i:i + 500]))
+             .order_by(t.article_sources.c.source_id))
+        for aid, sid in conn.execute(q).all():
+            src[int(aid)].append(str(sid))
+    return [ArticleRef(int(r.id), r.url, r.title, r.published_at, r.week, r.language, r.state, r.dup_of,
+                       tuple(src[int(r.id)])) for r in rows]
+
+
+def find_article(conn: Connection, article_id: int | None = None, urls: Sequence[str] = ()) -> ArticleRef | None:
+    """The article with this id, or the first of ``urls`` (exact, then canonical spellings) stored."""
+    if article_id is not None:
+        found = _article_refs(conn, t.articles.c.id == article_id)
+        return found[0] if found else None
+    for u in urls:
+        found = _article_refs(conn, t.articles.c.url_hash == url_hash(u))
+        if found:
+            return found[0]
+    return None
+
+
+def article_refs(conn: Connection, ids: Sequence[int]) -> dict[int, ArticleRef]:
+    out: dict[int, ArticleRef] = {}
+    for i in range(0, len(ids), 500):
+        out.update((r.id, r) for r in _article_refs(conn, t.articles.c.id.in_(list(ids[i:i + 500]))))
+    return out
+
+
+def article_judgements(conn: Connection, article_id: int) -> list[Judgement]:
+    """The stored article-level judgements of one article (as the digest counts them)."""
+    j = t.judgements
+    q = select(j).where(j.c.article_id == article_id).order_by(j.c.rupture_id, j.c.polarity)
+    return [Judgement(r.rupture_id, Polarity(r.polarity), float(r.score), bool(r.accepted), tuple(r.reasons or ()))
+            for r in conn.execute(q).all()]
+
+
+def analysed_weeks(conn: Connection) -> list[str]:
+    """Every week with an analysed article, in order."""
+    q = select(t.articles.c.week).where(t.articles.c.state == "done").distinct().order_by(t.articles.c.week)
+    return [str(w) for w in conn.execute(q).scalars()]
+
+
+def verdict_pairs(conn: Connection) -> dict[tuple[int, str, str], str]:
+    """(article id, rupture id, polarity) → the analyst's verdict (confirmed | rejected)."""
+    v = t.verdicts
+    q = select(v.c.article_id, v.c.rupture_id, v.c.polarity, v.c.verdict)
+    return {(int(a), str(r), str(p)): str(x) for a, r, p, x in conn.execute(q).all()}
