@@ -4,7 +4,8 @@ into one clear line on stderr and a documented exit code:
     0   success (a failing feed is reported, not fatal)
     1   unexpected runtime error
     2   invalid configuration, input or usage (``check`` found errors)
-    3   the database cannot be opened
+    3   the database cannot be opened, or a read command found none (nothing is created)
+    4   digest: no article analysed in that week (nothing written)
     75  another run holds the job lock (EX_TEMPFAIL: try again later)
     130 interrupted
 """
@@ -141,10 +142,11 @@ def check() -> None:
          f"{sm.items} items, {sm.terms} terms")
 
 
-def _open(need_sources: bool = True) -> Any:
+def _open(need_sources: bool = True, create: bool = False) -> Any:
+    """The command's context; only the commands that store articles pass ``create``."""
     from .pipeline import Context
 
-    return Context.open(_settings(), need_sources=need_sources)
+    return Context.open(_settings(), need_sources=need_sources, create=create)
 
 
 @cli.command()
@@ -155,7 +157,7 @@ def fetch() -> None:
     """
     from . import pipeline
 
-    ctx = _open()
+    ctx = _open(create=True)
     try:
         with job_lock(ctx.store, LOCK):
             rep = pipeline.fetch(ctx)
@@ -185,7 +187,7 @@ def process(limit: int | None) -> None:
     """
     from . import pipeline
 
-    ctx = _open(need_sources=False)
+    ctx = _open(need_sources=False, create=True)
     try:
         with job_lock(ctx.store, LOCK):
             rep = pipeline.process(ctx, limit=limit)
@@ -202,7 +204,7 @@ def run() -> None:
     """
     from . import pipeline
 
-    ctx = _open()
+    ctx = _open(create=True)
     try:
         with job_lock(ctx.store, LOCK):
             frep = pipeline.fetch(ctx)
@@ -219,9 +221,12 @@ def run() -> None:
 def digest(week: str | None) -> None:
     """Write the weekly digest (Markdown, HTML, JSON) into the reports directory.
 
+    A week with no article analysed writes nothing and exits 4.
+
     Example: signals digest --week 2022-W14
     """
     from . import pipeline
+    from .errors import EmptyWeekError
     from .score import week_bounds
 
     if week is not None:
@@ -233,6 +238,9 @@ def digest(week: str | None) -> None:
     try:
         with job_lock(ctx.store, LOCK):  # digest re-matches history when scenarios changed
             paths = pipeline.digest(ctx, week)
+    except EmptyWeekError as e:
+        click.echo(f"warning: {e}", err=True)
+        raise SystemExit(e.exit_code) from None
     finally:
         ctx.close()
     for p in paths:
@@ -257,7 +265,7 @@ def import_(path: Path, fields: tuple[str, ...], skip_invalid: bool, language: s
     from .corpus import import_jsonl
 
     field_map = _field_map(fields)
-    ctx = _open(need_sources=False)
+    ctx = _open(need_sources=False, create=True)
     try:
         with job_lock(ctx.store, LOCK):
             rep = import_jsonl(ctx.store, path, ctx.settings.clock, field_map, skip_invalid, language, limit)
@@ -583,6 +591,59 @@ def labels_export(output: Path) -> None:
     except OSError as e:
         raise InputError(f"cannot write {output}: {e.strerror}") from None
     _say(f"labels: {n} verdicts written to {output}")
+
+
+@cli.group()
+def db() -> None:
+    """The database schema (Alembic migrations): where it stands, and upgrading it.
+
+    Every command applies pending migrations when it opens the database; `db upgrade` does
+    it alone (before starting a new release's service, say).
+
+    Example: signals db current
+    """
+
+
+@db.command(name="upgrade")
+def db_upgrade() -> None:
+    """Create the database, or apply its pending migrations, and say which revision it is at.
+
+    Example: signals --db postgresql+psycopg://signals@dbhost/signals db upgrade
+    """
+    from .store import open_store, redact
+
+    url = _settings().db_url
+    store = open_store(url, create=True, upgrade=False)
+    try:
+        before, after = store.upgrade()
+    finally:
+        store.dispose()
+    _say(f"db: {redact(url)} at revision {after} (head)" if before == after
+         else f"db: {redact(url)} upgraded from {before or 'none'} to {after} (head)")
+
+
+@db.command(name="current")
+def db_current() -> None:
+    """Print the database's revision and whether it is at head (creates nothing, changes nothing).
+
+    Example: signals db current
+    """
+    from .store import open_store
+    from .store.migrate import schema_state
+
+    store = open_store(_settings().db_url, create=False, upgrade=False)
+    try:
+        with store.engine.connect() as conn:
+            st = schema_state(conn)
+    finally:
+        store.dispose()
+    if st.at_head:
+        click.echo(f"{st.revision} (head)")
+    elif st.revision is None:
+        click.echo(f"none: made before migrations, not at head {st.head} (`signals db upgrade` stamps "
+                   f"and upgrades it)")
+    else:
+        click.echo(f"{st.revision}: not at head {st.head} (run `signals db upgrade`)")
 
 
 def main() -> None:

@@ -14,13 +14,14 @@ from .analyse import Analyser
 from .collect import FetchReport, fetch_feeds
 from .config import Scenarios, Sources, load_scenarios, load_sources
 from .digest import build_digest, last_complete_week
+from .errors import EmptyWeekError
 from .fetch import Fetcher
 from .judge import JudgeModel, load_model
 from .match import Ruleset, compile_ruleset
 from .process import ProcessReport, ensure_entities, process_pending, rematch
 from .report.render import write_digest
 from .settings import Settings
-from .store import Store, open_store, repo
+from .store import Store, open_store, redact, repo
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,11 @@ class Context:
     _judge: JudgeModel | None = None
 
     @classmethod
-    def open(cls, settings: Settings, need_sources: bool = True) -> Context:
+    def open(cls, settings: Settings, need_sources: bool = True, create: bool = True) -> Context:
+        """``create=False`` for the commands that only read: no database is created."""
         sources = load_sources(settings.sources_path) if need_sources else Sources()
         scenarios = load_scenarios(settings.scenarios_path)
-        return cls(settings, sources, scenarios, open_store(settings.db_url))
+        return cls(settings, sources, scenarios, open_store(settings.db_url, create=create))
 
     def analyser(self) -> Analyser:
         """One per process. Analysis is tokeniser-only; the NER model loads only when an
@@ -82,10 +84,15 @@ def process(ctx: Context, limit: int | None = None) -> ProcessReport:
 
 
 def digest(ctx: Context, week: str | None = None) -> list[Path]:
-    ruleset = ctx.ruleset()
-    rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser())
+    """Write the week's digest. A week with no article analysed raises ``EmptyWeekError`` and
+    writes nothing (an existing digest of that week is kept)."""
     now = ctx.settings.clock()
     week = week or last_complete_week(now)
+    with ctx.store.engine.connect() as conn:
+        if not repo.analysed_per_week(conn, [week]).get(week):
+            raise EmptyWeekError(week, redact(ctx.store.url))
+    ruleset = ctx.ruleset()
+    rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser())
     d, scores = build_digest(ctx.store, ruleset, week, now,
                              entities=lambda ids: ensure_entities(ctx.store, ctx.analyser(), ids))
     with ctx.store.begin() as conn:

@@ -52,7 +52,7 @@ from .config import (
     load_scenarios,
     load_sources,
 )
-from .errors import ConfigError, LockedError, SignalsError
+from .errors import ConfigError, EmptyWeekError, LockedError, SignalsError
 from .fetch import FEED_ACCEPT, HTML_ACCEPT, Fetcher
 from .lock import job_lock
 from .match import Ruleset, compile_ruleset
@@ -347,6 +347,9 @@ class Service:
             log.warning("job %s skipped: %s", job_id, detail)
         except Stopped as e:
             status, detail = "stopped", str(e)
+        except EmptyWeekError as e:  # a quiet week: say so, keep serving
+            status, detail = "skipped", str(e)
+            log.warning("job %s: %s", job_id, detail)
         except SignalsError as e:
             status, detail = "failed", str(e)
             log.error("job %s failed: %s", job_id, e)

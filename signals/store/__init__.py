@@ -1,5 +1,5 @@
 """The store: tables (``schema``), connection setup (``engine``) and every query (``repo``)."""
 
-from .engine import Store, open_store
+from .engine import Store, open_store, redact
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "open_store", "redact"]
