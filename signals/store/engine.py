@@ -82,7 +82,9 @@ class Store:
                 # a table rebuild (op.batch_alter_table) drops a table others point to: SQLite's
                 # procedure for schema changes turns foreign keys off outside the transaction
                 # and checks them before the commit (migrate.upgrade does)
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                raw.execute("PRAGMA foreign_keys = OFF")
             conn.execution_options(signals_write=True)
             with conn.begin():
                 if not self.is_sqlite:
