@@ -205,3 +205,26 @@ def test_a_table_rebuilding_revision_keeps_rows_and_foreign_keys(db_url: str, tm
     assert _dump(db_url) == before
     with pytest.raises(StoreError, match="unknown to this Signals"):  # the shipped code: 0003 is not its own
         open_store(db_url)
+
+
+def test_concurrent_first_opens_build_the_database_once(db_url: str) -> None:
+    """Four writers starting together on a new database: one builds it, the others wait for
+    the lock and find it at head (no duplicate table, no second baseline row)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def first_open(_: int) -> tuple[str | None, str]:
+        store = open_store(db_url, upgrade=False)
+        try:
+            return store.upgrade()
+        finally:
+            store.dispose()
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(first_open, range(4)))
+    assert sorted(before or "none" for before, _ in results) == ["0002", "0002", "0002", "none"]
+    assert {after for _, after in results} == {"0002"}
+    engine = create_engine(db_url, poolclass=NullPool)
+    with engine.connect() as c:
+        assert c.execute(select(t.meta.c.value)).scalars().all() == ["1"]
+        assert c.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    engine.dispose()
