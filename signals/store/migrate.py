@@ -89,8 +89,13 @@ def upgrade(conn: Connection, url: str, create: bool = True, location: Path = MI
                                  f"(head {state.head}): was it upgraded by a newer release?")
         if before != state.head:
             command.upgrade(cfg, "head")
+    except StoreError:
+        raise
     except CommandError as e:
         raise StoreError(f"cannot upgrade database {url}: {str(e).splitlines()[0]}") from None
+    except Exception as e:  # a revision failed: the caller's transaction rolls every one back
+        raise StoreError(f"cannot upgrade database {url} to {state.head}: {e.__class__.__name__}: "
+                         f"{(str(e).splitlines() or [''])[0]}; nothing changed") from e
     if conn.dialect.name == "sqlite":  # foreign keys are off during a migration (Store.upgrade)
         broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
         if broken:

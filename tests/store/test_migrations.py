@@ -228,3 +228,42 @@ def test_concurrent_first_opens_build_the_database_once(db_url: str) -> None:
         assert c.execute(select(t.meta.c.value)).scalars().all() == ["1"]
         assert c.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     engine.dispose()
+
+
+FAILING_REVISIONS = {
+    "raises": '''
+def upgrade() -> None:
+    op.create_index("ix_articles_guid", "articles", ["guid"])
+    raise RuntimeError("revision 0003 failed halfway")
+''',
+    "breaks-foreign-keys": '''
+def upgrade() -> None:
+    op.execute("DELETE FROM articles WHERE id = 1")
+''',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FAILING_REVISIONS))
+def test_a_failing_revision_changes_nothing(sqlite_url: str, tmp_path: Path, kind: str) -> None:
+    """Every pending revision runs in one transaction: a release database whose upgrade fails
+    in 0003 (an error, or rows that break foreign keys while they are off) is left as it was,
+    not even stamped."""
+    location = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
+    head = 'from alembic import op\n\nrevision = "0003"\ndown_revision = "0002"\nbranch_labels = None\n' \
+           'depends_on = None\n'
+    (location / "versions" / "v0003_fails.py").write_text(head + FAILING_REVISIONS[kind], encoding="utf-8")
+    _release_database(sqlite_url)
+    before = _dump(sqlite_url)
+    store = open_store(sqlite_url, upgrade=False)
+    with pytest.raises(StoreError, match="to 0003: RuntimeError: revision 0003 failed halfway; nothing "
+                       "changed" if kind == "raises" else r"the migration broke 7 foreign key\(s\), first "
+                       r"\('verdicts', 1, 'articles', 0\); nothing changed"):
+        store.upgrade(location=location)
+    store.dispose()
+    assert _revision(sqlite_url) is None and _dump(sqlite_url) == before
+    engine = create_engine(sqlite_url, poolclass=NullPool)
+    with engine.connect() as c:
+        assert {ix["name"] for ix in inspect(c).get_indexes("articles")} == {
+            "ix_articles_state", "ix_articles_week", "ix_articles_content_hash"}
+    engine.dispose()
