@@ -1,4 +1,5 @@
-"""The store: tables (``schema``), connection setup (``engine``) and every query (``repo``)."""
+"""The store: tables (``schema``), connection setup (``engine``), every query (``repo``) and
+schema migrations (``migrate``, Alembic revisions in ``migrations/``)."""
 
 from .engine import Store, open_store, redact
 
