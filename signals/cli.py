@@ -4,7 +4,8 @@ into one clear line on stderr and a documented exit code:
     0   success (a failing feed is reported, not fatal)
     1   unexpected runtime error
     2   invalid configuration, input or usage (``check`` found errors)
-    3   the database cannot be opened
+    3   the database cannot be opened, or a read command found none (nothing is created)
+    4   digest: no article analysed in that week (nothing written)
     75  another run holds the job lock (EX_TEMPFAIL: try again later)
     130 interrupted
 
@@ -175,18 +176,19 @@ def check() -> None:
         _say(line)
 
 
-def _open(need_sources: bool = True) -> Any:
+def _open(need_sources: bool = True, create: bool = False) -> Any:
+    """The command's context; only the commands that store articles pass ``create``."""
     from .pipeline import Context
 
-    return Context.open(_settings(), need_sources=need_sources)
+    return Context.open(_settings(), need_sources=need_sources, create=create)
 
 
-def _run_job(kind: str, need_sources: bool = True, **options: Any) -> JobResult:
+def _run_job(kind: str, need_sources: bool = True, create: bool = False, **options: Any) -> JobResult:
     """Run one pipeline job under the lock; print its summary lines (quiet under ``-q``).
     SIGTERM ends it after its current batch (exit 0, as ``serve``)."""
     from .pipeline import Job, JobKind, run_job
 
-    ctx = _open(need_sources=need_sources)
+    ctx = _open(need_sources=need_sources, create=create)
     ctx.progress = _progress()
     try:
         with _stop_on_sigterm() as stop:
@@ -220,7 +222,7 @@ def fetch() -> None:
 
     Example: signals fetch -v
     """
-    _run_job("fetch")
+    _run_job("fetch", create=True)
 
 
 @cli.command()
@@ -230,7 +232,7 @@ def process(limit: int | None) -> None:
 
     Example: signals process --limit 500
     """
-    _run_job("process", need_sources=False, limit=limit)
+    _run_job("process", need_sources=False, create=True, limit=limit)
 
 
 @cli.command()
@@ -239,7 +241,7 @@ def run() -> None:
 
     Example: */30 * * * * cd /srv/signals && .venv/bin/signals -q run
     """
-    _run_job("run")
+    _run_job("run", create=True)
 
 
 @cli.command()
@@ -252,12 +254,15 @@ def run() -> None:
 def digest(week: str | None, from_week: str | None, to_week: str | None) -> None:
     """Write the weekly digest (Markdown, HTML, JSON) into the reports directory.
 
+    A week with no article analysed writes nothing and exits 4.
+
     Example: signals digest --week 2022-W14
 
     A range (e.g. after a scenarios.yaml edit): signals digest --from 2022-W01 --to 2022-W14
     """
     from .backtest import week_range
     from .digest import last_complete_week
+    from .errors import EmptyWeekError
     from .pipeline import Job, JobKind, run_job
     from .score import week_bounds
 
@@ -280,18 +285,26 @@ def digest(week: str | None, from_week: str | None, to_week: str | None) -> None
     check_writable_dir(_settings().reports_dir)
     ctx = _open(need_sources=False)
     ctx.progress = _progress()
+    empty: EmptyWeekError | None = None
     try:  # one process: the ruleset, judge and models are loaded once for every week
         with _stop_on_sigterm() as stop, writing_to(ctx.settings.reports_dir):
             for w in weeks:
                 if stop.is_set():
                     break
-                result = run_job(ctx, Job(JobKind.DIGEST, week=w), stop.is_set)
+                try:
+                    result = run_job(ctx, Job(JobKind.DIGEST, week=w), stop.is_set)
+                except EmptyWeekError as e:  # nothing written; an older digest of that week is kept
+                    click.echo(f"warning: {e}", err=True)
+                    empty = e
+                    continue
                 for line in result.lines()[:3] if len(weeks) > 1 else result.lines():
                     _say(line)
     finally:
         ctx.close()
     if len(weeks) > 1:
         _say(f"digest: {len(weeks)} weeks, index and feed rewritten")
+    if empty is not None:  # a week with no article analysed: said above, exit non-zero
+        raise SystemExit(empty.exit_code)
 
 
 @cli.command()
@@ -325,7 +338,7 @@ def backtest(corpus: Path | None, start: Any, end: Any, fields: tuple[str, ...],
     if last < first:
         raise InputError("--to is before --from")
     field_map = _field_map(fields)
-    ctx = _open(need_sources=False)
+    ctx = _open(need_sources=False, create=corpus is not None)  # a corpus is imported: create
     try:
         ids = [r.id for r in ctx.scenarios.ruptures]
         events = load_events(events_path, set(ids)) if events_path else None
@@ -379,7 +392,7 @@ def import_(path: Path, fields: tuple[str, ...], skip_invalid: bool, language: s
     from .corpus import import_jsonl
 
     field_map = _field_map(fields)
-    ctx = _open(need_sources=False)
+    ctx = _open(need_sources=False, create=True)
     try:
         with job_lock(ctx.store, LOCK):
             rep = import_jsonl(ctx.store, path, ctx.settings.clock, field_map, skip_invalid, language, limit,
@@ -787,6 +800,59 @@ def labels_export(output: Path) -> None:
     except OSError as e:
         raise InputError(f"cannot write {output}: {e.strerror}") from None
     _say(f"labels: {n} verdicts written to {output}")
+
+
+@cli.group()
+def db() -> None:
+    """The database schema (Alembic migrations): where it stands, and upgrading it.
+
+    Every command applies pending migrations when it opens the database; `db upgrade` does
+    it alone (before starting a new release's service, say).
+
+    Example: signals db current
+    """
+
+
+@db.command(name="upgrade")
+def db_upgrade() -> None:
+    """Create the database, or apply its pending migrations, and say which revision it is at.
+
+    Example: signals --db postgresql+psycopg://signals@dbhost/signals db upgrade
+    """
+    from .store import open_store, redact
+
+    url = _settings().db_url
+    store = open_store(url, create=True, upgrade=False)
+    try:
+        before, after = store.upgrade()
+    finally:
+        store.dispose()
+    _say(f"db: {redact(url)} at revision {after} (head)" if before == after
+         else f"db: {redact(url)} upgraded from {before or 'none'} to {after} (head)")
+
+
+@db.command(name="current")
+def db_current() -> None:
+    """Print the database's revision and whether it is at head (creates nothing, changes nothing).
+
+    Example: signals db current
+    """
+    from .store import open_store
+    from .store.migrate import schema_state
+
+    store = open_store(_settings().db_url, create=False, upgrade=False)
+    try:
+        with store.engine.connect() as conn:
+            st = schema_state(conn)
+    finally:
+        store.dispose()
+    if st.at_head:
+        click.echo(f"{st.revision} (head)")
+    elif st.revision is None:
+        click.echo(f"none: made before migrations, not at head {st.head} (`signals db upgrade` stamps "
+                   f"and upgrades it)")
+    else:
+        click.echo(f"{st.revision}: not at head {st.head} (run `signals db upgrade`)")
 
 
 def main() -> None:

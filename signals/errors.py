@@ -4,6 +4,8 @@ messages and exit codes.
     SignalsError                  base class; exit code 1 unless a subclass says otherwise
     ├── ConfigError               a YAML file is invalid (exit 2); carries every problem found
     ├── StoreError                the database cannot be opened or migrated (exit 3)
+    │   └── NoDatabaseError       a read command found no Signals database at the URL (exit 3)
+    ├── EmptyWeekError            no article analysed in the week asked for: no digest (exit 4)
     ├── LockedError               another run holds the job lock (exit 75, EX_TEMPFAIL)
     ├── FetchError                a fetch could not even be attempted (bad URL, refused address)
     │   └── BlockedAddressError   the destination resolves to a refused (private) address
@@ -43,6 +45,23 @@ class ConfigError(SignalsError):
 
 class StoreError(SignalsError):
     exit_code = 3
+
+
+class NoDatabaseError(StoreError):
+    """Raised instead of creating a database: only the commands that store articles create one."""
+
+    def __init__(self, url: str):
+        self.url = url
+        super().__init__(f"no Signals database at {url} (`signals run`, `import`, `demo` or "
+                         f"`db upgrade` creates one)")
+
+
+class EmptyWeekError(SignalsError):
+    exit_code = 4
+
+    def __init__(self, week: str, url: str):
+        self.week = week
+        super().__init__(f"no article analysed in {week} in {url}: no digest written")
 
 
 class LockedError(SignalsError):

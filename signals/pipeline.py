@@ -23,6 +23,7 @@ from .analyse import Analyser
 from .collect import FetchReport, fetch_feeds
 from .config import FetchSettings, Scenarios, Sources, load_scenarios, load_sources
 from .digest import build_digest, last_complete_week
+from .errors import EmptyWeekError
 from .fetch import FEED_ACCEPT, HTML_ACCEPT, Fetcher
 from .judge import JudgeModel, load_model
 from .lock import job_lock
@@ -31,7 +32,7 @@ from .models import FetchResult
 from .process import BATCH, ProcessReport, ensure_entities, process_pending, rematch
 from .progress import NO_PROGRESS, Progress
 from .settings import Settings
-from .store import Store, open_store
+from .store import Store, open_store, redact, repo
 
 log = logging.getLogger(__name__)
 LOCK = "pipeline"  # one lock for every job: cron, systemd timers, a manual run and serve exclude each other
@@ -53,9 +54,10 @@ class Context:
     progress: Progress = NO_PROGRESS  # the CLI sets a terminal bar; jobs report to it
 
     @classmethod
-    def open(cls, settings: Settings, need_sources: bool = True) -> Context:
+    def open(cls, settings: Settings, need_sources: bool = True, create: bool = True) -> Context:
         """Load and validate the config; a cached compile of ``scenarios.yaml`` (same bytes,
-        same code) stands for its validation and spares the compile (see ``ruleset_cache``)."""
+        same code) stands for its validation and spares the compile (see ``ruleset_cache``).
+        ``create=False`` for the commands that only read: no database is created."""
         sources = load_sources(settings.sources_path) if need_sources else Sources()
         cache_dir = settings.cache_dir or ruleset_cache.default_cache_dir()
         key = ruleset_cache.file_key(settings.scenarios_path)
@@ -66,7 +68,7 @@ class Context:
             scenarios = load_scenarios(settings.scenarios_path)
             if key != ruleset_cache.file_key(settings.scenarios_path):
                 key = None  # edited while we read it: do not cache under the wrong key
-        return cls(settings, sources, scenarios, open_store(settings.db_url), _ruleset=cached,
+        return cls(settings, sources, scenarios, open_store(settings.db_url, create=create), _ruleset=cached,
                    _ruleset_key=key)
 
     def analyser(self) -> Analyser:
@@ -126,10 +128,15 @@ def process(ctx: Context, limit: int | None = None, progress: Progress | None = 
 
 
 def digest(ctx: Context, week: str | None = None, progress: Progress | None = None) -> list[Path]:
-    ruleset = ctx.ruleset()
-    rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser(), progress=progress or ctx.progress)
+    """Write the week's digest. A week with no article analysed raises ``EmptyWeekError`` and
+    writes nothing (an existing digest of that week is kept)."""
     now = ctx.settings.clock()
     week = week or last_complete_week(now)
+    with ctx.store.engine.connect() as conn:
+        if not repo.analysed_per_week(conn, [week]).get(week):
+            raise EmptyWeekError(week, redact(ctx.store.url))
+    ruleset = ctx.ruleset()
+    rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser(), progress=progress or ctx.progress)
     d, _ = build_digest(ctx.store, ruleset, week, now,
                         entities=lambda ids: ensure_entities(ctx.store, ctx.analyser(), ids))
     from .report.render import write_digest  # jinja2: only when a digest is written

@@ -40,7 +40,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from . import pipeline
-from .errors import LockedError, SignalsError
+from .errors import EmptyWeekError, LockedError, SignalsError
 from .live_config import Config, LiveConfig
 from .schedule import DEFAULT_SCHEDULE, Schedule, ScheduledJob, describe, load_schedule
 from .settings import Settings
@@ -157,6 +157,10 @@ class Service:
         except LockedError as e:
             detail = str(e).removesuffix("; exiting")
             log.warning("job %s skipped: %s", job_id, detail)
+            return JobOutcome(job_id, "skipped", detail)
+        except EmptyWeekError as e:  # a quiet week: say so, keep serving
+            detail = str(e)
+            log.warning("job %s: %s", job_id, detail)
             return JobOutcome(job_id, "skipped", detail)
         except SignalsError as e:
             log.error("job %s failed: %s", job_id, e)

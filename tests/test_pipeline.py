@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from signals import pipeline
 from signals.devserver import Response, serve
-from signals.errors import LockedError
+from signals.errors import EmptyWeekError, LockedError
 from signals.lock import job_lock
 from signals.pipeline import Job, JobKind, run_job
 from signals.process import BATCH
@@ -201,8 +201,9 @@ def test_digest_job_writes_the_week_it_is_given(ctx: pipeline.Context) -> None:
     assert res.lines() == [f"wrote {p}" for p in res.written]
     data = json.loads((ctx.settings.reports_dir / "2022-W10.json").read_text(encoding="utf-8"))
     assert data["week"] == "2022-W10" and data["articles_analysed"] == 3
-    default = run_job(ctx, Job(JobKind.DIGEST))  # no week: the last complete one before now
-    assert any(p.name == "2022-W09.json" for p in default.written)
+    with pytest.raises(EmptyWeekError):  # no week: the last complete one before now, empty here
+        run_job(ctx, Job(JobKind.DIGEST))
+    assert not (ctx.settings.reports_dir / "2022-W09.json").exists()
 
 
 def test_configure_keeps_the_ruleset_until_the_scenarios_change(ctx: pipeline.Context, tmp_path: Path) -> None:

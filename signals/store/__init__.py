@@ -1,5 +1,6 @@
-"""The store: tables (``schema``), connection setup (``engine``) and every query (``repo``)."""
+"""The store: tables (``schema``), connection setup (``engine``), every query (``repo``) and
+schema migrations (``migrate``, Alembic revisions in ``migrations/``)."""
 
-from .engine import Store, open_store
+from .engine import Store, open_store, redact
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "open_store", "redact"]

@@ -7,17 +7,19 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from ..errors import StoreError
-from .schema import SCHEMA_VERSION, meta, metadata
+from ..errors import NoDatabaseError, StoreError
+from . import migrate
+from .migrations import baseline
 
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 60_000
@@ -65,6 +67,33 @@ class Store:
                 time.sleep(random.uniform(0.0, 0.02 * attempt))
         raise AssertionError("unreachable")
 
+    def upgrade(self, create: bool = True, location: Path = migrate.MIGRATIONS) -> tuple[str | None, str]:
+        """Apply pending migrations; (revision before, after). A database at head costs one
+        read. Otherwise one write transaction, which is the lock: concurrent first runs on a
+        new database do not race (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL).
+        ``create=False``: a database without Signals tables raises ``NoDatabaseError``.
+        ``location``: another revision directory (tests)."""
+        with self.engine.connect() as conn:
+            rev = migrate.current_revision(conn)
+        if rev == migrate.head_of(location):
+            return rev, rev
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                # a table rebuild (op.batch_alter_table) drops a table others point to: SQLite's
+                # procedure for schema changes turns foreign keys off outside the transaction
+                # and checks them before the commit (migrate.upgrade does)
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                raw.execute("PRAGMA foreign_keys = OFF")
+            conn.execution_options(signals_write=True)
+            with conn.begin():
+                if not self.is_sqlite:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(7357246661)"))
+                before, after = migrate.upgrade(conn, redact(self.url), create, location)
+        if before != after:
+            log.info("database %s upgraded from revision %s to %s", redact(self.url), before or "none", after)
+        return before, after
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -100,39 +129,56 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("signals_write") else "BEGIN")
 
 
-def open_store(url: str, create: bool = True) -> Store:
-    """Connect, create missing tables, and check the schema version."""
+def open_store(url: str, create: bool = True, upgrade: bool = True) -> Store:
+    """Connect and bring the schema to the head revision (``upgrade``).
+
+    ``create=False`` (the read commands) never creates anything: a missing SQLite file or a
+    database without Signals tables raises ``NoDatabaseError`` (exit 3), and no directory or
+    file is made. ``upgrade=False`` leaves the schema as it is (``signals db current``).
+    """
     try:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[1] if "///" in url else ""
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            memory = not path or path == ":memory:" or "mode=memory" in path
+            if not create and (memory or not _sqlite_has_tables(path.split("?", 1)[0])):
+                raise NoDatabaseError(redact(url))
+            if create and not memory:
+                Path(path.split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
         store = Store(engine, url)
-        if create:
-            with store.begin() as conn:
-                # one transaction: concurrent first runs on a new database do not race to create
-                # the tables (BEGIN IMMEDIATE on SQLite; a transaction-level advisory lock here)
-                if not store.is_sqlite:
-                    conn.execute(text("SELECT pg_advisory_xact_lock(7357246661)"))
-                metadata.create_all(conn)
-                row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-                if row is None:
-                    conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-                elif int(row) > SCHEMA_VERSION:
-                    raise StoreError(f"database schema {row} is newer than this Signals ({SCHEMA_VERSION})")
+        try:
+            if upgrade:
+                store.upgrade(create)
+            elif not create:
+                with engine.connect() as conn:
+                    if not migrate.schema_state(conn).exists:
+                        raise NoDatabaseError(redact(url))
+        except BaseException:
+            store.dispose()
+            raise
         return store
     except StoreError:
         raise
-    except (OperationalError, SQLAlchemyError, OSError, ModuleNotFoundError) as e:
-        raise StoreError(f"cannot open database {_redact(url)}: {e.__class__.__name__}: {str(e).splitlines()[0]}") from None
+    except (OperationalError, SQLAlchemyError, OSError, ModuleNotFoundError, sqlite3.Error) as e:
+        raise StoreError(f"cannot open database {redact(url)}: {e.__class__.__name__}: {str(e).splitlines()[0]}") from None
 
 
-def _redact(url: str) -> str:
+def _sqlite_has_tables(path: str) -> bool:
+    """Whether the file exists and holds Signals tables, looked at read-only (a connection with
+    our pragmas would turn any file it opens into a WAL database)."""
+    if not Path(path).is_file():
+        return False
+    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return bool(names & ({migrate.VERSION_TABLE} | set(baseline.metadata.tables)))
+
+
+def redact(url: str) -> str:
     """Hide a password in a database URL before it reaches a message or a log."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

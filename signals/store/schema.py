@@ -3,6 +3,10 @@
 Timestamps are stored as timezone-aware UTC (``UtcDateTime`` turns SQLite's naive values back
 into aware ones). ``articles.week`` is the ISO week of the article's effective date, stored so
 that every count and every digest windows on the same dates.
+
+These definitions are what the code queries; the database is built and changed by the
+migrations in ``migrations/versions`` (a change here needs a revision there:
+``tests/store/test_migrations.py`` compares a migrated database with these tables).
 """
 
 from __future__ import annotations
@@ -28,8 +32,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-
-SCHEMA_VERSION = 1
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -128,6 +130,7 @@ articles = Table(
     Index("ix_articles_state", "state", "id"),
     Index("ix_articles_week", "week"),
     Index("ix_articles_content_hash", "content_hash"),
+    Index("ix_articles_published", "published_at"),  # revision 0002: export selects a period
 )
 
 article_sources = Table(
