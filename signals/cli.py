@@ -52,7 +52,7 @@ def _setup_logging(verbose: int, quiet: int) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
-class _Now(click.ParamType):
+class _Now(click.ParamType[Any]):
     name = "ISO-8601"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -465,7 +465,7 @@ def status(as_json: bool) -> None:
 
     Example: signals status --json
     """
-    from .collect import resolve_sources
+    from .config import resolve_sources
     from .status import status_json, status_lines
     from .store import repo
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..config import SourceSpec
@@ -31,7 +31,7 @@ def url_hash(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
-def _insert(conn: Connection, table: t.Table) -> Any:
+def _insert(conn: Connection, table: Table) -> Any:
     """INSERT that can say ON CONFLICT DO NOTHING on both dialects."""
     return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
 
