@@ -1,0 +1,168 @@
+"""Emerging terms per rupture (signals.emerging): quadrants on hand-made data, function words and
+boilerplate never lead, the entity filter, and the scatter's escaping."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from signals.emerging import (
+    Background,
+    BackgroundDoc,
+    EmergingMap,
+    EmergingParams,
+    EvidenceDoc,
+    clean_entities,
+    emerging_map,
+    looks_like_name,
+    quadrant,
+    watch_keys,
+)
+from signals.keyness import content_words, stopwords
+from signals.report.scatter import emerging_chart
+
+WEEKS = [f"2024-W{w:02d}" for w in range(1, 13)]  # W09..W12 are the recent weeks
+FILLER = "Le conseil municipal a voté le budget de la ville pour la rentrée scolaire."
+
+
+def _background(evidence: list[EvidenceDoc], others: int = 120) -> Background:
+    docs = [BackgroundDoc(d.article_id, d.text, "fr", "tv") for d in evidence]
+    docs += [BackgroundDoc(10_000 + i, f"{FILLER} Sujet numéro {i} sur la météo et le sport.", "fr",
+                           "tv" if i % 2 else "radio") for i in range(others)]
+    return Background(docs)
+
+
+def _evidence() -> list[EvidenceDoc]:
+    """20 evidence articles over 12 weeks: "coopérative" everywhere (well-known, then strong when
+    it also rises), "plateforme" only in the last weeks (a weak signal), "entrepôt" in a few
+    early ones (latent); every article full of function words and boilerplate."""
+    docs = []
+    for i in range(20):
+        week = WEEKS[i * 12 // 20]
+        recent = week >= "2024-W09"
+        words = ["coopérative", "salariés"]
+        if recent and i % 2 == 0:
+            words.append("plateforme")
+        if not recent and i % 5 == 0:
+            words.append("entrepôt")
+        text = (f"Selon le journal de samedi, les {' et les '.join(words)} sont aussi dans "
+                "cette tribune, lundi, selon la rédaction de France.")
+        docs.append(EvidenceDoc(i + 1, week, text, "fr"))
+    return docs
+
+
+def _terms(m: EmergingMap) -> dict[str, str]:
+    return {t.term: t.quadrant for t in m.terms}
+
+
+def test_quadrant_placement() -> None:
+    assert quadrant(0.1, 2.0, 0.3, 1.0) == "weak"
+    assert quadrant(0.5, 2.0, 0.3, 1.0) == "strong"
+    assert quadrant(0.1, 0.0, 0.3, 1.0) == "latent"
+    assert quadrant(0.5, -1.0, 0.3, 1.0) == "well-known"
+
+
+def test_map_places_hand_made_terms() -> None:
+    ev = _evidence()
+    m = emerging_map(ev, _background(ev), WEEKS, watch_keys(["salarié"]))
+    assert m is not None
+    assert m.evidence == 20 and m.recent_evidence == sum(d.week >= "2024-W09" for d in ev)
+    q = _terms(m)
+    assert q["plateforme"] == "weak", m.terms  # rare overall, rising: a weak signal
+    assert q["coopérative"] == "well-known"  # everywhere, flat
+    assert q["entrepôt"] == "latent"  # rare, only early
+    by = {t.term: t for t in m.terms}
+    assert by["plateforme"].growth >= 1.0 > by["coopérative"].growth
+    assert by["plateforme"].earlier_share == 0.0 and by["plateforme"].recent_share >= 0.5
+    assert by["salariés"].in_watch_list and not by["plateforme"].in_watch_list  # stems compared
+    # strong: high visibility and rising
+    rising = [EvidenceDoc(100 + i, d.week, d.text + (" Les livreurs aussi." if d.week >= "2024-W05" else ""),
+                          "fr") for i, d in enumerate(ev)]
+    m2 = emerging_map(rising, _background(rising), WEEKS)
+    assert m2 is not None and _terms(m2)["livreurs"] == "strong", m2.terms
+
+
+def test_stopwords_and_boilerplate_never_listed() -> None:
+    ev = _evidence()
+    m = emerging_map(ev, _background(ev), WEEKS)
+    assert m is not None and m.terms
+    banned = {"selon", "journal", "samedi", "lundi", "tribune", "redaction", "france", "cette", "aussi", "les"}
+    assert not {t.term for t in m.terms} & banned
+    assert m.terms[0].term in {"coopérative", "salariés", "plateforme"}
+    assert not content_words("Selon le journal de samedi, cette tribune est aussi la nôtre") - {"notre"}
+    assert "les" in stopwords("fr") and "the" in stopwords("en")
+
+
+def test_one_article_does_not_make_a_signal() -> None:
+    ev = _evidence()
+    ev[-1] = EvidenceDoc(ev[-1].article_id, ev[-1].week, ev[-1].text + " Un seul ornithorynque.", "fr")
+    m = emerging_map(ev, _background(ev), WEEKS)
+    assert m is not None and "ornithorynque" not in _terms(m)  # below min_support
+    m1 = emerging_map(ev, _background(ev), WEEKS, params=EmergingParams(min_support=1))
+    assert m1 is not None
+    one = next((t for t in m1.terms if t.term == "ornithorynque"), None)
+    plateforme = next(t for t in m1.terms if t.term == "plateforme")
+    assert one is None or one.growth < plateforme.growth
+
+
+def test_no_evidence_no_map() -> None:
+    assert emerging_map([], Background([]), WEEKS) is None
+
+
+def test_entity_filter() -> None:
+    assert not looks_like_name("Samedi")
+    assert not looks_like_name("n’")
+    assert not looks_like_name("2020 n’")
+    assert not looks_like_name("l'Europe")  # a lowercase start
+    assert not looks_like_name("1789")
+    assert not looks_like_name("Madrid-")
+    assert not looks_like_name("Bonjour Fanny")
+    assert looks_like_name("Emmanuel Macron") and looks_like_name("Banque de France")
+    docs = [BackgroundDoc(i, f"Les élus de la région votent. Signals, le journal {i}. Emmanuel Macron parle."
+                          if i < 3 else f"Sujet {i} sur TF1 : Signals résume.", "fr", "tf1" if i % 2 else "f2")
+            for i in range(40)]
+    docs.append(BackgroundDoc(99, "Bonsoir Claude Sempère, vous êtes à Londres. Claude Sempère : rien de neuf.",
+                              "fr", "f2"))
+    bg = Background(docs)
+    counts = [("Signals", 10), ("Samedi", 5), ("n’", 4), ("Élus", 3), ("TF1", 3), ("Claude Sempère", 2),
+              ("Emmanuel Macron", 2)]
+    assert clean_entities(counts, bg) == [("Emmanuel Macron", 2)]
+    assert bg.is_boilerplate("Signals") and bg.is_boilerplate("TF1")  # everywhere; one source's name
+    assert bg.is_common_word("Élus") and bg.is_on_air("Claude Sempère")
+
+
+def test_channel_name_is_not_an_emerging_term() -> None:
+    ev = [EvidenceDoc(i, WEEKS[-1 - i % 6], f"France 2 : la coopérative ouvrière numéro {i} ouvre.", "fr",
+                      ("France 2",)) for i in range(12)]
+    bg = Background([BackgroundDoc(d.article_id, d.text, "fr", "france2") for d in ev]
+                    + [BackgroundDoc(100 + i, f"France 2 : le sport numéro {i}.", "fr", "france2") for i in range(60)])
+    m = emerging_map(ev, bg, WEEKS)
+    assert m is not None
+    terms = _terms(m)
+    assert "France 2" not in terms and "coopérative" in terms
+
+
+class _Audit(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.on: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.on += [k for k, _ in attrs if k.startswith("on")]
+
+
+def test_scatter_is_svg_without_script_and_escapes_terms() -> None:
+    ev = _evidence()
+    m = emerging_map(ev, _background(ev), WEEKS)
+    assert m is not None
+    hostile = m.terms[0].__class__(**{**m.terms[0].to_dict(), "term": "<script>alert(1)</script>"})
+    m = EmergingMap.from_dict({**m.to_dict(), "terms": [hostile.to_dict(), *(t.to_dict() for t in m.terms[1:])]})
+    svg = str(emerging_chart(m, label="<img src=x onerror=alert(1)>"))
+    audit = _Audit()
+    audit.feed(svg)
+    assert "script" not in audit.tags and "img" not in audit.tags and not audit.on
+    assert {"svg", "circle", "line", "text", "title"} <= set(audit.tags)
+    assert svg.count("<circle") == len(m.terms)
+    assert "&lt;script&gt;" in svg
+    assert EmergingMap.from_dict(m.to_dict()) == m
