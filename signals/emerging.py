@@ -16,9 +16,10 @@ evidence articles (each with its week, text and named entities) are compared wit
   weeks' evidence (default 4) against its share of the earlier weeks' evidence, each smoothed
   by a prior of ``growth_prior`` pseudo-articles at its share of the whole window: positive when
   its share rose, and one article moves it little. 0 when either period has no evidence.
-* **Quadrants** (Yoon's map): visibility is high at or above the median of the listed terms,
-  growth is high at or above ``growth_split``: weak signals (low, high), strong signals (high,
-  high), latent (low, low), well-known (high, low).
+* **Quadrants** (Yoon's map): visibility is high above the mean of the listed terms (as Yoon's
+  map splits at the average) or from half the evidence up, growth is high at or above
+  ``growth_split``: weak signals (low, high), strong signals (high, high), latent (low, low),
+  well-known (high, low).
 
 Pure computation: the store gives the documents (``signals.store.emerging``).
 """
@@ -42,12 +43,14 @@ BACKGROUND_MAX = 4000  # articles of the window compared against (a deterministi
 ENTITY_SHARE = 0.2  # a name in this share of the background articles is boilerplate…
 SOURCE_SHARE = 0.3  # …or in this share of one source's background articles…
 SOURCE_MIN = 10  # …that source having at least this many
+HIGH_VISIBILITY = 0.5  # in at least half the evidence: high visibility whatever the others
 COMMON_MIN = 2  # a one-word "name" written in lowercase in this many background articles is a word
 QUADRANTS = ("weak", "strong", "latent", "well-known")
 QUADRANT_LABELS = {"weak": "weak signal", "strong": "strong signal", "latent": "latent",
                    "well-known": "well-known"}
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _ELIDED_TAIL = re.compile(r"['’]$")
+_ELIDED_LOWER = re.compile(r"^(?:[LlDd]|[Qq]u)['’][a-zà-ÿ]")
 _ELIDED_HEAD = re.compile(r"^(?:[LlDd]|[Qq]u)['’](?=[A-ZÀ-Ý])")  # "L'Espagne" is "Espagne"
 #: Words that open what a presenter says to someone on air: "Bonsoir Claude", "Merci Fanny".
 GREETINGS = frozenset(["bonjour", "bonsoir", "merci", "salut", "revoir", "hello", "thanks", "oui", "non", "voila"])
@@ -127,7 +130,7 @@ class EmergingMap:
     evidence: int  # evidence articles of the window
     recent_evidence: int  # of which in the last ``recent_weeks``
     background: int  # articles compared against
-    visibility_split: float  # median visibility of the listed terms
+    visibility_split: float  # mean visibility of the listed terms
     growth_split: float
     terms: tuple[EmergingTerm, ...]  # best keyness first
 
@@ -168,6 +171,8 @@ def looks_like_name(name: str, language: str | None = None) -> bool:
     words = name.split()
     if any(_ELIDED_TAIL.search(w) for w in words) or not (name[-1].isalnum() or name[-1] in ".)"):
         return False  # "2020 n’", "Madrid-"
+    if _ELIDED_LOWER.match(name):
+        return False  # "L'impact": an elided article before a common noun
     if strip_accents(words[0].lower()) in GREETINGS:
         return False  # "Bonjour Fanny"
     if len(words) == 1:
@@ -345,7 +350,7 @@ def emerging_map(evidence: Sequence[EvidenceDoc], background: Background, weeks:
         earlier = n_ev - n_recent
         measured.append((c, k / n_ev, growth, k_recent / n_recent if n_recent else 0.0,
                          (k - k_recent) / earlier if earlier else 0.0))
-    split = statistics.median(v for _, v, _, _, _ in measured) if measured else 0.0
+    split = statistics.fmean(v for _, v, _, _, _ in measured) if measured else 0.0
     terms = tuple(
         EmergingTerm(term=c.term, kind=c.kind, quadrant=quadrant(vis, growth, split, params.growth_split),
                      visibility=round(vis, 4), growth=round(growth, 3), articles=len(c.docs),
@@ -359,8 +364,10 @@ def emerging_map(evidence: Sequence[EvidenceDoc], background: Background, weeks:
 
 
 def quadrant(visibility: float, growth: float, visibility_split: float, growth_split: float) -> str:
-    """weak (low visibility, high growth) | strong (high, high) | latent (low, low) | well-known (high, low)."""
-    high_v, high_g = visibility >= visibility_split, growth >= growth_split
+    """weak (low visibility, high growth) | strong (high, high) | latent (low, low) | well-known
+    (high, low). Visibility is high above the split (ties are low: when every term is in two
+    articles, none stands out), or in at least half the evidence."""
+    high_v, high_g = visibility > visibility_split or visibility >= HIGH_VISIBILITY, growth >= growth_split
     if high_g:
         return "strong" if high_v else "weak"
     return "well-known" if high_v else "latent"

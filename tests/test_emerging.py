@@ -59,6 +59,8 @@ def test_quadrant_placement() -> None:
     assert quadrant(0.5, 2.0, 0.3, 1.0) == "strong"
     assert quadrant(0.1, 0.0, 0.3, 1.0) == "latent"
     assert quadrant(0.5, -1.0, 0.3, 1.0) == "well-known"
+    assert quadrant(0.14, 2.0, 0.14, 1.0) == "weak"  # a tie with the mean is low…
+    assert quadrant(0.6, 0.0, 0.9, 1.0) == "well-known"  # …half the evidence or more is high
 
 
 def test_map_places_hand_made_terms() -> None:
@@ -115,6 +117,7 @@ def test_entity_filter() -> None:
     assert not looks_like_name("l'Europe")  # a lowercase start
     assert not looks_like_name("1789")
     assert not looks_like_name("Madrid-")
+    assert not looks_like_name("L'impact") and looks_like_name("L'Oréal")
     assert not looks_like_name("Bonjour Fanny")
     assert looks_like_name("Emmanuel Macron") and looks_like_name("Banque de France")
     docs = [BackgroundDoc(i, f"Les élus de la région votent. Signals, le journal {i}. Emmanuel Macron parle."

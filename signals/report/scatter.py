@@ -1,6 +1,6 @@
 """The emerging-terms map as a small inline SVG scatter (pure: data in, SVG text out).
 
-Visibility on x, growth on y, the quadrant lines (median visibility, the growth split) dashed,
+Visibility on x, growth on y, the quadrant lines (the visibility split, the growth split) dashed,
 each quadrant named in its corner, one dot per term coloured by quadrant with an SVG
 ``<title>`` (a tooltip in every browser, no JavaScript), and the labels of the best few terms.
 Every string from the data is escaped."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from signals.emerging import EmergingMap
+from signals.emerging import HIGH_VISIBILITY, EmergingMap
 
 __all__ = ["emerging_chart"]
 
@@ -39,7 +39,7 @@ def emerging_chart(m: EmergingMap, *, label: str = "", width: int = 420, height:
 
     parts = [f'<rect class="plot" x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fff" stroke="#ccc" '
              'stroke-width="0.6"/>']
-    vx, gy = x(m.visibility_split), y(m.growth_split)
+    vx, gy = x(min(m.visibility_split, HIGH_VISIBILITY)), y(m.growth_split)
     parts.append(f'<line class="split visibility" x1="{_f(vx)}" x2="{_f(vx)}" y1="{top}" y2="{top + ph}" '
                  'stroke="#777" stroke-dasharray="3 3" stroke-width="0.8"/>')
     parts.append(f'<line class="split growth" x1="{left}" x2="{left + pw}" y1="{_f(gy)}" y2="{_f(gy)}" '

@@ -253,9 +253,9 @@ def emerging_view(m: EmergingMap | None, svg: str | None = None) -> EmergingView
         f"{m.first_week} to {m.last_week} against the {fmt_int(m.background)} articles analysed then "
         f"(log-odds z ≥ 1.96), best first. Visibility: share of that evidence mentioning it; growth: "
         f"how far its share of the last {m.recent_weeks} weeks' evidence ({fmt_int(m.recent_evidence)}) "
-        f"exceeds its share before (z-score; shares in brackets). Weak signals: low visibility (under "
-        f"the median, {m.visibility_split:.0%}), growth ≥ {m.growth_split:g}; strong: high, high; "
-        "latent: low, low; well-known: high, low.")
+        f"exceeds its share before (z-score; shares in brackets). Weak signals: low visibility (not "
+        f"above the mean, {m.visibility_split:.0%}, and under 50%), growth ≥ {m.growth_split:g}; "
+        "strong: high, high; latent: low, low; well-known: high, low.")
     return EmergingView(m, rows, intro, svg)
 
 
