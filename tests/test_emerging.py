@@ -169,3 +169,31 @@ def test_scatter_is_svg_without_script_and_escapes_terms() -> None:
     assert svg.count("<circle") == len(m.terms)
     assert "&lt;script&gt;" in svg
     assert EmergingMap.from_dict(m.to_dict()) == m
+
+
+def test_hostile_terms_are_escaped_in_the_digest_html_and_markdown() -> None:
+    import dataclasses
+
+    from signals.report import render_html, render_json, render_markdown
+    from signals.report.json_io import digest_from_json
+
+    from .test_report import XSS_PAYLOADS, make_digest
+
+    ev = _evidence()
+    m = emerging_map(ev, _background(ev), WEEKS)
+    assert m is not None
+    hostile = tuple(dataclasses.replace(t, term=XSS_PAYLOADS[i % len(XSS_PAYLOADS)]) for i, t in enumerate(m.terms))
+    d = make_digest()
+    moved = next(r for r in d.ruptures if r.score.status in ("gaining", "new", "fading"))
+    d = dataclasses.replace(d, ruptures=tuple(
+        dataclasses.replace(r, emerging=dataclasses.replace(m, terms=hostile)) if r is moved else r
+        for r in d.ruptures))
+    html = render_html(d)
+    audit = _Audit()
+    audit.feed(html)
+    assert "script" not in audit.tags and not audit.on
+    assert html.count('<svg class="emerging-map"') == 1 and "<h3>Emerging terms (" in html
+    md = render_markdown(d)
+    assert "### Emerging terms (" in md and "<script" not in md.lower()
+    back = digest_from_json(render_json(d))
+    assert next(r for r in back.ruptures if r.id == moved.id).emerging == dataclasses.replace(m, terms=hostile)

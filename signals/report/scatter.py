@@ -46,11 +46,17 @@ def emerging_chart(m: EmergingMap, *, label: str = "", width: int = 420, height:
                  'stroke="#777" stroke-dasharray="3 3" stroke-width="0.8"/>')
     corner = 'font-size="9" fill="#888"'
     parts += [
+        f'<text class="tick" x="{left - 3}" y="{_f(gy + 3)}" text-anchor="end" {corner}>{m.growth_split:g}</text>',
+        f'<text class="tick" x="{_f(vx)}" y="{top + ph + 10}" text-anchor="middle" {corner}>'
+        f"{min(m.visibility_split, HIGH_VISIBILITY):.0%}</text>",
+    ]
+    parts += [
         f'<text class="quadrant" x="{left + 3}" y="{top + 10}" {corner}>weak signals</text>',
         f'<text class="quadrant" x="{left + pw - 3}" y="{top + 10}" text-anchor="end" {corner}>strong signals</text>',
         f'<text class="quadrant" x="{left + 3}" y="{top + ph - 4}" {corner}>latent</text>',
         f'<text class="quadrant" x="{left + pw - 3}" y="{top + ph - 4}" text-anchor="end" {corner}>well-known</text>',
     ]
+    placed: list[tuple[float, float, float]] = []  # labels drawn: x from, x to, baseline
     for i, t in enumerate(m.terms):
         cx, cy = x(t.visibility), y(t.growth)
         colour = QUADRANT_COLOURS.get(t.quadrant, "#555")
@@ -62,14 +68,22 @@ def emerging_chart(m: EmergingMap, *, label: str = "", width: int = 420, height:
         parts.append(f'<g class="term" data-quadrant="{escape(t.quadrant)}"><title>{tip}</title>'
                      f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="3.5" fill="{colour}"{ring}/>')
         if i < labels:
+            text = t.term[:28]
             anchor = "end" if cx > left + pw * 0.7 else "start"
             dx = -5 if anchor == "end" else 5
-            parts.append(f'<text class="label" x="{_f(cx + dx)}" y="{_f(cy + 3)}" text-anchor="{anchor}" '
-                         f'font-size="10" fill="#222">{escape(t.term[:28])}</text>')
+            w = 5.5 * len(text)
+            x0 = cx + dx - (w if anchor == "end" else 0)
+            for dy in (3, 14, -8, 25, -19):  # beside the dot, else a line below or above
+                box = (x0, x0 + w, cy + dy)
+                if not any(a < box[1] and box[0] < b and abs(ly - box[2]) < 10 for a, b, ly in placed):
+                    placed.append(box)
+                    parts.append(f'<text class="label" x="{_f(cx + dx)}" y="{_f(cy + dy)}" '
+                                 f'text-anchor="{anchor}" font-size="10" fill="#222">{escape(text)}</text>')
+                    break
         parts.append("</g>")
     axis = 'font-size="9" fill="#555"'
     parts += [
-        f'<text class="axis" x="{left + pw / 2:.0f}" y="{height - 8}" text-anchor="middle" {axis}>'
+        f'<text class="axis" x="{left + pw / 2:.0f}" y="{height - 4}" text-anchor="middle" {axis}>'
         f"visibility: share of the evidence (0 to {x_max:.0%})</text>",
         f'<text class="axis" x="10" y="{top + ph / 2:.0f}" text-anchor="middle" transform="rotate(-90 10 '
         f'{top + ph / 2:.0f})" {axis}>growth (z)</text>',
