@@ -3,8 +3,14 @@ boilerplate never lead, the entity filter, and the scatter's escaping."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
+from click.testing import CliRunner
+
+from signals.cli import cli
 from signals.emerging import (
     Background,
     BackgroundDoc,
@@ -17,6 +23,7 @@ from signals.emerging import (
     quadrant,
     watch_keys,
 )
+from signals.judge import accept_all
 from signals.keyness import content_words, stopwords
 from signals.report.scatter import emerging_chart
 
@@ -197,3 +204,40 @@ def test_hostile_terms_are_escaped_in_the_digest_html_and_markdown() -> None:
     assert "### Emerging terms (" in md and "<script" not in md.lower()
     back = digest_from_json(render_json(d))
     assert next(r for r in back.ruptures if r.id == moved.id).emerging == dataclasses.replace(m, terms=hostile)
+
+
+def test_digest_reads_the_window_from_the_store(db_url: str, tmp_path: Path) -> None:
+    """import → process → digest on SQLite and PostgreSQL: the queries of signals.store.emerging
+    run, the map covers 12 weeks of evidence, and a term that appears only lately is growing."""
+    monday = datetime(2024, 2, 19, 8, tzinfo=UTC)  # 2024-W08
+    lines = []
+    for w in range(12):  # W08 .. W19: one evidence article a week, three a week in the last four
+        day = (monday + timedelta(weeks=w)).isoformat()
+        for k in range(3 if w >= 8 else 1):
+            extra = " Les livreurs de la plateforme rejoignent la coopérative." if w >= 8 else ""
+            lines.append({"url": f"https://ex.org/e{w}-{k}", "title": f"Monnaie locale, épisode {w}-{k}",
+                          "text": f"La monnaie locale des salariés de la coopérative progresse.{extra}",
+                          "published": day, "source": "tv"})
+        lines += [{"url": f"https://ex.org/q{w}-{k}", "title": f"Météo {w}-{k}", "published": day,
+                   "source": "radio" if k % 2 else "tv",
+                   "text": "Du soleil et quelques nuages sur la région."} for k in range(6)]
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    (tmp_path / "scenarios.yaml").write_text(
+        "ruptures:\n  - id: monnaies\n    title: Monnaies\n    summary: Les monnaies locales.\n    watch:\n"
+        "      - {id: w-money, label: les monnaies locales, any: [\"monnaie locale\"]}\n", encoding="utf-8")
+    judge = tmp_path / "judge.json"
+    judge.write_text(json.dumps(accept_all().to_json()), encoding="utf-8")
+    base = ["--db", db_url, "--judge", str(judge), "--scenarios", str(tmp_path / "scenarios.yaml"),
+            "--reports", str(tmp_path / "r"), "--now", "2024-05-20T12:00:00+00:00"]
+    for cmd in (["import", str(corpus)], ["process"], ["digest", "--week", "2024-W19"]):
+        res = CliRunner().invoke(cli, [*base, *cmd])
+        assert res.exit_code == 0, res.output
+    r = json.loads((tmp_path / "r" / "2024-W19.json").read_text(encoding="utf-8"))["ruptures"][0]
+    em = r["emerging"]
+    assert (em["first_week"], em["last_week"], em["evidence"], em["recent_evidence"]) == ("2024-W08", "2024-W19", 20, 12)
+    assert em["background"] == 20 + 12 * 6
+    terms = {t["term"]: t for t in em["terms"]}
+    assert terms["livreurs"]["growth"] > 1 and terms["livreurs"]["earlier_share"] == 0, terms
+    assert terms["livreurs"]["quadrant"] in ("weak", "strong")
+    assert not {"météo", "soleil", "nuages"} & set(terms)
