@@ -8,6 +8,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from .emerging import (
+    BACKGROUND_MAX,
+    Background,
+    EmergingMap,
+    EmergingParams,
+    clean_entities,
+    emerging_map,
+    watch_keys,
+)
 from .match import Ruleset
 from .models import AnalysedDoc, ItemKind, Polarity, Sentence
 from .report.charts import chart_week
@@ -25,6 +34,7 @@ from .score import (
 )
 from .spans import matched_sentences
 from .store import Store, repo
+from .store import emerging as emerging_store
 
 TREND_WEEKS = 52  # the chart of each rupture
 
@@ -55,20 +65,54 @@ def _articles(conn: Connection, rows: list[repo.MatchedArticle], ruleset: Rulese
     return tuple(out)
 
 
+def _rupture_terms(ruleset: Ruleset, rupture_id: str) -> list[str]:
+    """Every term of a rupture's items (what "in the watch list" compares with)."""
+    out: list[str] = []
+    for _, item in ruleset.scenarios.rupture(rupture_id).all_items():
+        for name in ("any", "all", "context", "aliases"):
+            out += [str(v) for v in getattr(item, name, None) or ()]
+        announcer = getattr(item, "name", None)
+        if isinstance(announcer, str):
+            out.append(announcer)
+    return out
+
+
+def _emerging(conn: Connection, ruleset: Ruleset, window: list[str], window_ev: dict[str, list[tuple[int, str]]],
+              params: EmergingParams) -> tuple[Background, dict[str, EmergingMap]]:
+    """The window's background and every rupture's map (ruptures with evidence in it)."""
+    background = Background(emerging_store.background_docs(conn, window, BACKGROUND_MAX))
+    maps = {}
+    for r in ruleset.scenarios.ruptures:
+        rows = window_ev.get(r.id)
+        if not rows:
+            continue
+        docs = emerging_store.evidence_docs(conn, rows)
+        language = docs[0].language if docs else "fr"
+        m = emerging_map(docs, background, window, watch_keys(_rupture_terms(ruleset, r.id), language), params)
+        if m is not None:
+            maps[r.id] = m
+    return background, maps
+
+
 def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
                  params: ScoreParams | None = None,
-                 entities: Callable[[list[int]], None] | None = None) -> tuple[Digest, list[RuptureScore]]:
-    """The week's digest; ``entities`` is called with the evidence article ids first, so that
-    their named entities are computed (lazily, once) before they are counted."""
+                 entities: Callable[[list[int]], None] | None = None,
+                 emerging: EmergingParams | None = None) -> tuple[Digest, list[RuptureScore]]:
+    """The week's digest; ``entities`` is called with the evidence article ids first (this
+    week's, then the emerging-terms window's), so that their named entities are computed
+    (lazily, once) before they are counted. ``emerging``: the emerging-terms window."""
     params = params or ScoreParams()
+    emerging = emerging or EmergingParams()
     start, end = week_bounds(week)
     span = span_weeks(params) + TREND_WEEKS - 1  # every chart week with its own baseline
     weeks = [*previous_weeks(week, span), week]
+    window = [*previous_weeks(week, emerging.weeks - 1), week]
     rupture_ids = [r.id for r in ruleset.scenarios.ruptures]
+    with store.engine.connect() as conn:
+        window_ev = emerging_store.window_evidence(conn, window)
+        ids = repo.counted_article_ids(conn, week, Polarity.EVIDENCE) if entities is not None else []
     if entities is not None:
-        with store.engine.connect() as conn:
-            ids = repo.counted_article_ids(conn, week, Polarity.EVIDENCE)
-        entities(ids)
+        entities(list(dict.fromkeys([*ids, *sorted({a for rows in window_ev.values() for a, _ in rows})])))
     with store.engine.connect() as conn:
         analysed = repo.analysed_per_week(conn, weeks)
         evidence, sources = repo.rupture_counts(conn, weeks, Polarity.EVIDENCE)
@@ -80,6 +124,7 @@ def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
         scores = score_week(counts, week, rupture_ids, params)
         trend = score_weeks(counts, [*previous_weeks(week, TREND_WEEKS - 1), week], rupture_ids, params)
         by_id = {s.rupture_id: s for s in scores}
+        background, maps = _emerging(conn, ruleset, window, window_ev, emerging)
         ruptures = []
         for score in scores:
             r = ruleset.scenarios.rupture(score.rupture_id)
@@ -100,8 +145,10 @@ def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
                 articles=_articles(conn, ev, ruleset),
                 counter_evidence=_articles(conn, counter, ruleset),
                 announcers=tuple(names),
-                entities=tuple(repo.entity_counts(conn, [a.article_id for a in ev])),
-                trend=tuple(chart_week(s) for s in trend[r.id])))
+                entities=tuple(clean_entities(repo.entity_counts(conn, [a.article_id for a in ev], limit=50),
+                                              background)),
+                trend=tuple(chart_week(s) for s in trend[r.id]),
+                emerging=maps.get(r.id)))
 
         digest = Digest(week=week, start=start, end=end, generated_at=now, ruleset_version=ruleset.version, params=params,
                         articles_analysed=analysed.get(week, 0), sources_active=repo.active_sources(conn, week),

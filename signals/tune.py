@@ -19,8 +19,6 @@ stored analyses (no re-analysis at all); the store is not written.
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -28,49 +26,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP
-from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP
-
-from .analyse import KEYS_VERSION, Analyser, strip_accents
+from .analyse import KEYS_VERSION, Analyser
 from .corpus import FIELDS, check_field_map, read_jsonl
+from .keyness import MIN_Z, log_odds_z
+from .keyness import content_words as _words
 from .match import Ruleset
 from .models import EVIDENCE_KINDS, AnalysedDoc, Sentence
 from .score import iso_week
 from .settings import parse_now
 from .store import Store, repo
 
-_WORD = re.compile(r"[^\W\d_][\w-]{2,}", re.UNICODE)
-_STOP = {strip_accents(w.lower()) for w in FR_STOP | EN_STOP} | {
-    "a", "the", "an", "plus", "fait", "faire", "dit", "selon", "ans", "ete", "etre", "avoir", "aussi",
-    "comme", "tout", "tous", "toute", "toutes", "bien", "encore", "deja", "notamment", "depuis"}
-#: News boilerplate: words of the trade, bylines, page furniture and the calendar.
-_BOILERPLATE_WORDS = """
-    tribune article articles est-a-dire c-est-a-dire abonne abonnes abonnement lire lecture
-    newsletter journal journaux
-    redaction redacteur edition editorial chronique photo photos video videos image images publie
-    publiee mis jour actualite actualites info infos direct replay podcast emission journaliste
-    journalistes reporter envoye special afp reuters source sources monde bonne bon bonnes bons
-    grand grande grands grandes nouveau nouvelle nouveaux nouvelles premier premiere dernier
-    derniere annee annees jour jours semaine semaines mois heure heures minute minutes hier demain
-    aujourd lundi mardi mercredi jeudi vendredi samedi dimanche janvier fevrier mars avril mai juin
-    juillet aout septembre octobre novembre decembre france francais francaise gens
-    personne personnes chose choses cas part fois moment question point exemple partie coup
-    monsieur madame selon declare explique estime ajoute affirme rappelle souligne precise indique
-    said says told according year years week weeks day days today yesterday monday tuesday
-    wednesday thursday friday saturday sunday new first last people time news report reported
-    percent million millions milliard milliards euros euro dollars
-    """
-_BOILERPLATE = {strip_accents(w) for w in _BOILERPLATE_WORDS.split()}
-_STOP_SHORT = {"a", "the", "an", "plus", "fait", "faire", "dit", "ans", "ete", "etre", "avoir", "aussi", "comme",
-               "tout", "tous", "toute", "toutes", "bien", "encore", "deja", "notamment", "depuis"}
-#: Function words per language (spaCy's lists); a language without a list gets both.
-_STOPS = {
-    "fr": {strip_accents(w.lower()) for w in FR_STOP} | _STOP_SHORT,
-    "en": {strip_accents(w.lower()) for w in EN_STOP} | _STOP_SHORT,
-}
 MAX_EXAMPLES = 3
-PRIOR_STRENGTH = 50.0  # α0: pseudo-articles of the background prior (Monroe et al.'s informative prior)
-MIN_Z = 1.96  # a candidate's log-odds ratio must be significant at about 5 %
 
 
 @dataclass
@@ -186,26 +152,6 @@ def stored_docs(store: Store, analyser: Analyser, limit: int | None = None,
             n += 1
             if limit is not None and n >= limit:
                 return
-
-
-def _words(text: str, language: str | None = None) -> set[str]:
-    stop = _STOPS.get(language or "", _STOP)
-    return {w for w in (strip_accents(m.group(0).lower().strip("-")) for m in _WORD.finditer(text))
-            if w not in stop and w not in _BOILERPLATE and len(w) > 2}
-
-
-
-def log_odds_z(k: int, n_ev: int, df: int, n: int, alpha0: float = PRIOR_STRENGTH) -> tuple[float, float]:
-    """(log-odds ratio δ, its z-score) of a word seen in ``k`` of ``n_ev`` evidence articles and
-    in ``df`` of all ``n`` articles, evidence against the rest, each side smoothed by a Beta prior
-    of ``alpha0`` pseudo-articles at the word's background rate ``p`` (Monroe et al. 2008):
-    δ = log((k + α0·p) / (n_ev − k + α0·(1−p))) − the same for the rest; z = δ / sd(δ)."""
-    p = (df + 0.5) / (n + 1.0)
-    a, b = alpha0 * p, alpha0 * (1.0 - p)
-    k_rest, n_rest = df - k, n - n_ev
-    delta = math.log((k + a) / (n_ev - k + b)) - math.log((k_rest + a) / (n_rest - k_rest + b))
-    var = 1 / (k + a) + 1 / (n_ev - k + b) + 1 / (k_rest + a) + 1 / (n_rest - k_rest + b)
-    return delta, delta / math.sqrt(var)
 
 
 def tune(docs: Iterable[_Doc], ruleset: Ruleset, analyser: Analyser, corpus_name: str = "",

@@ -159,3 +159,19 @@ def test_markdown_lists_every_article_in_full(reports: Path) -> None:
     assert evidence.count("**monnaie locale**") == EVIDENCE
     assert "matched: " in evidence and "l'ubérisation du travail" in evidence
     assert "\n    > " in evidence  # item 10 and up: continuation lines indented by four
+
+
+def test_emerging_terms_in_json_html_and_markdown(reports: Path) -> None:
+    r = _rupture(reports)
+    em = r["emerging"]
+    assert em["evidence"] == EVIDENCE and em["recent_evidence"] == EVIDENCE
+    terms = {t["term"]: t for t in em["terms"]}
+    assert "chauffeurs" in terms, terms  # in every evidence article, in none of the weather ones
+    assert terms["chauffeurs"]["visibility"] == 1.0 and terms["chauffeurs"]["growth"] == 0.0  # no earlier weeks
+    assert not {"comme", "depuis", "jours", "les", "fait"} & set(terms)  # function words and boilerplate
+    assert terms["ubérisation"]["in_watch_list"] and not terms["chauffeurs"]["in_watch_list"]
+    html = (reports / f"{WEEK}.html").read_text(encoding="utf-8")
+    section = html.split('<div class="emerging">')[1].split("</div>\n</div>")[0]
+    assert '<svg class="emerging-map"' in section and "<td>chauffeurs</td>" in section
+    md = (reports / f"{WEEK}.md").read_text(encoding="utf-8")
+    assert "### Emerging terms (2024-W08 to 2024-W19)" in md and "| chauffeurs | well-known | 100% (12) |" in md

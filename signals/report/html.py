@@ -2,7 +2,7 @@
 no external resource, a restrictive CSP), autoescaped, links only through ``safe_url``.
 
 The only markup not escaped by the template is built here (the highlighted sentence, from
-escaped pieces) or is a chart our own code drew (``charts``)."""
+escaped pieces) or is a chart our own code drew (``charts``, the emerging-terms scatter)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from signals.report.charts import rupture_chart, shared_scale
 from signals.report.highlight import Segment
 from signals.report.jinja import environment
 from signals.report.model import Digest
+from signals.report.scatter import emerging_chart
 from signals.report.view import digest_view
 
 
@@ -42,6 +43,8 @@ def render_html(d: Digest, charts: Mapping[str, str] | None = None,
     if charts is None:
         charts = {r.id: str(rupture_chart(r.trend, scale, current=d.week, label=r.title))
                   for r in d.ruptures if r.trend}
+    scatters = {r.id: str(emerging_chart(r.emerging, label=r.title)) for r in d.ruptures
+                if r.emerging is not None and r.emerging.terms}
     return html_env().get_template("digest.html.j2").render(
-        v=digest_view(d, charts), current_ruleset=current_ruleset,
+        v=digest_view(d, charts, scatters), current_ruleset=current_ruleset,
         trend_weeks=max((len(r.trend) for r in d.ruptures), default=0), scale_per_1000=scale * 1000)

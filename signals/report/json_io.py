@@ -7,6 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from signals.emerging import EmergingMap
 from signals.report.charts import ChartWeek
 from signals.report.fmt import iso
 from signals.report.model import Digest, DigestArticle, DigestRupture, DigestSentence, ItemActivity
@@ -66,6 +67,7 @@ def _rupture_dict(r: DigestRupture) -> dict[str, Any]:
         "announcers": list(r.announcers),
         "entities": [{"name": name, "count": count} for name, count in r.entities],
         "trend": [w.to_dict() for w in r.trend],
+        "emerging": r.emerging.to_dict() if r.emerging is not None else None,
     }
 
 
@@ -155,6 +157,7 @@ def digest_from_json(text: str) -> Digest:
                 announcers=tuple(r["announcers"]),
                 entities=tuple((e["name"], e["count"]) for e in r["entities"]),
                 trend=tuple(ChartWeek.from_dict(w) for w in r.get("trend", ())),
+                emerging=EmergingMap.from_dict(r["emerging"]) if r.get("emerging") else None,
             )
         )
     return Digest(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from signals.emerging import EmergingMap
 from signals.report.charts import ChartWeek
 from signals.score import RuptureScore, ScoreParams
 
@@ -57,6 +58,7 @@ class DigestRupture:
     announcers: tuple[str, ...]  # announcers mentioned around its evidence this week
     entities: tuple[tuple[str, int], ...]  # top entities around its evidence (name, count)
     trend: tuple[ChartWeek, ...] = ()  # the last TREND_WEEKS weeks as each was scored, oldest first
+    emerging: EmergingMap | None = None  # emerging terms of its evidence (None: no evidence in the window)
 
 
 @dataclass(frozen=True)

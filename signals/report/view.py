@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from signals.emerging import EmergingMap
 from signals.report.fmt import (
     date_range,
     fmt_int,
@@ -67,6 +68,26 @@ class ArticleList:
         return len(self.best) + len(self.rest)
 
 
+@dataclass(frozen=True)
+class EmergingRow:
+    """One row of the emerging-terms table, formatted (plain text: the templates escape)."""
+
+    term: str
+    kind: str  # word | entity
+    quadrant: str  # its label: weak signal, strong signal, latent, well-known
+    visibility: str  # "40% (4)": share of the window's evidence and articles
+    growth: str  # "+2.1 (80% vs 10%)": the z-score, the last weeks' share vs the earlier weeks'
+    watched: bool
+
+
+@dataclass(frozen=True)
+class EmergingView:
+    map: EmergingMap
+    rows: tuple[EmergingRow, ...]
+    intro: str  # what the window and the axes are
+    svg: str | None = None  # the scatter (signals.report.scatter), trusted markup
+
+
 ItemGroup = tuple[str, tuple[ItemActivity, ...]]  # (kind label, its items, most active first)
 
 
@@ -83,6 +104,7 @@ class RuptureView:
     evidence: ArticleList
     counter: ArticleList
     chart_svg: str | None = None  # an inline SVG chart (signals.report.charts), trusted markup
+    emerging: EmergingView | None = None  # emerging terms (when the map lists any)
 
 
 @dataclass(frozen=True)
@@ -218,7 +240,27 @@ def article_list(articles: Sequence[DigestArticle], shown: int = MAX_ARTICLES) -
     return ArticleList(best=views[:shown], rest=views[shown:])
 
 
-def rupture_view(r: DigestRupture, n: int, params: ScoreParams, chart_svg: str | None = None) -> RuptureView:
+def emerging_view(m: EmergingMap | None, svg: str | None = None) -> EmergingView | None:
+    if m is None or not m.terms:
+        return None
+    rows = tuple(EmergingRow(
+        term=t.term, kind=t.kind, quadrant=t.quadrant_label,
+        visibility=f"{t.visibility:.0%} ({t.articles})",
+        growth=f"{t.growth:+.1f} ({t.recent_share:.0%} vs {t.earlier_share:.0%})",
+        watched=t.in_watch_list) for t in m.terms)
+    intro = (
+        f"Words and names over-represented in this rupture's {plural(m.evidence, 'evidence article')} of "
+        f"{m.first_week} to {m.last_week} against the {fmt_int(m.background)} articles analysed then "
+        f"(log-odds z ≥ 1.96), best first. Visibility: share of that evidence mentioning it; growth: "
+        f"how far its share of the last {m.recent_weeks} weeks' evidence ({fmt_int(m.recent_evidence)}) "
+        f"exceeds its share before (z-score; shares in brackets). Weak signals: low visibility (not "
+        f"above the mean, {m.visibility_split:.0%}, and under 50%), growth ≥ {m.growth_split:g}; "
+        "strong: high, high; latent: low, low; well-known: high, low.")
+    return EmergingView(m, rows, intro, svg)
+
+
+def rupture_view(r: DigestRupture, n: int, params: ScoreParams, chart_svg: str | None = None,
+                 emerging_svg: str | None = None) -> RuptureView:
     status = r.score.status
     return RuptureView(
         n=n,
@@ -232,13 +274,17 @@ def rupture_view(r: DigestRupture, n: int, params: ScoreParams, chart_svg: str |
         evidence=article_list(r.articles),
         counter=article_list(r.counter_evidence),
         chart_svg=chart_svg,
+        emerging=emerging_view(r.emerging, emerging_svg),
     )
 
 
-def digest_view(d: Digest, charts: Mapping[str, str] | None = None) -> DigestView:
-    """``charts``: rupture id → an inline SVG built by our own code (never from feed text)."""
-    charts = charts or {}
-    rows = tuple(rupture_view(r, i, d.params, charts.get(r.id)) for i, r in enumerate(ordered(d), 1))
+def digest_view(d: Digest, charts: Mapping[str, str] | None = None,
+                scatters: Mapping[str, str] | None = None) -> DigestView:
+    """``charts``, ``scatters``: rupture id → an inline SVG built by our own code (feed text in
+    it escaped): the trend chart and the emerging-terms map."""
+    charts, scatters = charts or {}, scatters or {}
+    rows = tuple(rupture_view(r, i, d.params, charts.get(r.id), scatters.get(r.id))
+                 for i, r in enumerate(ordered(d), 1))
     return DigestView(
         digest=d,
         title=title_text(d),
