@@ -5,17 +5,15 @@ template autoescapes and links only through ``safe_url``."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from signals.backtest import Backtest
 from signals.report.charts import chart_week, rupture_chart, shared_scale
+from signals.report.files import atomic_write
 from signals.report.html import html_env
 
 COLUMNS = ("week", "rupture_id", "status", "confidence", "evidence", "analysed", "rate", "baseline_evidence",
@@ -81,19 +79,6 @@ def render_history(bt: Backtest) -> str:
         title=f"Signals — history {bt.start.isoformat()} to {bt.end.isoformat()}")
 
 
-def _write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def write_history(bt: Backtest, out_dir: Path) -> list[Path]:
     """Write ``index.html``, ``weeks.csv`` and ``weeks.json`` into ``out_dir`` (all rendered first)."""
     rows = week_rows(bt)
@@ -101,6 +86,6 @@ def write_history(bt: Backtest, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, text in files.items():
-        _write(out_dir / name, text)
+        atomic_write(out_dir / name, text)
         paths.append(out_dir / name)
     return paths
