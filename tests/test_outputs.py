@@ -40,7 +40,7 @@ def test_commands_give_one_line(tmp_path: Path, command: list[str]) -> None:
 def test_a_write_failing_midway_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     reports = tmp_path / "reports"
 
-    def failing(ctx: pipeline.Context, week: str | None = None) -> list[Path]:
+    def failing(_ctx: pipeline.Context, _week: str | None = None) -> list[Path]:
         raise PermissionError(13, "Permission denied", str(reports / "2025-W15.md.tmp"))
 
     monkeypatch.setattr(pipeline, "digest", failing)
