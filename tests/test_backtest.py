@@ -69,6 +69,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "events": scored.output, "digests": digests.output}
 
 
+@pytest.mark.slow  # the shared `run` fixture: three backtests of the demo corpus
 def test_history_files(run: dict[str, Any]) -> None:
     out = run["tmp"] / "reports/history"
     doc = json.loads((out / "weeks.json").read_text(encoding="utf-8"))
@@ -88,6 +89,7 @@ def test_history_files(run: dict[str, Any]) -> None:
     assert "import: " in run["early"] and "backtest: 14 weeks" in run["late"]
 
 
+@pytest.mark.slow  # the shared `run` fixture: three backtests of the demo corpus
 def test_no_look_ahead(run: dict[str, Any]) -> None:
     before, after = run["before"], run["after"]
     assert "0 new articles" not in run["late"], "the second run imported the later articles"
@@ -97,6 +99,7 @@ def test_no_look_ahead(run: dict[str, Any]) -> None:
     assert not changed, changed
 
 
+@pytest.mark.slow  # the shared `run` fixture: three backtests of the demo corpus
 def test_weeks_scored_as_the_digest_scored_them(run: dict[str, Any]) -> None:
     after = run["after"]
     for week in ("2025-W14", "2025-W15"):
@@ -107,6 +110,7 @@ def test_weeks_scored_as_the_digest_scored_them(run: dict[str, Any]) -> None:
     assert "digest: 2 weeks" in run["digests"]
 
 
+@pytest.mark.slow  # the shared `run` fixture: three backtests of the demo corpus
 def test_events_hit_and_false_alarm_rates(run: dict[str, Any]) -> None:
     out = run["events"]
     assert "event windows hit 1/2 (50%)" in out, out

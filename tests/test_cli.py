@@ -37,6 +37,7 @@ def test_every_command_has_help_with_an_example() -> None:
         assert code == 0 and "Usage:" in out
 
 
+@pytest.mark.slow  # a slice of the real TV news corpus, processed
 def test_import_process_digest_export_tvnews_slice(base: list[str], tmp_path: Path) -> None:
     """A slice of the real French TV news corpus (2013-2022) through import, process, digest, export."""
     src = shared("backtest", "fr-tvnews-2013-2022", "tvnews_fr2_fr3_tf1_2013_2022.jsonl.xz")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from signals.cli import cli
@@ -116,6 +117,7 @@ def test_log_odds_prior_shrinks_rare_and_ubiquitous_words() -> None:
     assert log_odds_z(0, 10, 30, 60)[0] < 0  # absent from the evidence: negative
 
 
+@pytest.mark.slow  # on the demo database: `signals demo` once per worker
 def test_tune_on_the_database_with_clickable_examples(demo_db: str, tmp_path: Path) -> None:
     scen = str(Path(__file__).resolve().parents[1] / "scenarios.yaml")
     res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", scen, "tune", "--json"])
