@@ -38,7 +38,7 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 TARGET = 0.02
 
 
-def extract_day(archive: Path, day: date, out: Path) -> dict[str, bytes]:
+def extract_day(archive: Path, day: date) -> dict[str, bytes]:
     """feed code → the day's last snapshot (as the replay test serves them)."""
     prefix = f"Corpus/{day.year}/{MONTHS[day.month - 1]}/{day.day:02d}/"
     feeds: dict[str, tuple[str, bytes]] = {}
@@ -78,9 +78,9 @@ def main() -> None:
         sys.exit(f"snapshots not found: {ARCHIVE}")
     with tempfile.TemporaryDirectory(prefix="signals-bench-startup-") as tmp_s:
         tmp = Path(tmp_s)
-        feeds = extract_day(ARCHIVE, args.day, tmp)
+        feeds = extract_day(ARCHIVE, args.day)
 
-        def router(path: str, headers: dict[str, str]) -> Response:
+        def router(path: str, _headers: dict[str, str]) -> Response:
             body = feeds.get(path.removeprefix("/feeds/").removesuffix(".xml"))
             if body is None:
                 return Response(404, b"no snapshot")

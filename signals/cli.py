@@ -740,7 +740,7 @@ def train(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str
     ruleset = compile_ruleset(scenarios, analyser, str(s.scenarios_path))
     rows = training_rows(records, docs, ruleset, analyser, ids)
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in labels)).hexdigest()[:16]
-    model = fit(rows, ids, target_precision, source=", ".join(p.name for p in labels) + f" [{split}]",
+    model = fit(rows, target_precision, source=", ".join(p.name for p in labels) + f" [{split}]",
                 labels_sha256=digest)
     try:
         output.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

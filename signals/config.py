@@ -380,7 +380,7 @@ def validate(doc: YamlDoc, model: type[M], context: dict[str, Any] | None = None
             loc = [p for p in err["loc"] if isinstance(p, int | str)]
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
-                allowed = _allowed_keys(model, loc[:-1], data)
+                allowed = _allowed_keys(model, loc[:-1])
                 msg = "unknown key" + (f" (valid keys: {', '.join(allowed)})" if allowed else "")
             elif err["type"] == "string_pattern_mismatch" and loc and loc[-1] == "id":
                 msg = "must be kebab-case: lowercase letters, digits and single hyphens"
@@ -404,7 +404,7 @@ def _load(path: Path, model: type[M]) -> M:
     return validate(read_yaml(path), model)
 
 
-def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str], data: Any) -> list[str]:
+def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
     """Field names valid at ``loc`` (for the 'unknown key' message)."""
     cur: Any = model
     for part in loc:

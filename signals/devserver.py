@@ -50,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
         if resp.status != 304:
             self.wfile.write(resp.body)
 
-    def log_message(self, format: str, *args: object) -> None:  # silence
+    def log_message(self, format: str, *args: object) -> None:  # noqa: ARG002 (http.server's signature); silence
         return
 
 

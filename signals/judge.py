@@ -117,7 +117,7 @@ _REASON_TEXT = {
 }
 
 
-def _reason(name: str, value: float, contribution: float, c: Candidate) -> str:
+def _reason(name: str, value: float, contribution: float) -> str:
     if name.startswith("rupture:"):
         text = "rupture prior"
     elif name.startswith("item:"):
@@ -142,7 +142,7 @@ class JudgeModel:
         p = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
         values = {**c.features, f"rupture:{c.rupture_id}": 1.0, **{f"item:{m.item_id}": 1.0 for m in c.items}}
         top = sorted((x for x in parts if abs(x[1]) >= 0.05), key=lambda x: -abs(x[1]))[:4]
-        reasons = tuple(_reason(name, values[name], v, c) for name, v in top)
+        reasons = tuple(_reason(name, values[name], v) for name, v in top)
         return Judgement(c.rupture_id, c.polarity, round(p, 4), p >= m.threshold_for(c.rupture_id), reasons)
 
     def judge_doc(self, doc: AnalysedDoc, matches: Sequence[ItemMatch]) -> list[Judgement]:

@@ -38,8 +38,9 @@ class Progress:
     enabled = False
 
     @contextmanager
-    def task(self, description: str, total: int | None = None) -> Iterator[Task]:
-        """A bar for one loop; ``total`` None when unknown (rate, no ETA)."""
+    def task(self, description: str, total: int | None = None) -> Iterator[Task]:  # noqa: ARG002
+        """A bar for one loop; ``total`` None when unknown (rate, no ETA). The base shows
+        nothing, so ignores both; subclasses implement this signature."""
         yield _NULL_TASK
 
 

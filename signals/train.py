@@ -76,7 +76,7 @@ def _threshold(probs: Sequence[float], targets: Sequence[int], target_precision:
     return chosen[1], chosen[2]
 
 
-def fit(rows: Sequence[Row], rupture_ids: Sequence[str], target_precision: float = 0.8,
+def fit(rows: Sequence[Row], target_precision: float = 0.8,
         c: float = 1.0, seed: int = 0, source: str = "", labels_sha256: str | None = None) -> JudgeModel:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict

@@ -69,6 +69,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "events": scored.output, "digests": digests.output}
 
 
+@pytest.mark.slow  # the shared `run` fixture: three backtests of the demo corpus
 def test_history_files(run: dict[str, Any]) -> None:
     out = run["tmp"] / "reports/history"
     doc = json.loads((out / "weeks.json").read_text(encoding="utf-8"))
@@ -88,6 +89,7 @@ def test_history_files(run: dict[str, Any]) -> None:
     assert "import: " in run["early"] and "backtest: 14 weeks" in run["late"]
 
 
+@pytest.mark.slow  # the shared `run` fixture: three backtests of the demo corpus
 def test_no_look_ahead(run: dict[str, Any]) -> None:
     before, after = run["before"], run["after"]
     assert "0 new articles" not in run["late"], "the second run imported the later articles"
@@ -97,6 +99,7 @@ def test_no_look_ahead(run: dict[str, Any]) -> None:
     assert not changed, changed
 
 
+@pytest.mark.slow  # the shared `run` fixture: three backtests of the demo corpus
 def test_weeks_scored_as_the_digest_scored_them(run: dict[str, Any]) -> None:
     after = run["after"]
     for week in ("2025-W14", "2025-W15"):
@@ -107,6 +110,7 @@ def test_weeks_scored_as_the_digest_scored_them(run: dict[str, Any]) -> None:
     assert "digest: 2 weeks" in run["digests"]
 
 
+@pytest.mark.slow  # the shared `run` fixture: three backtests of the demo corpus
 def test_events_hit_and_false_alarm_rates(run: dict[str, Any]) -> None:
     out = run["events"]
     assert "event windows hit 1/2 (50%)" in out, out
@@ -171,3 +175,52 @@ def test_digest_range_bad_input_is_one_line(tmp_path: Path, args: list[str], mes
     res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'x.db'}", "digest", *args])
     assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, res.output
     assert not (tmp_path / "x.db").exists()
+
+
+SMALL_SCENARIOS = """\
+ruptures:
+  - id: plateformes
+    title: Les plateformes
+    watch:
+      - {id: w-uber, label: "l'ubérisation", any: ["ubérisation"]}
+  - id: calme
+    title: Rien
+    watch:
+      - {id: w-jamais, label: jamais, any: ["zyxwvut"]}
+"""
+
+
+def test_a_small_backtest_writes_the_history_files(tmp_path: Path) -> None:
+    """The fast counterpart of the demo backtests above: four weeks, two ruptures, evidence in
+    the last week only."""
+    from signals.judge import accept_all
+
+    (tmp_path / "s.yaml").write_text(SMALL_SCENARIOS, encoding="utf-8")
+    (tmp_path / "judge.json").write_text(json.dumps(accept_all().to_json()), encoding="utf-8")
+    lines = []
+    for week, day in enumerate(("2025-03-04", "2025-03-11", "2025-03-18", "2025-03-25")):
+        for i in range(3):
+            text = "L'ubérisation des livreurs inquiète." if week == 3 and i < 2 else "Il pleut sur la ville."
+            lines.append(json.dumps({"url": f"https://ex.org/{week}-{i}", "title": f"T{week}{i}", "text": text,
+                                     "published": f"{day}T{i + 8:02d}:00:00+00:00", "source": f"S{i}"},
+                                    ensure_ascii=False))
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'bt.db'}", "--reports", str(tmp_path / "r"),
+                                   "--scenarios", str(tmp_path / "s.yaml"), "--judge", str(tmp_path / "judge.json"),
+                                   "--now", "2025-04-01T08:00:00Z", "-q",
+                                   "backtest", str(corpus), "--from", "2025-03-03", "--to", "2025-03-30"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "r" / "history"
+    doc = json.loads((out / "weeks.json").read_text(encoding="utf-8"))
+    assert doc["weeks"] == ["2025-W10", "2025-W11", "2025-W12", "2025-W13"]
+    assert [r["id"] for r in doc["ruptures"]] == ["plateformes", "calme"]
+    rows = {(r["week"], r["rupture_id"]): r for r in doc["rows"]}
+    assert len(rows) == len(doc["rows"]) == 4 * 2
+    assert [rows[(w, "plateformes")]["evidence"] for w in doc["weeks"]] == [0, 0, 0, 2]
+    assert {r["analysed"] for r in doc["rows"]} == {3}
+    assert {rows[(w, "calme")]["status"] for w in doc["weeks"]} == {"quiet"}
+    with (out / "weeks.csv").open(encoding="utf-8") as fh:
+        assert len(list(csv.DictReader(fh))) == 8
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert html.count('<svg class="chart"') == 2 and "<script" not in html

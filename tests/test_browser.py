@@ -19,7 +19,8 @@ from signals.cli import cli
 REPO = Path(__file__).resolve().parents[1]
 BROWSER = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
 pytestmark = [pytest.mark.skipif(BROWSER is None, reason="no headless browser (apt-get install -y chromium)"),
-              pytest.mark.xdist_group("demo")]
+              pytest.mark.xdist_group("demo"),
+              pytest.mark.slow]  # the demo replayed and backtested, then Chromium
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"]
 
 

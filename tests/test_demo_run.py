@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.xdist_group("demo")
 
 
+@pytest.mark.slow  # the whole demo replay
 def test_demo_digest_tells_the_story(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'demo.db'}", "--reports", str(reports),

@@ -65,7 +65,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     judge = tmp / "judge.json"
     judge.write_text(json.dumps(accept_all().to_json()), encoding="utf-8")
     feed = _feed().encode()
-    with serve(lambda path, headers: Response(200, feed, {"Content-Type": "application/rss+xml"})) as srv:
+    with serve(lambda _path, _headers: Response(200, feed, {"Content-Type": "application/rss+xml"})) as srv:
         (tmp / "sources.yaml").write_text(
             "defaults: {fetch_pages: false}\nfetch: {allow_networks: [\"127.0.0.0/8\"]}\nsources:\n"
             f"  - {{id: ex, name: Ex, url: '{srv.base_url}/feed.xml'}}\n", encoding="utf-8")

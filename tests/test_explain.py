@@ -112,6 +112,7 @@ def _one(db_url: str, sql: str) -> tuple:  # type: ignore[type-arg]
     return tuple(row)
 
 
+@pytest.mark.slow  # on the demo database: `signals demo` once per worker
 def test_explain_demo_article_by_url_and_id(demo_db: str) -> None:
     base = ["--db", demo_db, "--scenarios", str(REPO / "scenarios.yaml")]
     aid, url, rid = _one(demo_db, "select a.id, a.url, j.rupture_id from judgements j join articles a "
@@ -131,6 +132,7 @@ def test_explain_demo_article_by_url_and_id(demo_db: str) -> None:
     assert f"article {aid}:" in res.output and "counted" in res.output and "FIRED" in res.output
 
 
+@pytest.mark.slow  # on the demo database: `signals demo` once per worker
 def test_explain_demo_rejected_candidate(demo_db: str) -> None:
     aid, rid = _one(demo_db, "select article_id, rupture_id from judgements where not accepted "
                              "and polarity = 'evidence' order by score limit 1")
@@ -140,6 +142,7 @@ def test_explain_demo_rejected_candidate(demo_db: str) -> None:
     assert f"{rid} evidence: score" in res.output and "below the threshold: not counted" in res.output
 
 
+@pytest.mark.slow  # on the demo database: `signals demo` once per worker
 def test_explain_unknown_article_is_one_line(demo_db: str) -> None:
     base = ["--db", demo_db, "--scenarios", str(REPO / "scenarios.yaml"), "explain"]
     for key in ("https://nowhere.example/x", "999999"):

@@ -118,7 +118,7 @@ def test_language_entry_then_page_then_source_end_to_end(tmp_path: Path) -> None
     }
     feed_body: dict[str, bytes] = {}
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         name = path.strip("/")
         if name == "feed.xml":
             return Response(200, feed_body["feed"], {"Content-Type": "application/rss+xml"})

@@ -152,7 +152,7 @@ def _feed_settings(tmp_path: Path, base_url: str) -> Settings:
 def test_run_job_fetches_then_processes(tmp_path: Path) -> None:
     hits: list[str] = []
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         hits.append(path)
         return Response(200, RSS.encode(), {"Content-Type": "application/rss+xml"})
 
@@ -173,7 +173,7 @@ def test_run_job_fetches_then_processes(tmp_path: Path) -> None:
 def test_stopping_before_the_first_feed_fetches_nothing(tmp_path: Path) -> None:
     hits: list[str] = []
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         hits.append(path)
         return Response(200, RSS.encode(), {"Content-Type": "application/rss+xml"})
 

@@ -40,6 +40,7 @@ def _sha(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow  # on the demo database: `signals demo` once per worker
 def test_preview_an_edit_against_the_applied_ruleset(demo_db: str, tmp_path: Path) -> None:
     edited = _edited(tmp_path)
     before = _sha(_db_file(demo_db))
@@ -71,6 +72,7 @@ def test_preview_an_edit_against_the_applied_ruleset(demo_db: str, tmp_path: Pat
     assert rev["ruptures"][0]["evidence_lost"] == pp["evidence_gained"]
 
 
+@pytest.mark.slow  # on the demo database: `signals demo` once per worker
 def test_no_edit_no_change_and_check_summary(demo_db: str, tmp_path: Path) -> None:
     base = ["--db", demo_db, "--sources", str(REPO / "sources.yaml")]
     res = CliRunner().invoke(cli, [*base, "--scenarios", str(REPO / "scenarios.yaml"), "preview"])
@@ -91,6 +93,7 @@ def test_check_without_a_database_is_silent_and_creates_none(tmp_path: Path) -> 
     assert not db.exists()
 
 
+@pytest.mark.slow  # on the demo database: `signals demo` once per worker
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
 def test_preview_against_a_git_revision(demo_db: str, tmp_path: Path) -> None:
     work = tmp_path / "repo"
@@ -112,6 +115,7 @@ def test_preview_against_a_git_revision(demo_db: str, tmp_path: Path) -> None:
     assert res.output.strip().count("\n") == 0
 
 
+@pytest.mark.slow  # a slice of the real TV news corpus, processed
 def test_explain_and_preview_on_a_slice_of_real_tv_news(tmp_path: Path) -> None:
     corpus = shared("backtest", "fr-tvnews-2013-2022", "tvnews_fr2_fr3_tf1_2013_2022.jsonl.xz")
     db = f"sqlite:///{tmp_path / 'tv.db'}"
@@ -153,6 +157,7 @@ def test_explain_and_preview_on_a_slice_of_real_tv_news(tmp_path: Path) -> None:
         changed[item_id]["lost"] > 3
 
 
+@pytest.mark.slow  # on the demo database: `signals demo` once per worker
 def test_a_rupture_added_or_removed(demo_db: str, tmp_path: Path) -> None:
     data = yaml.safe_load((REPO / "scenarios.yaml").read_text(encoding="utf-8"))
     last = data["ruptures"].pop()["id"]

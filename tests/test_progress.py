@@ -73,7 +73,7 @@ def test_unknown_total_ends_complete() -> None:
     assert "3/3" in out.getvalue()
 
 
-def test_no_tty_quiet_or_dumb_terminal_means_no_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_tty_quiet_or_dumb_terminal_means_no_progress() -> None:
     assert progress.for_terminal() is progress.NO_PROGRESS  # pytest captures stdout: not a TTY
     console, out = _terminal()
     assert progress.for_terminal(quiet=True, console=console) is progress.NO_PROGRESS

@@ -84,7 +84,7 @@ class Feeds:
     proc: subprocess.Popen[bytes] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def router(self, path: str, headers: dict[str, str]) -> Response:
+    def router(self, path: str, _headers: dict[str, str]) -> Response:
         with self.lock:
             self.hits += 1
             if self.kill_at is not None and self.hits == self.kill_at and self.proc is not None:

@@ -53,7 +53,7 @@ def test_whole_feed_corpus_through_signals_fetch(tmp_path: Path) -> None:
     assert len(files) > 2400
     by_name = {f"f/{i}": p for i, p in enumerate(files)}
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         p = by_name.get(path.lstrip("/"))
         if p is None:
             return Response(404)
@@ -87,7 +87,7 @@ def test_whole_feed_corpus_through_signals_fetch(tmp_path: Path) -> None:
 def test_backoff_disable_and_reset(tmp_path: Path) -> None:
     state = {"status": 500}
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(_path: str, _headers: dict[str, str]) -> Response:
         if state["status"] == 200:
             body = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>x</title>"
                     b"<item><title>Une monnaie locale</title><link>https://ex.org/a</link></item></channel></rss>")
@@ -135,7 +135,7 @@ def test_backoff_disable_and_reset(tmp_path: Path) -> None:
 
 
 def test_hard_failures_disable_after_n(tmp_path: Path) -> None:
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         return Response(302, b"", {"Location": path})  # a redirect loop: a hard failure
 
     db = f"sqlite:///{tmp_path / 'h.db'}"
@@ -177,7 +177,7 @@ def test_one_article_two_feeds_guids_and_dates(tmp_path: Path) -> None:
                         "Mon, 06 May 2024 08:00:00 +0000")]),
     }
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         body = feeds.get(path.lstrip("/"))
         return Response(200, body, {"Content-Type": "application/rss+xml"}) if body else Response(404)
 

@@ -45,7 +45,7 @@ class BlockingFeed:
         self.release = threading.Event()
         self.hits = 0
 
-    def router(self, path: str, headers: dict[str, str]) -> Response:
+    def router(self, _path: str, _headers: dict[str, str]) -> Response:
         self.hits += 1
         self.requested.set()
         self.release.wait(WAIT)

@@ -63,7 +63,7 @@ def test_payloads_in_feeds_and_labels_never_reach_the_html_as_markup(tmp_path: P
         + "\n    watch:\n      - id: w-x\n        label: " + label + "\n        any: [\"monnaie locale\"]\n"
         "    doubts:\n      - id: d-x\n        label: " + label + "\n        any: [\"troc\"]\n", encoding="utf-8")
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(_path: str, _headers: dict[str, str]) -> Response:
         return Response(200, feed.encode(), {"Content-Type": "application/rss+xml"})
 
     with serve(router) as srv:

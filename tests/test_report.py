@@ -222,7 +222,7 @@ def markdown_to_html(text: str) -> str:
     markdown_it = pytest.importorskip("markdown_it")
     # the most permissive common setup: raw HTML passes through, GFM tables
     md = markdown_it.MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-    md.validateLink = lambda url: True  # a naive renderer: our escaping must do the work
+    md.validateLink = lambda _url: True  # a naive renderer: our escaping must do the work
     return str(md.render(text))
 
 
@@ -609,7 +609,7 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     inode = target.stat().st_ino
 
     # a crash between writing the temporary file and renaming it leaves the old file intact
-    def boom(src: str, dst: str) -> None:
+    def boom(_src: str, _dst: str) -> None:
         raise OSError("disk on fire")
 
     monkeypatch.setattr(os, "replace", boom)

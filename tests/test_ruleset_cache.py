@@ -61,7 +61,7 @@ def test_second_open_is_a_cache_hit_without_yaml_or_compile(settings: Settings,
     _, first = _ruleset(settings, compiles, monkeypatch)
     assert len(compiles) == 1 and len(_entries(settings)) == 1
 
-    def no_yaml(path: Path):
+    def no_yaml(_path: Path):
         raise AssertionError("scenarios.yaml parsed despite a cache hit")
 
     monkeypatch.setattr(pipeline, "load_scenarios", no_yaml)
@@ -90,7 +90,7 @@ def test_an_edit_misses_and_compiles_the_new_terms(settings: Settings,
     assert len(compiles) == 2 and again.version == first.version
 
 
-def test_a_new_keys_version_misses(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_keys_version_misses(monkeypatch: pytest.MonkeyPatch) -> None:
     key = ruleset_cache.cache_key(YAML.encode())
     monkeypatch.setattr("signals.analyse.KEYS_VERSION", "k-test")
     assert ruleset_cache.cache_key(YAML.encode()) != key

@@ -433,7 +433,7 @@ def test_post_patrimonial_keeps_its_ids(scenarios: Scenarios) -> None:
     assert ids >= STABLE_POST_PATRIMONIAL_IDS
 
 
-def test_every_term_compiles(scenarios: Scenarios, analyser: Analyser, ruleset: Ruleset) -> None:
+def test_every_term_compiles(analyser: Analyser, ruleset: Ruleset) -> None:
     """compile_ruleset raises on a term that normalises to nothing in French; check English too."""
     assert ruleset.items
     empty = [t for t in ruleset.terms for lang in ("fr", "en") if not analyser.term_keys(t, lang)]

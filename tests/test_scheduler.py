@@ -66,7 +66,7 @@ class Recorder:
         self.runs: list[tuple[str, Config]] = []
         self.ran = threading.Event()
 
-    def __call__(self, service: Service, spec: ScheduledJob, cfg: Config) -> str:
+    def __call__(self, _service: Service, spec: ScheduledJob, cfg: Config) -> str:
         self.runs.append((spec.id, cfg))
         self.ran.set()
         return "recorded"
@@ -266,7 +266,7 @@ def test_sigterm_during_fetch_stores_the_feed_in_flight_and_stops(tmp_path: Path
     requested, release = threading.Event(), threading.Event()
     hits: list[str] = []
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         hits.append(path)
         requested.set()
         release.wait(WAIT)

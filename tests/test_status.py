@@ -25,7 +25,7 @@ def _state(out: str, source: str) -> str:
 
 
 def test_new_then_ok_and_imports_listed_apart(tmp_path: Path) -> None:
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(_path: str, _headers: dict[str, str]) -> Response:
         return Response(200, RSS, {"Content-Type": "application/rss+xml"})
 
     corpus = tmp_path / "c.jsonl"

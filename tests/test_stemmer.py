@@ -7,6 +7,7 @@ import json
 import lzma
 import re
 
+import pytest
 import snowballstemmer
 from snowballstemmer.english_stemmer import EnglishStemmer
 from snowballstemmer.french_stemmer import FrenchStemmer
@@ -24,6 +25,7 @@ def test_the_c_stemmer_is_used() -> None:
     assert isinstance(norm._stemmer, Stemmer.Stemmer)
 
 
+@pytest.mark.slow  # every word of the real TV news corpus
 def test_same_stems_as_the_pure_python_port_on_real_news() -> None:
     path = shared("backtest", "fr-tvnews-2013-2022", "tvnews_fr2_fr3_tf1_2013_2022.jsonl.xz")
     words: set[str] = set()

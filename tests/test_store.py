@@ -93,7 +93,7 @@ def test_crashed_batch_is_redone(db_url: str) -> None:
         pass
 
     class Exploding(Analyser):
-        def analyse_many(self, items, batch_size=32):  # type: ignore[no-untyped-def]
+        def analyse_many(self, *_args, **_kwargs):  # type: ignore[no-untyped-def]
             raise Boom
 
     rs = compile_ruleset(scenarios(["monnaie locale"]), ANALYSER)

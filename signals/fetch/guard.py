@@ -302,11 +302,11 @@ class GuardedBackend(httpcore.NetworkBackend):
         assert last is not None
         raise last
 
-    def connect_unix_socket(
+    def connect_unix_socket(  # the arguments are httpcore.NetworkBackend's signature
         self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+        path: str,  # noqa: ARG002
+        timeout: float | None = None,  # noqa: ARG002
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,  # noqa: ARG002
     ) -> httpcore.NetworkStream:
         raise BlockedAddressError("unix sockets are not a fetch destination")
 

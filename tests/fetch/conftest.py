@@ -110,7 +110,7 @@ def http_response(
 
 
 def reply(data: bytes) -> RawHandler:
-    def handler(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+    def handler(conn: socket.socket, _request: bytes, _stop: threading.Event) -> None:
         conn.sendall(data)
 
     return handler
@@ -128,7 +128,7 @@ class _Switchboard:
         return self.router(path, headers)
 
 
-def _not_found(path: str, headers: dict[str, str]) -> Response:
+def _not_found(_path: str, _headers: dict[str, str]) -> Response:
     return Response(404, b"no route")
 
 
@@ -173,7 +173,7 @@ def server(_switchboard: _Switchboard) -> Iterator[ServerFactory]:
 
 @pytest.fixture(scope="session")
 def _canary_server() -> Iterator[RunningServer]:
-    with serve(lambda path, headers: Response(200, b"canary reached")) as srv:
+    with serve(lambda _path, _headers: Response(200, b"canary reached")) as srv:
         yield srv
 
 

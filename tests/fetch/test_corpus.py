@@ -77,7 +77,7 @@ def test_feedparser_wellformed_corpus(server: ServerFactory) -> None:
     files = sorted(p for p in CORPUS.rglob("*") if p.is_file())
     by_path = {f"/{p.relative_to(CORPUS).as_posix()}": p.read_bytes() for p in files}
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         body = by_path[path]
         return Response(200, body, _response_headers(body))
 

@@ -360,7 +360,7 @@ def test_xml_attacks_are_refused(
     payload, headers = next(
         (b, h) for n, b, h in attack_payloads(canary.base_url, path) if n == name
     )
-    srv = server(lambda p, h: Response(200, payload, headers))
+    srv = server(lambda _p, _h: Response(200, payload, headers))
     r = fetcher.fetch(srv.base_url + "/feed.xml")
     assert r.status is FetchStatus.OK and r.body == payload
     feed = parse_feed(r.body, r.headers, r.final_url or r.url)

@@ -115,11 +115,11 @@ def test_resolved_once_and_connected_to_the_checked_address(server: ServerFactor
     calls: list[str] = []
     lock = threading.Lock()
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(_path: str, headers: dict[str, str]) -> Response:
         seen_hosts.append(headers.get("host", ""))
         return Response(200, b"hello")
 
-    def rebinding_resolver(host: str, port: int, timeout: float | None) -> list[str]:
+    def rebinding_resolver(host: str, _port: int, _timeout: float | None) -> list[str]:
         with lock:
             calls.append(host)
             # first answer loopback (allowed here), any later answer a metadata address
@@ -138,7 +138,7 @@ def test_resolved_once_and_connected_to_the_checked_address(server: ServerFactor
 def test_name_resolving_to_private_is_refused_without_connecting(canary: RunningServer) -> None:
     calls: list[str] = []
 
-    def resolver(host: str, port: int, timeout: float | None) -> list[str]:
+    def resolver(host: str, _port: int, _timeout: float | None) -> list[str]:
         calls.append(host)
         return ["127.0.0.1"]
 
@@ -186,7 +186,7 @@ def test_redirects_to_private_destinations_are_refused(canary: RunningServer) ->
     127.0.0.1 in every spelling, and to metadata/private addresses: all refused."""
     targets = _targets(canary.port)
 
-    def handler(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+    def handler(conn: socket.socket, request: bytes, _stop: threading.Event) -> None:
         index = int(request.split(b" ", 2)[1].strip(b"/") or 0)
         conn.sendall(http_response(302, headers={"Location": targets[index]}))
 
@@ -200,7 +200,7 @@ def test_redirects_to_private_destinations_are_refused(canary: RunningServer) ->
     assert canary.hits == []
 
 
-def test_redirect_to_other_schemes_is_refused(canary: RunningServer) -> None:
+def test_redirect_to_other_schemes_is_refused() -> None:
     locations = [
         "file:///etc/passwd",
         "ftp://example.com/x",
@@ -208,7 +208,7 @@ def test_redirect_to_other_schemes_is_refused(canary: RunningServer) -> None:
         "javascript:alert(1)",
     ]
 
-    def handler(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+    def handler(conn: socket.socket, request: bytes, _stop: threading.Event) -> None:
         index = int(request.split(b" ", 2)[1].strip(b"/"))
         conn.sendall(http_response(301, headers={"Location": locations[index]}))
 
@@ -219,7 +219,7 @@ def test_redirect_to_other_schemes_is_refused(canary: RunningServer) -> None:
 
 
 def test_allow_networks_reaches_loopback(fetcher: Fetcher, server: ServerFactory) -> None:
-    srv = server(lambda path, headers: Response(200, b"<rss/>"))
+    srv = server(lambda _path, _headers: Response(200, b"<rss/>"))
     for url in (srv.base_url + "/", f"http://localhost:{srv.port}/", f"http://0x7f.1:{srv.port}/"):
         r = fetcher.fetch(url)
         assert (r.status, r.reason, r.body) == (FetchStatus.OK, "ok", b"<rss/>"), url

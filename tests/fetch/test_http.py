@@ -39,7 +39,7 @@ def make_fetcher(**overrides: Any) -> Iterator[Fetcher]:
 
 
 def fetch_one(server: ServerFactory, response: Response, **kwargs: Any) -> FetchResult:
-    srv = server(lambda path, headers: response)
+    srv = server(lambda _path, _headers: response)
     with make_fetcher() as f:
         return f.fetch(srv.base_url + "/feed", **kwargs)
 
@@ -82,7 +82,7 @@ def test_status_mapping(code: int, status: FetchStatus, reason: str, server: Ser
 def test_ok_result_fields(server: ServerFactory) -> None:
     seen: list[dict[str, str]] = []
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(_path: str, headers: dict[str, str]) -> Response:
         seen.append(headers)
         return Response(
             200,
@@ -118,7 +118,7 @@ def test_ok_result_fields(server: ServerFactory) -> None:
 def test_not_modified(with_etag: bool, server: ServerFactory) -> None:
     seen: list[dict[str, str]] = []
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(_path: str, headers: dict[str, str]) -> Response:
         seen.append(headers)
         if headers.get("if-none-match") == '"v1"':
             return Response(304, b"", {"ETag": '"v1"'} if with_etag else {})
@@ -183,7 +183,7 @@ def test_parse_retry_after() -> None:
 
 
 def test_redirect_chain_is_followed(server: ServerFactory) -> None:
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         if path == "/a":
             return Response(301, b"", {"Location": "/b"})
         if path == "/b":
@@ -199,7 +199,7 @@ def test_redirect_chain_is_followed(server: ServerFactory) -> None:
 
 @pytest.mark.parametrize("loop", [["/a"], ["/a", "/b"], ["/a", "/b", "/c"]])
 def test_redirect_loop(loop: list[str], server: ServerFactory) -> None:
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         i = loop.index(path)
         return Response(302, b"", {"Location": loop[(i + 1) % len(loop)]})
 
@@ -211,7 +211,7 @@ def test_redirect_loop(loop: list[str], server: ServerFactory) -> None:
 
 
 def test_too_many_redirects(server: ServerFactory) -> None:
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(path: str, _headers: dict[str, str]) -> Response:
         n = int(path.strip("/"))
         return Response(302, b"", {"Location": f"/{n + 1}"})
 
@@ -244,7 +244,7 @@ def test_cookie_consent_redirect_is_not_a_loop(server: ServerFactory) -> None:
 # --------------------------------------------------------------------------- deadline
 
 
-def drip(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+def drip(conn: socket.socket, _request: bytes, stop: threading.Event) -> None:
     conn.sendall(
         b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n"
     )
@@ -267,7 +267,7 @@ def test_drip_is_cut_at_the_deadline() -> None:
 
 
 def test_silent_server_hits_the_deadline() -> None:
-    def silent(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+    def silent(_conn: socket.socket, _request: bytes, stop: threading.Event) -> None:
         stop.wait(30)
 
     with serve_raw(silent) as srv, make_fetcher(timeout_seconds=1) as f:
@@ -278,7 +278,7 @@ def test_silent_server_hits_the_deadline() -> None:
 def test_injected_clock_drives_the_deadline(server: ServerFactory) -> None:
     ticks = iter(range(0, 10_000, 50))  # every look at the clock: 50 s later
 
-    srv = server(lambda p, h: Response(200, b"x"))
+    srv = server(lambda _p, _h: Response(200, b"x"))
     settings = FetchSettings(allow_networks=LOOPBACK, timeout_seconds=60)
     with Fetcher(settings, clock=lambda: float(next(ticks))) as f:
         r = f.fetch(srv.base_url + "/")
@@ -298,7 +298,7 @@ def gzip_bomb() -> bytes:
 
 def test_gzip_bomb_is_capped_with_bounded_memory(gzip_bomb: bytes, server: ServerFactory) -> None:
     headers = {"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"}
-    srv = server(lambda p, h: Response(200, gzip_bomb, headers))
+    srv = server(lambda _p, _h: Response(200, gzip_bomb, headers))
     with make_fetcher() as f:
         tracemalloc.start()
         try:
@@ -313,14 +313,14 @@ def test_gzip_bomb_is_capped_with_bounded_memory(gzip_bomb: bytes, server: Serve
 
 def test_oversized_body_with_content_length(server: ServerFactory) -> None:
     big = b"a" * (2 * MB)
-    srv = server(lambda p, h: Response(200, big))
+    srv = server(lambda _p, _h: Response(200, big))
     with make_fetcher(max_bytes=MB) as f:
         assert f.fetch(srv.base_url + "/").reason == "too-large"
         assert f.fetch(srv.base_url + "/").status is FetchStatus.SOFT
 
 
 def test_oversized_chunked_body() -> None:
-    def chunked(conn: socket.socket, request: bytes, stop: threading.Event) -> None:
+    def chunked(conn: socket.socket, _request: bytes, _stop: threading.Event) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
         chunk = b"b" * 65536
         for _ in range(40):  # 2.5 MB
@@ -335,7 +335,7 @@ def test_oversized_chunked_body() -> None:
 def test_body_exactly_at_the_cap_is_accepted(server: ServerFactory) -> None:
     body = b"c" * MB
     gz = gzip.compress(body)
-    srv = server(lambda p, h: Response(200, gz, {"Content-Encoding": "gzip"}))
+    srv = server(lambda _p, _h: Response(200, gz, {"Content-Encoding": "gzip"}))
     with make_fetcher(max_bytes=MB) as f:
         r = f.fetch(srv.base_url + "/")
     assert (r.reason, r.body) == ("ok", body)
@@ -520,7 +520,7 @@ def test_connection_refused() -> None:
 
 def test_tls_error(server: ServerFactory) -> None:
     """https:// to a plain-HTTP server: the handshake fails."""
-    srv = server(lambda p, h: Response(200, b"plain"))
+    srv = server(lambda _p, _h: Response(200, b"plain"))
     with make_fetcher() as f:
         r = f.fetch(f"https://127.0.0.1:{srv.port}/")
     assert (r.status, r.reason) == (FetchStatus.SOFT, "tls-error")
@@ -558,7 +558,7 @@ def test_bad_urls(url: str) -> None:
 
 
 def _raising(exc: Exception) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(_request: httpx.Request) -> httpx.Response:
         raise exc
 
     return httpx.MockTransport(handler)
@@ -644,7 +644,7 @@ def test_fetch_many_limits_per_host(server: ServerFactory) -> None:
 def test_fetch_many_sends_html_accept(server: ServerFactory) -> None:
     seen: list[str] = []
 
-    def router(path: str, headers: dict[str, str]) -> Response:
+    def router(_path: str, headers: dict[str, str]) -> Response:
         seen.append(headers["accept"])
         return Response(200, b"<p>x</p>")
 
