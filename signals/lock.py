@@ -225,11 +225,11 @@ def _pause(seconds: float, should_stop: Callable[[], bool] | None) -> None:
 @contextmanager
 def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
              heartbeat_every: timedelta = HEARTBEAT_EVERY, wait: timedelta = timedelta(0),
-             should_stop: Callable[[], bool] | None = None) -> Iterator[str]:
+             should_stop: Callable[[], bool] | None = None, poll: float = WAIT_POLL_SECONDS) -> Iterator[str]:
     """Hold the lock ``name`` for the duration of the block; yields the owner token.
 
     Raises ``LockedError`` at once when another live process holds it, or after ``wait`` if
-    given (checking every few seconds, and giving up early once ``should_stop()`` is true).
+    given (checking every ``poll`` seconds, and giving up early once ``should_stop()`` is true).
     """
     host = socket.gethostname()[:150]
     pid = os.getpid()
@@ -243,7 +243,7 @@ def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
             left = deadline - time.monotonic()
             if left <= 0 or (should_stop is not None and should_stop()):
                 raise
-            _pause(min(WAIT_POLL_SECONDS, left), should_stop)
+            _pause(min(poll, left), should_stop)
     beat = _Heartbeat(store, name, owner, heartbeat_every, advisory_conn)
     beat.start()
     try:
