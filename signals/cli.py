@@ -658,7 +658,7 @@ def _field_map(fields: tuple[str, ...]) -> dict[str, str]:
 def serve(schedule_path: Path) -> None:
     """Run the jobs (run, digest...) on the schedule in jobs/schedule.yaml until SIGTERM.
 
-    Each job takes the same lock as `signals run`, so cron and the service never overlap.
+    Each job takes the same locks as the CLI, so cron and the service never overlap.
     SIGTERM or Ctrl-C lets the running job finish its current batch, then exits 0; SIGHUP
     (and a check before each job) reloads sources.yaml, scenarios.yaml and the schedule,
     keeping the last good version of a file that is invalid. Logs go to stderr.
