@@ -87,6 +87,23 @@ def _holder_alive(row: Any) -> bool:
     return True
 
 
+def local_process_gone(pid: int, start: str | None) -> bool:
+    """Whether the process ``pid`` of this host (started at ``start``, as ``_process_start``
+    gives it; None or "-": unknown) is gone, or its pid now belongs to another process."""
+    if not _pid_alive(pid):
+        return True
+    if start and start != "-":
+        current = _process_start(pid)
+        return current is not None and current != start
+    return False
+
+
+def owner_token(host: str, pid: int) -> str:
+    """``host:pid:start:random``: names a process so that a pid reused later does not pass
+    for it (used by the job locks and the work leases)."""
+    return f"{host}:{pid}:{_process_start(pid) or '-'}:{uuid.uuid4().hex[:12]}"
+
+
 def advisory_key(name: str) -> int:
     """The signed 64-bit PostgreSQL advisory lock key of a lock name."""
     return int.from_bytes(hashlib.sha256(f"signals-lock:{name}".encode()).digest()[:8], "big", signed=True)
@@ -233,7 +250,7 @@ def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
     """
     host = socket.gethostname()[:150]
     pid = os.getpid()
-    owner = f"{host}:{pid}:{_process_start(pid) or '-'}:{uuid.uuid4().hex[:12]}"
+    owner = owner_token(host, pid)
     deadline = time.monotonic() + wait.total_seconds()
     while True:
         try:

@@ -35,7 +35,15 @@ from .judge import JudgeModel, load_model
 from .lock import job_lock
 from .match import Ruleset, compile_ruleset
 from .models import FetchResult
-from .process import BATCH, LEASE, ProcessReport, ensure_entities, process_pending, rematch
+from .process import (
+    BATCH,
+    LEASE,
+    ProcessReport,
+    ensure_entities,
+    process_pending,
+    reclaim_dead,
+    rematch,
+)
 from .progress import NO_PROGRESS, Progress
 from .settings import Settings
 from .store import Store, open_store, redact, repo
@@ -265,6 +273,7 @@ def run_job(ctx: Context, job: Job, should_stop: ShouldStop = never) -> JobResul
             finally:
                 fetcher.close()
     if job.kind.processes and not should_stop():
+        reclaim_dead(ctx.store)
         if job.workers > 1:
             from .workers import run_workers  # multiprocessing: only for --workers
 

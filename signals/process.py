@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,7 @@ from .extract import compose_text, content_hash, extract
 from .fetch import effective_date
 from .judge import JudgeModel
 from .languages import decide_language
-from .lock import job_lock
+from .lock import job_lock, local_process_gone, owner_token
 from .match import Ruleset, hits_of
 from .models import AnalysedDoc, Extracted, Sentence
 from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles
@@ -166,8 +165,25 @@ def _process_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser
 
 
 def worker_token() -> str:
-    """Who holds a claim: host, pid and a random part (a pid is reused, the token is not)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    """Who holds a claim: ``host:pid:start:random`` (a pid is reused, the token is not)."""
+    return owner_token(socket.gethostname()[:30], os.getpid())
+
+
+def reclaim_dead(store: Store) -> int:
+    """Give back at once the claims of workers of this host that are gone (``kill -9``, a
+    crash): their leases need not run out. Those of other hosts wait for their lease."""
+    host = socket.gethostname()[:30]
+    with store.engine.connect() as conn:
+        workers = claims.claimants(conn)
+    released = 0
+    for w in workers:
+        parts = w.split(":")
+        if len(parts) == 4 and parts[0] == host and parts[1].isdigit() \
+                and local_process_gone(int(parts[1]), parts[2]):
+            n = store.transaction(partial(claims.release_all, worker=w))
+            log.warning("released %d articles claimed by worker %s, which is gone", n, w)
+            released += n
+    return released
 
 
 @dataclass

@@ -133,9 +133,9 @@ def test_should_stop_ends_processing_on_a_batch_boundary(ctx: pipeline.Context) 
 
 def test_a_held_lock_is_locked_error_and_a_stopping_wait_gives_up(ctx: pipeline.Context) -> None:
     _add_ready(ctx, 1)
-    with job_lock(ctx.store, pipeline.FETCH_LOCK):  # what another `signals run` holds
-        with pytest.raises(LockedError, match="another 'fetch' job is running"):
-            run_job(ctx, Job(JobKind.RUN))
+    with job_lock(ctx.store, pipeline.FETCH_LOCK), \
+            pytest.raises(LockedError, match="another 'fetch' job is running"):  # another `signals run`
+        run_job(ctx, Job(JobKind.RUN))
     with job_lock(ctx.store, pipeline.DIGEST_LOCK):  # what another `signals digest` holds
         started = datetime.now(UTC)
         with pytest.raises(LockedError):

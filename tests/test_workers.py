@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,9 +28,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from signals.cli import cli
+from signals.process import reclaim_dead, worker_token
 from signals.store import claims, open_store
 from signals.store import schema as t
 from signals.workers import split_limit
@@ -142,6 +144,28 @@ def _done(url: str) -> int:
     return int(n or 0)
 
 
+def test_claims_of_a_dead_local_worker_are_released_at_once(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    with store.begin() as c:
+        c.execute(t.sources.insert().values(id="s", name="s", url="-", language="fr"))
+        for i in range(3):
+            c.execute(t.articles.insert().values(
+                url=f"https://x.org/{i}", url_hash=f"h{i}", published_at=datetime.now(UTC), week="2022-W01",
+                first_seen_at=datetime.now(UTC), state="ready"))
+    later = datetime.now(UTC) + timedelta(hours=1)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    gone = f"{socket.gethostname()[:30]}:{int(dead.stdout)}:-:abc"
+    with store.begin() as c:
+        assert len(claims.claim(c, gone, 2, datetime.now(UTC), later)) == 2  # a worker that died
+        assert len(claims.claim(c, worker_token(), 1, datetime.now(UTC), later)) == 1  # us: alive
+        assert claims.claim(c, "x", 5, datetime.now(UTC), later) == []  # all held
+    assert reclaim_dead(store) == 2
+    with store.begin() as c:
+        assert len(claims.claim(c, "x", 5, datetime.now(UTC), later)) == 2
+    store.dispose()
+
+
 def test_split_limit() -> None:
     assert split_limit(None, 3) == [None, None, None]
     assert split_limit(10, 4) == [3, 3, 2, 2]
@@ -173,8 +197,14 @@ def test_a_killed_workers_batch_is_redone_after_its_lease(pg_url: str, sqlite_ur
     held, until = _held(pg_url)
     assert held and until is not None, "the killed worker held a claimed batch"
 
-    # while its lease runs, nobody else can take the batch
     store = open_store(pg_url)
+    a = t.articles
+    with store.begin() as c:  # as if it ran on another machine: only its lease can free the batch
+        c.execute(update(a).where(a.c.claimed_by.is_not(None))
+                  .values(claimed_by=func.concat("other-host", func.substr(a.c.claimed_by,
+                                                                           func.strpos(a.c.claimed_by, ":")))))
+    assert reclaim_dead(store) == 0
+    # while its lease runs, nobody else can take the batch
     with store.engine.connect() as c, c.begin():
         probe = claims.claim(c, "probe", n, datetime.now(UTC), datetime.now(UTC) + timedelta(seconds=1))
         assert not held & {a.id for a in probe}

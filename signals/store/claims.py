@@ -77,6 +77,20 @@ def meta_shared(conn: Connection, key: str) -> str | None:
     return conn.execute(q).scalar()
 
 
+def claimants(conn: Connection) -> list[str]:
+    """The workers holding claims on ready articles (live or expired leases)."""
+    a = t.articles
+    q = select(a.c.claimed_by).where(a.c.state == "ready", a.c.claimed_by.is_not(None)).distinct()
+    return [str(w) for w in conn.execute(q).scalars()]
+
+
+def release_all(conn: Connection, worker: str) -> int:
+    """Drop every claim of ``worker`` (a dead one); the number released."""
+    a = t.articles
+    return conn.execute(update(a).where(a.c.state == "ready", a.c.claimed_by == worker)
+                        .values(claimed_by=None, lease_until=None)).rowcount
+
+
 def count_claimed(conn: Connection) -> int:
     """Ready articles under a claim (live or expired): for tests and ``status``."""
     a = t.articles
