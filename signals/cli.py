@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("signals")
 F = TypeVar("F", bound=Callable[..., Any])
-LOCK = "pipeline"
+LOCK = "fetch"  # pipeline.FETCH_LOCK: importing is intake, as fetching
 SKIP_INVALID_HELP = "Skip corpus lines that are not valid JSON objects (default: stop at the first, naming it)."
 
 
@@ -227,12 +228,23 @@ def fetch() -> None:
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after this many articles.")
-def process(limit: int | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes on this machine (more may run on other machines).")
+@click.option("--lease", "lease_seconds", type=click.FloatRange(min=0.1), default=600, show_default=True,
+              envvar="SIGNALS_LEASE_SECONDS", metavar="SECONDS",
+              help="How long a claimed batch is a worker's; a killed worker's batch is redone after it "
+                   "(env SIGNALS_LEASE_SECONDS).")
+def process(limit: int | None, workers: int, lease_seconds: float) -> None:
     """Extract, analyse and match pending articles (and re-match history if scenarios changed).
 
+    Any number of `signals process` may run at once against one database, on any machines.
+
     Example: signals process --limit 500
+
+    Example: signals process --workers 2
     """
-    _run_job("process", need_sources=False, create=True, limit=limit)
+    _run_job("process", need_sources=False, create=True, limit=limit, workers=workers,
+             lease=timedelta(seconds=lease_seconds))
 
 
 @cli.command()
@@ -646,7 +658,7 @@ def _field_map(fields: tuple[str, ...]) -> dict[str, str]:
 def serve(schedule_path: Path) -> None:
     """Run the jobs (run, digest...) on the schedule in jobs/schedule.yaml until SIGTERM.
 
-    Each job takes the same lock as `signals run`, so cron and the service never overlap.
+    Each job takes the same locks as the CLI, so cron and the service never overlap.
     SIGTERM or Ctrl-C lets the running job finish its current batch, then exits 0; SIGHUP
     (and a check before each job) reloads sources.yaml, scenarios.yaml and the schedule,
     keeping the last good version of a file that is invalid. Logs go to stderr.

@@ -87,6 +87,23 @@ def _holder_alive(row: Any) -> bool:
     return True
 
 
+def local_process_gone(pid: int, start: str | None) -> bool:
+    """Whether the process ``pid`` of this host (started at ``start``, as ``_process_start``
+    gives it; None or "-": unknown) is gone, or its pid now belongs to another process."""
+    if not _pid_alive(pid):
+        return True
+    if start and start != "-":
+        current = _process_start(pid)
+        return current is not None and current != start
+    return False
+
+
+def owner_token(host: str, pid: int) -> str:
+    """``host:pid:start:random``: names a process so that a pid reused later does not pass
+    for it (used by the job locks and the work leases)."""
+    return f"{host}:{pid}:{_process_start(pid) or '-'}:{uuid.uuid4().hex[:12]}"
+
+
 def advisory_key(name: str) -> int:
     """The signed 64-bit PostgreSQL advisory lock key of a lock name."""
     return int.from_bytes(hashlib.sha256(f"signals-lock:{name}".encode()).digest()[:8], "big", signed=True)
@@ -225,15 +242,15 @@ def _pause(seconds: float, should_stop: Callable[[], bool] | None) -> None:
 @contextmanager
 def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
              heartbeat_every: timedelta = HEARTBEAT_EVERY, wait: timedelta = timedelta(0),
-             should_stop: Callable[[], bool] | None = None) -> Iterator[str]:
+             should_stop: Callable[[], bool] | None = None, poll: float = WAIT_POLL_SECONDS) -> Iterator[str]:
     """Hold the lock ``name`` for the duration of the block; yields the owner token.
 
     Raises ``LockedError`` at once when another live process holds it, or after ``wait`` if
-    given (checking every few seconds, and giving up early once ``should_stop()`` is true).
+    given (checking every ``poll`` seconds, and giving up early once ``should_stop()`` is true).
     """
     host = socket.gethostname()[:150]
     pid = os.getpid()
-    owner = f"{host}:{pid}:{_process_start(pid) or '-'}:{uuid.uuid4().hex[:12]}"
+    owner = owner_token(host, pid)
     deadline = time.monotonic() + wait.total_seconds()
     while True:
         try:
@@ -243,7 +260,7 @@ def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
             left = deadline - time.monotonic()
             if left <= 0 or (should_stop is not None and should_stop()):
                 raise
-            _pause(min(WAIT_POLL_SECONDS, left), should_stop)
+            _pause(min(poll, left), should_stop)
     beat = _Heartbeat(store, name, owner, heartbeat_every, advisory_conn)
     beat.start()
     try:

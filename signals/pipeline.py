@@ -2,7 +2,13 @@
 
 Every entry point (the CLI's ``run``/``fetch``/``process``/``digest``, ``serve`` and the demo)
 runs a job through ``run_job``, so a replay with ``--now`` runs exactly the code cron and the
-service run: the same job lock, the same stages, the same batches.
+service run: the same job locks, the same stages, the same batches.
+
+Locks per job kind (``docs/DECISIONS.md``, "Locks per job kind"): two fetches exclude each
+other (``fetch``), two digests too (``digest``); processes run side by side, any number on any
+number of machines, coordinating through claimed batches with a lease (``signals.process``);
+a re-match, whoever needs it (a process or a digest), holds ``rematch``. So a fetch, a process
+and a digest can run at once.
 
 ``should_stop`` is polled between batches (one feed's items, one batch of pages, one batch of
 analysed articles: each is one transaction): once it says so, the job stops at the next batch
@@ -29,13 +35,22 @@ from .judge import JudgeModel, load_model
 from .lock import job_lock
 from .match import Ruleset, compile_ruleset
 from .models import FetchResult
-from .process import BATCH, ProcessReport, ensure_entities, process_pending, rematch
+from .process import (
+    BATCH,
+    LEASE,
+    ProcessReport,
+    ensure_entities,
+    process_pending,
+    reclaim_dead,
+    rematch,
+)
 from .progress import NO_PROGRESS, Progress
 from .settings import Settings
 from .store import Store, open_store, redact, repo
 
 log = logging.getLogger(__name__)
-LOCK = "pipeline"  # one lock for every job: cron, systemd timers, a manual run and serve exclude each other
+FETCH_LOCK = "fetch"  # the intake: fetches (and imports) exclude each other, whoever runs them
+DIGEST_LOCK = "digest"
 ShouldStop = Callable[[], bool]
 
 
@@ -118,13 +133,14 @@ def fetch(ctx: Context, fetcher: Fetcher | None = None, progress: Progress | Non
             fetcher.close()
 
 
-def process(ctx: Context, limit: int | None = None, progress: Progress | None = None) -> ProcessReport:
+def process(ctx: Context, limit: int | None = None, progress: Progress | None = None,
+            lease: timedelta = LEASE) -> ProcessReport:
     """Process pending articles; with ``limit``, batches no larger than it (so one call with a
     limit below ``BATCH`` processes exactly that many)."""
     batch = BATCH if limit is None else min(BATCH, limit)
     return process_pending(ctx.store, ctx.ruleset(), ctx.judge(), ctx.analyser(), ctx.settings.clock,
                            batch_size=batch, limit=limit, neardup=ctx.sources.dedup.params(),
-                           progress=progress or ctx.progress)
+                           progress=progress or ctx.progress, lease=lease)
 
 
 def digest(ctx: Context, week: str | None = None, progress: Progress | None = None) -> list[Path]:
@@ -166,12 +182,14 @@ class JobKind(StrEnum):
 
 @dataclass(frozen=True)
 class Job:
-    """One job to run under the pipeline lock."""
+    """One job to run under its kind's lock."""
 
     kind: JobKind
     limit: int | None = None  # process: stop after about this many articles
     week: str | None = None  # digest: the ISO week (default: the last complete week before now)
     lock_wait: timedelta = timedelta(0)  # wait this long for the lock, then give up (LockedError)
+    workers: int = 1  # process: worker processes on this machine (``signals.workers``)
+    lease: timedelta = LEASE  # process: how long a claimed batch is ours
 
 
 @dataclass
@@ -242,11 +260,11 @@ def never() -> bool:
 
 
 def run_job(ctx: Context, job: Job, should_stop: ShouldStop = never) -> JobResult:
-    """Run one job under the pipeline lock (``LockedError`` if another job holds it longer than
+    """Run one job under its kind's lock (``LockedError`` if another job holds it longer than
     ``job.lock_wait``), stopping at the next batch boundary once ``should_stop()`` is true."""
     result = JobResult(job)
-    with job_lock(ctx.store, LOCK, wait=job.lock_wait, should_stop=should_stop):
-        if job.kind.fetches:
+    if job.kind.fetches:
+        with job_lock(ctx.store, FETCH_LOCK, wait=job.lock_wait, should_stop=should_stop):
             fetcher = StoppableFetcher(ctx.sources.fetch, should_stop)
             try:
                 result.fetched = fetch(ctx, fetcher)
@@ -254,31 +272,35 @@ def run_job(ctx: Context, job: Job, should_stop: ShouldStop = never) -> JobResul
                 result.stopped_in = JobKind.FETCH
             finally:
                 fetcher.close()
-        if job.kind.processes and not should_stop():
-            result.processed = _process_batches(ctx, job.limit, should_stop)
-            if should_stop():
-                result.stopped_in = result.stopped_in or JobKind.PROCESS
-        if job.kind is JobKind.DIGEST:
+    if job.kind.processes and not should_stop():
+        reclaim_dead(ctx.store)
+        if job.workers > 1:
+            from .workers import run_workers  # multiprocessing: only for --workers
+
+            result.processed = run_workers(ctx, job.workers, job.limit, job.lease, should_stop)
+        else:
+            result.processed = process_batches(ctx, job.limit, should_stop, job.lease)
+        if should_stop():
+            result.stopped_in = result.stopped_in or JobKind.PROCESS
+    if job.kind is JobKind.DIGEST:
+        with job_lock(ctx.store, DIGEST_LOCK, wait=job.lock_wait, should_stop=should_stop):
             result.written = digest(ctx, job.week)
-        result.stopped = should_stop()
+    result.stopped = should_stop()
     return result
 
 
-def _process_batches(ctx: Context, limit: int | None, should_stop: ShouldStop) -> ProcessReport:
-    """``process`` one batch (one transaction) at a time, asking ``should_stop`` in between."""
+def process_batches(ctx: Context, limit: int | None, should_stop: ShouldStop,
+                    lease: timedelta = LEASE) -> ProcessReport:
+    """``process`` one batch (claimed, analysed, written) at a time, asking ``should_stop`` in
+    between; other workers may be doing the same on the same database."""
     total = ProcessReport()
     while not should_stop():
         left = None if limit is None else limit - (total.processed + total.duplicates
                                                    + total.near_duplicates + total.failed)
         if left is not None and left <= 0:
             break
-        p = process(ctx, limit=BATCH if left is None else min(BATCH, left))
-        total.processed += p.processed
-        total.duplicates += p.duplicates
-        total.near_duplicates += p.near_duplicates
-        total.failed += p.failed
-        total.rematched += p.rematched
-        total.seconds += p.seconds
-        if p.processed + p.duplicates + p.near_duplicates + p.failed == 0:
+        p = process(ctx, limit=BATCH if left is None else min(BATCH, left), lease=lease)
+        total.add(p)
+        if p.processed + p.duplicates + p.near_duplicates + p.failed + p.discarded == 0:
             break
     return total

@@ -1,9 +1,16 @@
 """The process stage: extract → collapse duplicates → analyse → match, batch by batch.
 
-A batch is claimed, analysed and written in one transaction: a crash (even ``kill -9``) rolls
-the whole batch back and the next run does it again, so nothing is lost or stored twice.
+Any number of workers (processes, machines) share the queue. A batch is *claimed* in a short
+transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) with a lease, extracted and analysed
+outside any transaction, then written in one short transaction (``Store.transaction``: retried
+on a deadlock) only if the claim is still ours. A worker killed mid-batch (even ``kill -9``)
+wrote nothing of it; once its lease expires the batch is claimable again, so nothing is lost
+or stored twice. Readers never queue behind the analysis.
+
 Exact copies (same normalised text) and near-copies (``signals.neardup``) are collapsed *before*
-the NLP.
+the NLP against what is stored, and checked again in the write transaction, which is
+serialised between workers: a copy of an original that another worker wrote meanwhile is
+still collapsed (its analysis is then thrown away).
 
 ``rematch`` re-scores history after ``scenarios.yaml`` changes: it re-runs only the matcher
 over the stored sentence keys, at tokeniser speed, without the model.
@@ -13,9 +20,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Connection
 
@@ -24,17 +34,24 @@ from .extract import compose_text, content_hash, extract
 from .fetch import effective_date
 from .judge import JudgeModel
 from .languages import decide_language
+from .lock import job_lock, local_process_gone, owner_token
 from .match import Ruleset, hits_of
 from .models import AnalysedDoc, Extracted, Sentence
 from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles
 from .progress import NO_PROGRESS, Progress, Task
 from .score import iso_week
-from .store import Store, near, repo
+from .store import Store, claims, near, repo
 
 log = logging.getLogger(__name__)
 BATCH = 32
+#: How long a worker holds a claimed batch before another may take it over (a killed worker's
+#: batch is redone after this); a batch takes seconds.
+LEASE = timedelta(minutes=10)
 REMATCH_BATCH = 500
 META_RULESET = "ruleset_version"
+#: The lock of the re-match: one at a time, whoever runs it (a process worker, a digest).
+REMATCH_LOCK = "rematch"
+REMATCH_WAIT = timedelta(minutes=30)
 #: The scenarios the stored matches were computed with (JSON of the validated model), so that
 #: ``signals preview`` can compare an edit with what is applied.
 META_SCENARIOS = "ruleset_scenarios"
@@ -48,6 +65,11 @@ class ProcessReport:
     failed: int = 0
     rematched: int = 0
     seconds: float = 0.0
+    discarded: int = 0  # claimed, but another worker took the batch over (our lease expired)
+
+    def add(self, other: ProcessReport) -> None:
+        for f in ("processed", "duplicates", "near_duplicates", "failed", "rematched", "seconds", "discarded"):
+            setattr(self, f, getattr(self, f) + getattr(other, f))
 
 
 #: Feed dates the page's date replaces (see ``fetch.dates.effective_date``).
@@ -95,8 +117,9 @@ def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
 def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
                     clock: Callable[[], datetime], batch_size: int = BATCH,
                     limit: int | None = None, neardup: NearDupParams | None = DEFAULT_PARAMS,
-                    progress: Progress = NO_PROGRESS) -> ProcessReport:
-    """Process ready articles; ``neardup`` None turns near-duplicate collapse off."""
+                    progress: Progress = NO_PROGRESS, lease: timedelta = LEASE) -> ProcessReport:
+    """Process ready articles; ``neardup`` None turns near-duplicate collapse off. Any number
+    of workers may run this at once on one database: each claims batches for ``lease``."""
     report = ProcessReport()
     rematch(store, ruleset, judge, analyser, report, progress=progress)
     total = None
@@ -105,13 +128,17 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
             total = repo.count_articles(conn, state="ready")
         total = total if limit is None else min(total, limit)
     with progress.task("process", total=total) as bar:
-        _process_batches(store, ruleset, judge, analyser, clock, batch_size, limit, neardup, report, bar)
+        _process_batches(store, ruleset, judge, analyser, clock, batch_size, limit, neardup, report, bar,
+                         lease)
     return report
 
 
 def _process_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
                      clock: Callable[[], datetime], batch_size: int, limit: int | None,
-                     neardup: NearDupParams | None, report: ProcessReport, bar: Task) -> None:
+                     neardup: NearDupParams | None, report: ProcessReport, bar: Task,
+                     lease: timedelta = LEASE, worker: str | None = None) -> None:
+    worker = worker or worker_token()
+    version = scoring_version(ruleset, judge)
     while True:
         size = batch_size
         if limit is not None:  # exactly ``limit`` articles: the last batch is cut to fit
@@ -119,73 +146,180 @@ def _process_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser
                                            + report.failed))
             if size <= 0:
                 break
-        with store.begin() as conn:
-            batch = repo.claim_ready(conn, size)
-            if not batch:
-                break
-            now = clock()
-            todo: list[tuple[repo.ReadyArticle, Content, str]] = []
-            batch_shingles: dict[int, frozenset[str]] = {}
-            contents: list[tuple[repo.ReadyArticle, Content]] = []
-            for art in batch:
-                try:
-                    contents.append((art, article_content(art)))
-                except Exception as e:  # one bad page must not stop the batch
-                    log.warning("article %s failed extraction: %s", art.url, e)
-                    repo.mark_failed(conn, art.id, f"extract: {e}", now)
-                    report.failed += 1
-            # a later copy in this batch is collapsed into the first (same transaction)
-            seen = repo.find_duplicates(conn, [content_hash(c.text) for _, c in contents])
-            for art, content in contents:
-                h = content_hash(content.text)
-                original = seen.get(h)
-                if original is not None:
-                    repo.mark_duplicate(conn, art.id, original, content.text, h, now)
-                    report.duplicates += 1
-                    continue
-                if neardup is not None:
-                    published = content.redate.published_at if content.redate else art.published_at
-                    copy_of = _near_original(conn, art.id, published, content.text, neardup, batch_shingles)
-                    if copy_of is not None:
-                        repo.mark_duplicate(conn, art.id, copy_of, content.text, h, now)
-                        report.near_duplicates += 1
-                        continue
-                seen[h] = art.id
-                todo.append((art, content, h))
-            docs = analyser.analyse_many([(c.text, c.language) for _, c, _ in todo])
-            evidence: list[tuple[int, str]] = []
-            done: list[repo.Processed] = []
-            for (art, content, h), doc in zip(todo, docs, strict=True):
-                items = ruleset.match_items(doc)
-                judgements = judge.judge_doc(doc, items)
-                done.append(repo.Processed(art.id, content.text, h, content.language, doc,
-                                           hits_of(items, doc), judgements, content.redate))
-                if any(j.accepted for j in judgements):
-                    evidence.append((art.id, content.text))
-                report.processed += 1
-            repo.save_processed_many(conn, done, ruleset.version, KEYS_VERSION, now)
-            add_entities(conn, analyser, evidence)
+        now = clock()
+        until = datetime.now(UTC) + lease  # wall-clock time: --now is for data, not for leases
+        batch = store.transaction(partial(claims.claim, worker=worker, limit=size, now=datetime.now(UTC),
+                                          lease_until=until))
+        if not batch:
+            break
+        try:
+            outcome = _work(store, batch, ruleset, judge, analyser, now, neardup, worker, version)
+        except BaseException:  # give the batch back at once (a kill -9 leaves it to the lease)
+            store.transaction(partial(claims.release, ids=[a.id for a in batch], worker=worker))
+            raise
+        if outcome is None:
+            break
+        for k in ("processed", "duplicates", "near_duplicates", "failed", "discarded"):
+            setattr(report, k, getattr(report, k) + getattr(outcome, k))
         bar.advance(len(batch))
 
 
-def _near_original(conn: Connection, article_id: int, published: datetime, text: str,
-                   params: NearDupParams, batch_shingles: dict[int, frozenset[str]]) -> int | None:
-    """The original this article nearly copies (the oldest candidate at or above the Jaccard
-    threshold), or None; an original's LSH buckets are stored for the articles that follow."""
-    sh = shingles(text, params.shingle_words)
-    keys = band_keys(sh, params)
+def worker_token() -> str:
+    """Who holds a claim: ``host:pid:start:random`` (a pid is reused, the token is not)."""
+    return owner_token(socket.gethostname()[:30], os.getpid())
+
+
+def reclaim_dead(store: Store) -> int:
+    """Give back at once the claims of workers of this host that are gone (``kill -9``, a
+    crash): their leases need not run out. Those of other hosts wait for their lease."""
+    host = socket.gethostname()[:30]
+    with store.engine.connect() as conn:
+        workers = claims.claimants(conn)
+    released = 0
+    for w in workers:
+        parts = w.split(":")
+        if len(parts) == 4 and parts[0] == host and parts[1].isdigit() \
+                and local_process_gone(int(parts[1]), parts[2]):
+            n = store.transaction(partial(claims.release_all, worker=w))
+            log.warning("released %d articles claimed by worker %s, which is gone", n, w)
+            released += n
+    return released
+
+
+@dataclass
+class _Item:
+    """One claimed article on its way: its content and what the collapse decided."""
+
+    art: repo.ReadyArticle
+    content: Content
+    hash: str
+    published: datetime
+    shingles: frozenset[str]
+    keys: list[tuple[int, int]]
+    copy_of: int | None = None
+    near: bool = False
+
+
+def _work(store: Store, batch: list[repo.ReadyArticle], ruleset: Ruleset, judge: JudgeModel,
+          analyser: Analyser, now: datetime, neardup: NearDupParams | None, worker: str,
+          version: str) -> ProcessReport | None:
+    """Extract, collapse and analyse a claimed batch outside any transaction, then write it in
+    one short one. None when the batch was not written: the ruleset changed meanwhile (the
+    worker stops) or another worker took part of it over after our lease expired (its work
+    stands, ours is discarded)."""
+    items: list[_Item] = []
+    failed: list[tuple[int, str]] = []
+    for art in batch:
+        try:
+            content = article_content(art)
+        except Exception as e:  # one bad page must not stop the batch
+            log.warning("article %s failed extraction: %s", art.url, e)
+            failed.append((art.id, f"extract: {e}"))
+            continue
+        published = content.redate.published_at if content.redate else art.published_at
+        sh = shingles(content.text, neardup.shingle_words) if neardup is not None else frozenset()
+        keys = band_keys(sh, neardup) if neardup is not None else []
+        items.append(_Item(art, content, content_hash(content.text), published, sh, keys))
+    with store.engine.connect() as conn:  # a read: copies of what is stored skip the NLP
+        _collapse(conn, items, neardup, write=False)
+        conn.rollback()
+    todo = [it for it in items if it.copy_of is None]
+    docs = analyser.analyse_many([(it.content.text, it.content.language) for it in todo])
+    done: dict[int, repo.Processed] = {}
+    evidence: list[tuple[int, str]] = []
+    for it, doc in zip(todo, docs, strict=True):
+        items_matched = ruleset.match_items(doc)
+        judgements = judge.judge_doc(doc, items_matched)
+        done[it.art.id] = repo.Processed(it.art.id, it.content.text, it.hash, it.content.language, doc,
+                                         hits_of(items_matched, doc), judgements, it.content.redate)
+        if any(j.accepted for j in judgements):
+            evidence.append((it.art.id, it.content.text))
+    entities = dict(zip([aid for aid, _ in evidence],
+                        analyser.entities([text for _, text in evidence]) if evidence else [], strict=True))
+
+    def write(conn: Connection) -> ProcessReport | None:
+        claims.serialise_writes(conn)
+        ids = [a.id for a in batch]
+        if claims.still_ours(conn, ids, worker) != set(ids):
+            log.warning("lease expired on a batch of %d articles; another worker redid it: discarded", len(ids))
+            claims.release(conn, ids, worker)
+            return ProcessReport(discarded=len(ids))
+        if (applied := claims.meta_shared(conn, META_RULESET)) not in (None, version):
+            log.warning("scenarios changed while processing (now %s); stopping: the next run uses them", applied)
+            claims.release(conn, ids, worker)
+            return None
+        out = ProcessReport(failed=len(failed))
+        for aid, reason in failed:
+            repo.mark_failed(conn, aid, reason, now)
+        _collapse(conn, items, neardup, write=True)  # again: originals other workers wrote since
+        for it in items:
+            if it.copy_of is not None:
+                repo.mark_duplicate(conn, it.art.id, it.copy_of, it.content.text, it.hash, now)
+                out.near_duplicates += it.near
+                out.duplicates += not it.near
+        rows = [done[it.art.id] for it in items if it.copy_of is None]
+        repo.save_processed_many(conn, rows, ruleset.version, KEYS_VERSION, now)
+        out.processed = len(rows)
+        for r in rows:
+            if r.article_id in entities and not repo.has_entities_run(conn, r.article_id):
+                repo.save_entities(conn, r.article_id, entities[r.article_id])
+        claims.release(conn, ids, worker)
+        return out
+
+    return store.transaction(write)
+
+
+def _collapse(conn: Connection, items: list[_Item], params: NearDupParams | None, write: bool) -> None:
+    """Decide which items copy an original: a stored one (exact or near) or an earlier item of
+    the batch. Decisions already made are kept; ``write`` (inside the write transaction) also
+    stores the new originals' LSH buckets, and follows a copy whose batch original turned out
+    to be a copy itself to the real original."""
+    pending = [it for it in items if it.copy_of is None]
+    seen = repo.find_duplicates(conn, [it.hash for it in pending])
+    batch: dict[int, _Item] = {}  # this batch's originals so far
+    for it in pending:
+        original = seen.get(it.hash)
+        if original is not None:
+            it.copy_of, it.near = original, False
+            continue
+        if params is not None:
+            copy_of = _near_original(conn, it, params, batch, write)
+            if copy_of is not None:
+                it.copy_of, it.near = copy_of, True
+                continue
+        seen[it.hash] = it.art.id
+        batch[it.art.id] = it
+    if write:
+        by_id = {it.art.id: it for it in items}
+        for it in items:
+            hops = 0
+            while it.copy_of in by_id and by_id[it.copy_of].copy_of is not None and hops < len(items):
+                it.copy_of = by_id[it.copy_of].copy_of
+                hops += 1
+
+
+def _near_original(conn: Connection, it: _Item, params: NearDupParams, batch: dict[int, _Item],
+                   write: bool) -> int | None:
+    """The original this item nearly copies (the oldest candidate at or above the Jaccard
+    threshold), or None; with ``write`` an original's LSH buckets are stored for the articles
+    that follow (before that, the batch's own originals are compared in memory)."""
+    keys = it.keys
     if not keys:
         return None
     window = timedelta(days=params.window_days)
-    for cand_id, cand_text in near.candidates(conn, keys, published - window, published + window,
-                                              article_id):
-        cand = batch_shingles.get(cand_id)
-        if cand is None:
-            cand = shingles(cand_text, params.shingle_words)
-        if jaccard(sh, cand) >= params.threshold:
+    start, end = it.published - window, it.published + window
+    for cand_id, cand_text in near.candidates(conn, keys, start, end, it.art.id):
+        cand = batch[cand_id].shingles if cand_id in batch else shingles(cand_text, params.shingle_words)
+        if jaccard(it.shingles, cand) >= params.threshold:
             return cand_id
-    near.add_bands(conn, article_id, keys, published)
-    batch_shingles[article_id] = sh
+    if write:
+        near.add_bands(conn, it.art.id, keys, it.published)
+    else:
+        wanted = set(keys)
+        for other in batch.values():
+            if start <= other.published <= end and not wanted.isdisjoint(other.keys) \
+                    and jaccard(it.shingles, other.shingles) >= params.threshold:
+                return other.art.id
     return None
 
 
@@ -215,12 +349,27 @@ def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyse
     normalisation changed (stored keys only: no model, tokeniser speed)."""
     version = scoring_version(ruleset, judge)
     applied = applied_scenarios_json(ruleset)
-    with store.begin() as conn:
-        current = repo.get_meta(conn, META_RULESET)
-        if current == version and not force:
-            if repo.get_meta(conn, META_SCENARIOS) != applied:
-                repo.set_meta(conn, META_SCENARIOS, applied)  # a database from before it was recorded
+    if _up_to_date(store, version, applied) and not force:
+        return 0
+    # one re-match at a time (process workers and digests): the others wait, then find it done
+    with job_lock(store, REMATCH_LOCK, wait=REMATCH_WAIT, poll=0.2):
+        if _up_to_date(store, version, applied) and not force:
             return 0
+        return _rematch_locked(store, ruleset, judge, analyser, version, applied, report, progress)
+
+
+def _up_to_date(store: Store, version: str, applied: str) -> bool:
+    with store.engine.connect() as conn:
+        current = repo.get_meta(conn, META_RULESET)
+        recorded = repo.get_meta(conn, META_SCENARIOS)
+    if current == version and recorded != applied:
+        with store.begin() as conn:
+            repo.set_meta(conn, META_SCENARIOS, applied)  # a database from before it was recorded
+    return current == version
+
+
+def _rematch_locked(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser, version: str,
+                    applied: str, report: ProcessReport | None, progress: Progress) -> int:
     total = None
     if progress.enabled:
         with store.begin() as conn:
@@ -242,21 +391,33 @@ def _rematch_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser
         with store.begin() as conn:
             rows = repo.iter_analyses(conn, after, REMATCH_BATCH)
             if not rows:
+                # Record the version first: on PostgreSQL this waits for the process writes in
+                # flight (they share-lock it), and the later ones see it and stop. Then re-match
+                # what those writes committed meanwhile, in this same transaction.
                 repo.set_meta(conn, META_RULESET, version)
                 repo.set_meta(conn, META_SCENARIOS, applied)
+                while rows := repo.iter_analyses(conn, after, REMATCH_BATCH):
+                    after = _rematch_rows(conn, rows, ruleset, judge, analyser)
+                    done += len(rows)
                 break
-            for row in rows:
-                sentences = row.sentences
-                if row.keys_version != KEYS_VERSION:
-                    sentences = [(text, " ".join(analyser.term_keys(text, row.language)))
-                                 for text, _ in row.sentences]
-                    repo.update_keys(conn, row.article_id, [list(s) for s in sentences], KEYS_VERSION)
-                doc = AnalysedDoc(row.language, tuple(Sentence(text, tuple(keys.split()))
-                                                     for text, keys in sentences))
-                items = ruleset.match_items(doc)
-                repo.replace_matches(conn, row.article_id, hits_of(items, doc), ruleset.version,
-                                     judge.judge_doc(doc, items))
-                after = row.article_id
-                done += 1
+            after = _rematch_rows(conn, rows, ruleset, judge, analyser)
+            done += len(rows)
         bar.advance(len(rows))
     return done
+
+
+def _rematch_rows(conn: Connection, rows: list[repo.StoredAnalysis], ruleset: Ruleset, judge: JudgeModel,
+                  analyser: Analyser) -> int:
+    """Re-match stored analyses; the last article id done."""
+    for row in rows:
+        sentences = row.sentences
+        if row.keys_version != KEYS_VERSION:
+            sentences = [(text, " ".join(analyser.term_keys(text, row.language)))
+                         for text, _ in row.sentences]
+            repo.update_keys(conn, row.article_id, [list(s) for s in sentences], KEYS_VERSION)
+        doc = AnalysedDoc(row.language, tuple(Sentence(text, tuple(keys.split()))
+                                             for text, keys in sentences))
+        items = ruleset.match_items(doc)
+        repo.replace_matches(conn, row.article_id, hits_of(items, doc), ruleset.version,
+                             judge.judge_doc(doc, items))
+    return rows[-1].article_id

@@ -133,14 +133,23 @@ def test_should_stop_ends_processing_on_a_batch_boundary(ctx: pipeline.Context) 
 
 def test_a_held_lock_is_locked_error_and_a_stopping_wait_gives_up(ctx: pipeline.Context) -> None:
     _add_ready(ctx, 1)
-    with job_lock(ctx.store, pipeline.LOCK):  # what another `signals run` holds
-        with pytest.raises(LockedError, match="another 'pipeline' job is running"):
-            run_job(ctx, Job(JobKind.PROCESS))
+    with job_lock(ctx.store, pipeline.FETCH_LOCK), \
+            pytest.raises(LockedError, match="another 'fetch' job is running"):  # another `signals run`
+        run_job(ctx, Job(JobKind.RUN))
+    with job_lock(ctx.store, pipeline.DIGEST_LOCK):  # what another `signals digest` holds
         started = datetime.now(UTC)
         with pytest.raises(LockedError):
             run_job(ctx, Job(JobKind.DIGEST, lock_wait=timedelta(minutes=5)), lambda: True)
         assert datetime.now(UTC) - started < timedelta(seconds=30), "a stopping job does not wait"
     assert _count(ctx, "ready") == 1  # nothing ran
+
+
+def test_locks_per_kind_a_process_runs_beside_a_fetch_and_a_digest(ctx: pipeline.Context) -> None:
+    _add_ready(ctx, 3)
+    with job_lock(ctx.store, pipeline.FETCH_LOCK), job_lock(ctx.store, pipeline.DIGEST_LOCK):
+        res = run_job(ctx, Job(JobKind.PROCESS))
+    assert res.processed is not None and res.processed.processed == 3
+    assert _count(ctx, "done") == 3
 
 
 def _feed_settings(tmp_path: Path, base_url: str) -> Settings:

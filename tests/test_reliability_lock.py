@@ -94,7 +94,7 @@ def test_two_runs_started_together_one_works_other_exits_75(db_url: str, tmp_pat
             assert winner.poll() is None
             assert feed.requested.wait(WAIT)
             message = l_err.read_text().strip().splitlines()
-            assert message[-1].startswith("error: another 'pipeline' job is running (pid ")
+            assert message[-1].startswith("error: another 'fetch' job is running (pid ")
             assert f"pid {winner.pid} on {socket.gethostname()}" in message[-1] and message[-1].endswith("exiting")
             feed.release.set()
             assert winner.wait(WAIT) == 0, w_err.read_text()
@@ -133,7 +133,7 @@ def test_lock_of_a_killed_run_is_reclaimed(db_url: str, tmp_path: Path) -> None:
         again, err = _start(db_url, sources, tmp_path, "again")
         assert again.wait(WAIT) == 0, err.read_text()
     why = "process gone" if db_url.startswith("sqlite") else "its PostgreSQL session is gone"
-    assert f"reclaiming lock 'pipeline' left by pid {victim.pid}" in err.read_text()
+    assert f"reclaiming lock 'fetch' left by pid {victim.pid}" in err.read_text()
     assert why in err.read_text()
     with store.engine.connect() as c:
         assert c.execute(select(t.locks)).all() == []

@@ -223,10 +223,10 @@ def test_every_job_takes_the_cli_lock(tmp_path: Path, caplog: pytest.LogCaptureF
     service = Service(s, tmp_path / "schedule.yaml")  # the real job body
     caplog.set_level(logging.INFO, logger="signals.scheduler")
     store = open_store(s.db_url)
-    with job_lock(store, "pipeline"):  # what `signals run` from cron holds
+    with job_lock(store, "fetch"):  # what `signals run` from cron holds
         service._execute("run")
     assert service.outcomes[-1].status == "skipped"
-    assert "job run skipped: another 'pipeline' job is running (pid" in caplog.text
+    assert "job run skipped: another 'fetch' job is running (pid" in caplog.text
     service._execute("run")  # free again: it runs
     assert service.outcomes[-1].status == "ok", service.outcomes[-1]
     service.shutdown()

@@ -128,6 +128,9 @@ articles = Table(
     Column("state", String(8), nullable=False),
     Column("page_status", Text),
     Column("processed_at", UtcDateTime),
+    # revision 0004: a worker's claim on a ready article, until ``lease_until`` (``signals.claims``)
+    Column("claimed_by", String(64)),
+    Column("lease_until", UtcDateTime),
     Index("ix_articles_state", "state", "id"),
     Index("ix_articles_week", "week"),
     Index("ix_articles_content_hash", "content_hash"),
