@@ -125,7 +125,7 @@ def fetch_feeds(store: Store, cfg: Sources, clock: Callable[[], datetime], fetch
     if due:
         started = clock()
         # at most per_host_concurrency requests in flight per host; each feed stored as it comes
-        with progress.task("fetch feeds", total=len(due)) as bar:
+        with store.kept_open(), progress.task("fetch feeds", total=len(due)) as bar:
             for i, result in fetcher.fetch_each([(src.url, src.etag, src.last_modified) for src in due]):
                 _store_feed_result(store, cfg, due[i], result, started, clock(), rng, report)
                 bar.advance()
