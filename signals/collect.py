@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -125,11 +124,10 @@ def fetch_feeds(store: Store, cfg: Sources, clock: Callable[[], datetime], fetch
     report.due = len(due)
     if due:
         started = clock()
-        with (ThreadPoolExecutor(max_workers=min(cfg.fetch.concurrency, len(due))) as pool,
-              progress.task("fetch feeds", total=len(due)) as bar):
-            futures = [(src, pool.submit(fetcher.fetch, src.url, src.etag, src.last_modified)) for src in due]
-            for src, fut in futures:
-                _store_feed_result(store, cfg, src, fut.result(), started, clock(), rng, report)
+        # at most per_host_concurrency requests in flight per host; each feed stored as it comes
+        with store.kept_open(), progress.task("fetch feeds", total=len(due)) as bar:
+            for i, result in fetcher.fetch_each([(src.url, src.etag, src.last_modified) for src in due]):
+                _store_feed_result(store, cfg, due[i], result, started, clock(), rng, report)
                 bar.advance()
     fetch_pages(store, fetcher, report, progress)
     with store.begin() as conn:  # the attempts log stays bounded: keep_attempts_days of history

@@ -25,7 +25,7 @@ import ssl
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -409,14 +409,43 @@ class Fetcher:
         """Fetch ``urls`` (duplicates once) with ``concurrency`` threads and at most
         ``per_host_concurrency`` requests in flight per host. Results in input order."""
         unique = list(dict.fromkeys(urls))
-        queues: dict[str, deque[str]] = {}
-        for u in unique:
-            queues.setdefault(_host_key(u), deque()).append(u)
-        active: dict[str, int] = dict.fromkeys(queues, 0)
         results: dict[str, FetchResult] = {}
+        for i, fut in self._scheduled([(u, None, None) for u in unique], accept, stop_on_error=False):
+            exc = fut.exception()
+            if exc is None:
+                results[unique[i]] = fut.result()
+            else:  # fetch() does not raise; belt and braces
+                log.error("fetch of %s raised %r", unique[i], exc)
+                results[unique[i]] = FetchResult(unique[i], FetchStatus.SOFT, "internal-error")
+        return {u: results[u] for u in unique}
+
+    def fetch_each(self, requests: list[tuple[str, str | None, str | None]], accept: str = FEED_ACCEPT
+                   ) -> Iterator[tuple[int, FetchResult]]:
+        """Fetch each (url, etag, last_modified) conditionally, with the limits of ``fetch_many``,
+        yielding (index, result) as each completes. An exception raised by ``fetch`` (a stop
+        request) starts no new fetch: the ones in flight are yielded, then it is raised."""
+        error: BaseException | None = None
+        for i, fut in self._scheduled(requests, accept, stop_on_error=True):
+            exc = fut.exception()
+            if exc is None:
+                yield i, fut.result()
+            elif error is None:
+                error = exc
+        if error is not None:
+            raise error
+
+    def _scheduled(self, requests: list[tuple[str, str | None, str | None]], accept: str,
+                   stop_on_error: bool) -> Iterator[tuple[int, Future[FetchResult]]]:
+        """(index, completed future) of every request started, ``concurrency`` threads, at most
+        ``per_host_concurrency`` in flight per host; none started after a failed future when
+        ``stop_on_error``."""
+        queues: dict[str, deque[int]] = {}
+        for i, (u, _, _) in enumerate(requests):
+            queues.setdefault(_host_key(u), deque()).append(i)
+        active: dict[str, int] = dict.fromkeys(queues, 0)
         per_host = self.settings.per_host_concurrency
-        in_flight: dict[Future[FetchResult], tuple[str, str]] = {}
-        workers = max(1, min(self.settings.concurrency, len(unique)))
+        in_flight: dict[Future[FetchResult], tuple[int, str]] = {}
+        workers = max(1, min(self.settings.concurrency, len(requests)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="signals-fetch") as pool:
             while queues or in_flight:
                 # round-robin over hosts so one big host does not starve the others: a host
@@ -427,10 +456,11 @@ class Fetcher:
                     q = queues[host]
                     served = False
                     while q and active[host] < per_host and len(in_flight) < workers:
-                        u = q.popleft()
+                        i = q.popleft()
                         active[host] += 1
                         served = True
-                        in_flight[pool.submit(self.fetch, u, None, None, accept)] = (u, host)
+                        url, etag, last_modified = requests[i]
+                        in_flight[pool.submit(self.fetch, url, etag, last_modified, accept)] = (i, host)
                     if not q:
                         del queues[host]
                     elif served:
@@ -439,15 +469,11 @@ class Fetcher:
                     continue
                 done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
                 for fut in done:
-                    u, host = in_flight.pop(fut)
+                    i, host = in_flight.pop(fut)
                     active[host] -= 1
-                    exc = fut.exception()
-                    if exc is None:
-                        results[u] = fut.result()
-                    else:  # fetch() does not raise; belt and braces
-                        log.error("fetch of %s raised %r", u, exc)
-                        results[u] = FetchResult(u, FetchStatus.SOFT, "internal-error")
-        return {u: results[u] for u in unique}
+                    if stop_on_error and fut.exception() is not None:
+                        queues.clear()
+                    yield i, fut
 
     # -- internals
 
