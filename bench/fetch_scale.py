@@ -92,7 +92,7 @@ def _handler(host: Host) -> type[BaseHTTPRequestHandler]:
             finally:
                 host.leave()
 
-        def log_message(self, format: str, *args: object) -> None:
+        def log_message(self, format: str, *args: object) -> None:  # noqa: ARG002 - http.server API
             return
 
     return Handler

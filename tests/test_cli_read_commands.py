@@ -74,8 +74,8 @@ def test_an_existing_file_that_is_not_a_signals_database_is_not_touched(tmp_path
 
 def test_writing_commands_create_the_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new' / 's.db'}"
-    assert invoke("--db", url, "db", "upgrade") == (0, f"db: {url} upgraded from none to 0004 (head)\n")
-    assert invoke("--db", url, "db", "current") == (0, "0004 (head)\n")
+    assert invoke("--db", url, "db", "upgrade") == (0, f"db: {url} upgraded from none to 0005 (head)\n")
+    assert invoke("--db", url, "db", "current") == (0, "0005 (head)\n")
     url2 = f"sqlite:///{tmp_path / 'new2' / 's.db'}"
     code, out = invoke("--db", url2, "--scenarios", str(REPO / "scenarios.yaml"), "process")
     assert code == 0 and "process: 0 analysed" in out

@@ -135,6 +135,7 @@ articles = Table(
     Index("ix_articles_week", "week"),
     Index("ix_articles_content_hash", "content_hash"),
     Index("ix_articles_published", "published_at"),  # revision 0002: export selects a period
+    Index("ix_articles_week_state", "week", "state", "dup_of"),  # revision 0005: weekly counts
 )
 
 article_sources = Table(
