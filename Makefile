@@ -36,7 +36,8 @@ wheel-check: $(STAMP)
 	PYTHON=$(PYTHON) scripts/wheel-check $(BIN)/python
 
 lint: $(STAMP)
-	$(BIN)/ruff check signals tests bench
+	$(BIN)/ruff check signals tests bench scripts
+	$(BIN)/ruff format --check signals tests bench scripts
 typecheck: $(STAMP)
 	$(BIN)/mypy
 

@@ -40,8 +40,15 @@ def load_items(path: Path, n: int, skip: int = 0) -> list[dict[str, str]]:
             if skip:
                 skip -= 1
                 continue
-            out.append({"url": d.get("link") or d["url"], "title": d.get("title", ""), "text": text,
-                        "published": d.get("published") or "2022-06-01T00:00:00+00:00", "source": "bench"})
+            out.append(
+                {
+                    "url": d.get("link") or d["url"],
+                    "title": d.get("title", ""),
+                    "text": text,
+                    "published": d.get("published") or "2022-06-01T00:00:00+00:00",
+                    "source": "bench",
+                }
+            )
             if len(out) >= n:
                 break
     return out
@@ -56,7 +63,9 @@ def imported_store(tmp: Path, rows: list[dict[str, str]], name: str = "b") -> St
     return store
 
 
-def timed_process(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser) -> tuple[float, int]:
+def timed_process(
+    store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser
+) -> tuple[float, int]:
     """Seconds of one whole `process` of the store's ready articles, and how many it handled."""
     t0 = time.perf_counter()
     rep = process_pending(store, ruleset, judge, analyser, now)

@@ -42,7 +42,9 @@ DATA = Path(os.environ.get("SIGNALS_SHARED_DATA", ROOT.parent / "shared" / "data
 TV = DATA / "backtest/fr-tvnews-2013-2022/tvnews_fr2_fr3_tf1_2013_2022.jsonl.xz"
 
 
-def analysed(cache: Path | None, limit: int | None) -> list[tuple[str, str, tuple[tuple[str, ...], ...]]]:
+def analysed(
+    cache: Path | None, limit: int | None
+) -> list[tuple[str, str, tuple[tuple[str, ...], ...]]]:
     """(week, source, sentence keys) per report, from the cache when it exists."""
     if cache and cache.exists():
         with cache.open("rb") as f:
@@ -54,7 +56,9 @@ def analysed(cache: Path | None, limit: int | None) -> list[tuple[str, str, tupl
             if limit and i >= limit:
                 break
             o = json.loads(line)
-            rows.append((iso_week(datetime.fromisoformat(o["date"]).replace(tzinfo=UTC)), o["media"]))
+            rows.append(
+                (iso_week(datetime.fromisoformat(o["date"]).replace(tzinfo=UTC)), o["media"])
+            )
             texts.append((compose_text(o["title"] or "", o["description"] or ""), "fr"))
     t0 = time.perf_counter()
     out = []
@@ -72,8 +76,12 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--scenarios", type=Path, default=ROOT / "scenarios.yaml")
-    ap.add_argument("--judge", type=Path, default=None, help="judge model (default: the shipped one)")
-    ap.add_argument("--sentence-hits", action="store_true", help="count every sentence hit (no judge)")
+    ap.add_argument(
+        "--judge", type=Path, default=None, help="judge model (default: the shipped one)"
+    )
+    ap.add_argument(
+        "--sentence-hits", action="store_true", help="count every sentence hit (no judge)"
+    )
     ap.add_argument("--window", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--baseline", type=int, nargs="+", default=[8])
     ap.add_argument("--json", type=Path, default=None, help="write the per-event table here")
@@ -101,36 +109,65 @@ def main() -> None:
                     first[j.rupture_id] = week
             else:
                 co[j.rupture_id][week] += 1
-    print(f"matched and judged {len(docs)} reports in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    print(
+        f"matched and judged {len(docs)} reports in {time.perf_counter() - t0:.0f} s",
+        file=sys.stderr,
+    )
     weeks = sorted(n_week)
     rupture_ids = [r.id for r in ruleset.scenarios.ruptures]
-    counts = WeeklyCounts(analysed=dict(n_week), evidence={r: dict(v) for r, v in ev.items()},
-                          sources={r: {w: len(s) for w, s in v.items()} for r, v in src.items()},
-                          doubts={r: dict(v) for r, v in co.items()}, first_evidence_week=first,
-                          history_start=weeks[0])
+    counts = WeeklyCounts(
+        analysed=dict(n_week),
+        evidence={r: dict(v) for r, v in ev.items()},
+        sources={r: {w: len(s) for w, s in v.items()} for r, v in src.items()},
+        doubts={r: dict(v) for r, v in co.items()},
+        first_evidence_week=first,
+        history_start=weeks[0],
+    )
     events = load_events(ROOT / "bench/events.yaml", set(rupture_ids))
     results = []
     for window in args.window:
         for baseline in args.baseline:
             params = ScoreParams(baseline_weeks=baseline, window_weeks=window)
             alarms: dict[str, set[str]] = defaultdict(set)
-            scored = weeks[baseline + window:]
+            scored = weeks[baseline + window :]
             for w in scored:
                 for s in score_week(counts, w, rupture_ids, params):
                     if s.status in ALARMS:
                         alarms[s.rupture_id].add(w)
             rep = evaluate_events(events, alarms, weeks, scored, rupture_ids, window)
-            table = [{"rupture": r.event.rupture, "from": str(r.event.start), "to": str(r.event.end),
-                      "what": r.event.what, "weeks": list(r.weeks), "hit_weeks": list(r.hit_weeks),
-                      "evidence": [ev[r.event.rupture].get(w, 0) for w in r.weeks]} for r in rep.results]
+            table = [
+                {
+                    "rupture": r.event.rupture,
+                    "from": str(r.event.start),
+                    "to": str(r.event.end),
+                    "what": r.event.what,
+                    "weeks": list(r.weeks),
+                    "hit_weeks": list(r.hit_weeks),
+                    "evidence": [ev[r.event.rupture].get(w, 0) for w in r.weeks],
+                }
+                for r in rep.results
+            ]
             print(f"\nwindow {window} week(s), baseline {baseline} weeks: {rep.summary()}")
             for t in table:
-                print(f"  {'HIT ' if t['hit_weeks'] else 'miss'} {t['rupture']:<26} {t['from']}..{t['to']} "
-                      f"evidence/week {t['evidence']}  {t['what']}")
-            results.append({"window": window, "baseline": baseline, "hits": rep.hits, "windows": len(table),
-                            "false_alarms": rep.false_alarms, "other_weeks": rep.other_weeks, "events": table})
+                print(
+                    f"  {'HIT ' if t['hit_weeks'] else 'miss'} {t['rupture']:<26} {t['from']}..{t['to']} "
+                    f"evidence/week {t['evidence']}  {t['what']}"
+                )
+            results.append(
+                {
+                    "window": window,
+                    "baseline": baseline,
+                    "hits": rep.hits,
+                    "windows": len(table),
+                    "false_alarms": rep.false_alarms,
+                    "other_weeks": rep.other_weeks,
+                    "events": table,
+                }
+            )
     if args.json:
-        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        args.json.write_text(
+            json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
 
 
 if __name__ == "__main__":

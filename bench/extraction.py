@@ -34,7 +34,11 @@ sys.path.insert(0, str(REPO))
 from signals.extract import extract  # noqa: E402
 from signals.fetch import decode_html  # noqa: E402
 
-DEFAULT = Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data")) / "extraction" / "trafilatura-eval"
+DEFAULT = (
+    Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data"))
+    / "extraction"
+    / "trafilatura-eval"
+)
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,14 @@ def load_pages(root: Path, limit: int | None) -> list[Page]:
         path = paths.get(url)
         if path is None or not path.exists():
             continue
-        pages.append(Page(url, decode_html(gzip.decompress(path.read_bytes()), None),
-                          tuple(item.get("with", ())), tuple(item.get("without", ()))))
+        pages.append(
+            Page(
+                url,
+                decode_html(gzip.decompress(path.read_bytes()), None),
+                tuple(item.get("with", ())),
+                tuple(item.get("without", ())),
+            )
+        )
         if limit is not None and len(pages) >= limit:
             break
     return pages
@@ -105,8 +115,9 @@ def defaults(page: Page) -> str:
     return trafilatura.extract(page.html, url=page.url) or ""
 
 
-def run(extractors: dict[str, Callable[[Page], str]], pages: list[Page],
-        scores: dict[str, Score] | None) -> dict[str, float]:
+def run(
+    extractors: dict[str, Callable[[Page], str]], pages: list[Page], scores: dict[str, Score] | None
+) -> dict[str, float]:
     """Pages per second of each extractor over ``pages``. The extractors take turns page by
     page (in alternating order), so a busy machine slows them alike; scores when given."""
     spent = dict.fromkeys(extractors, 0.0)
@@ -131,7 +142,10 @@ def main() -> int:
         print(f"no evaldata.json in {args.data}", file=sys.stderr)
         return 2
     pages = load_pages(args.data, args.limit)
-    extractors: dict[str, Callable[[Page], str]] = {"signals.extract": ours, "trafilatura defaults": defaults}
+    extractors: dict[str, Callable[[Page], str]] = {
+        "signals.extract": ours,
+        "trafilatura defaults": defaults,
+    }
     scores = {name: Score() for name in extractors}
     rates: dict[str, list[float]] = {name: [] for name in extractors}
     for r in range(args.repeats):
@@ -141,10 +155,14 @@ def main() -> int:
     print(f"{'extractor':<22} {'precision':>9} {'recall':>7} {'F1':>6} {'pages/s':>8}")
     for name in extractors:
         s = scores[name]
-        print(f"{name:<22} {s.precision:>9.3f} {s.recall:>7.3f} {s.f1:>6.3f} {statistics.median(rates[name]):>8.1f}")
+        print(
+            f"{name:<22} {s.precision:>9.3f} {s.recall:>7.3f} {s.f1:>6.3f} {statistics.median(rates[name]):>8.1f}"
+        )
     a, b = (statistics.median(rates[n]) for n in extractors)
-    print(f"ratio signals/defaults: F1 {scores['signals.extract'].f1 / max(scores['trafilatura defaults'].f1, 1e-9):.3f}, "
-          f"pages/s {a / b:.2f}")
+    print(
+        f"ratio signals/defaults: F1 {scores['signals.extract'].f1 / max(scores['trafilatura defaults'].f1, 1e-9):.3f}, "
+        f"pages/s {a / b:.2f}"
+    )
     return 0
 
 

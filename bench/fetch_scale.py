@@ -114,18 +114,24 @@ def serving(hosts: list[Host]) -> Iterator[None]:
 
 
 def rss(title: str, items: list[dict[str, str]]) -> bytes:
-    parts = [f"<?xml version='1.0' encoding='utf-8'?>\n<rss version='2.0'><channel><title>{escape(title)}</title>"
-             "<link>https://www.lemonde.fr/</link><description>bench</description>"]
+    parts = [
+        f"<?xml version='1.0' encoding='utf-8'?>\n<rss version='2.0'><channel><title>{escape(title)}</title>"
+        "<link>https://www.lemonde.fr/</link><description>bench</description>"
+    ]
     for it in items:
         date = format_datetime(datetime.fromisoformat(it["published"]))
-        parts.append(f"<item><title>{escape(it['title'])}</title><link>{escape(it['url'])}</link>"
-                     f"<guid>{escape(it['url'])}</guid><pubDate>{date}</pubDate>"
-                     f"<description>{escape(it['text'])}</description></item>")
+        parts.append(
+            f"<item><title>{escape(it['title'])}</title><link>{escape(it['url'])}</link>"
+            f"<guid>{escape(it['url'])}</guid><pubDate>{date}</pubDate>"
+            f"<description>{escape(it['text'])}</description></item>"
+        )
     parts.append("</channel></rss>")
     return "".join(parts).encode("utf-8")
 
 
-def build(n_feeds: int, n_hosts: int, per_feed: int, latency: float) -> tuple[list[Host], list[tuple[str, int]]]:
+def build(
+    n_feeds: int, n_hosts: int, per_feed: int, latency: float
+) -> tuple[list[Host], list[tuple[str, int]]]:
     """Hosts with their feeds, and (source id, host index) in source-id order."""
     items = load_items(LEMONDE_ITEMS, n_feeds * per_feed)
     if len(items) < n_feeds * per_feed:
@@ -135,16 +141,29 @@ def build(n_feeds: int, n_hosts: int, per_feed: int, latency: float) -> tuple[li
     sources = []
     for i in range(n_feeds):
         k = i // block
-        hosts[k].feeds[f"/feeds/{i}.xml"] = rss(f"Bench {i}", items[i * per_feed:(i + 1) * per_feed])
+        hosts[k].feeds[f"/feeds/{i}.xml"] = rss(
+            f"Bench {i}", items[i * per_feed : (i + 1) * per_feed]
+        )
         sources.append((f"bench-{i:05d}", k))
     return hosts, sources
 
 
-def signals_fetch(tmp: Path, sources: Path, r: int, profile: Path | None = None) -> tuple[float, str]:
+def signals_fetch(
+    tmp: Path, sources: Path, r: int, profile: Path | None = None
+) -> tuple[float, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "SIGNALS_CACHE_DIR": str(tmp / "cache")}
     prof = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    args = [sys.executable, *prof, "-m", "signals", "--db", f"sqlite:///{tmp / f'f{r}.db'}", "--sources", str(sources),
-            "fetch"]
+    args = [
+        sys.executable,
+        *prof,
+        "-m",
+        "signals",
+        "--db",
+        f"sqlite:///{tmp / f'f{r}.db'}",
+        "--sources",
+        str(sources),
+        "fetch",
+    ]
     t0 = time.perf_counter()
     res = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -155,9 +174,13 @@ def signals_fetch(tmp: Path, sources: Path, r: int, profile: Path | None = None)
 
 def bare_fetch(urls: list[str], threads: int) -> float:
     t0 = time.perf_counter()
-    with httpx.Client(limits=httpx.Limits(max_connections=threads * 2, max_keepalive_connections=threads)) as client:
+    with httpx.Client(
+        limits=httpx.Limits(max_connections=threads * 2, max_keepalive_connections=threads)
+    ) as client:
+
         def get(u: str) -> int:
             return len(client.get(u).content)
+
         with ThreadPoolExecutor(max_workers=threads) as pool:
             sizes = list(pool.map(get, urls))
     assert all(sizes)
@@ -165,15 +188,21 @@ def bare_fetch(urls: list[str], threads: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--feeds", type=int, default=5000)
     ap.add_argument("--hosts", type=int, default=10)
     ap.add_argument("--items-per-feed", type=int, default=6)
     ap.add_argument("--latency-ms", type=float, default=20.0)
     ap.add_argument("--concurrency", type=int, default=8, help="fetch.concurrency (the default: 8)")
-    ap.add_argument("--per-host", type=int, default=2, help="fetch.per_host_concurrency (the default: 2)")
+    ap.add_argument(
+        "--per-host", type=int, default=2, help="fetch.per_host_concurrency (the default: 2)"
+    )
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--profile", type=Path, help="cProfile the first `signals fetch` into this file")
+    ap.add_argument(
+        "--profile", type=Path, help="cProfile the first `signals fetch` into this file"
+    )
     args = ap.parse_args()
     if not LEMONDE_ITEMS.exists():
         sys.exit(f"items not found: {LEMONDE_ITEMS}")
@@ -183,12 +212,20 @@ def main() -> None:
     out = ""
     with tempfile.TemporaryDirectory(prefix="signals-bench-fetch-") as tmp_s, serving(hosts):
         tmp = Path(tmp_s)
-        urls = [f"http://{hosts[k].ip}:{hosts[k].port}/feeds/{i}.xml" for i, (_, k) in enumerate(feeds)]
+        urls = [
+            f"http://{hosts[k].ip}:{hosts[k].port}/feeds/{i}.xml" for i, (_, k) in enumerate(feeds)
+        ]
         sources = tmp / "sources.yaml"
-        lines = ["defaults: {interval_minutes: 60, fetch_pages: false, language: fr}",
-                 f"fetch: {{allow_networks: ['127.0.0.0/8'], concurrency: {args.concurrency}, "
-                 f"per_host_concurrency: {args.per_host}}}", "sources:"]
-        lines += [f"  - {{id: {sid}, name: '{sid}', url: '{u}'}}" for (sid, _), u in zip(feeds, urls, strict=True)]
+        lines = [
+            "defaults: {interval_minutes: 60, fetch_pages: false, language: fr}",
+            f"fetch: {{allow_networks: ['127.0.0.0/8'], concurrency: {args.concurrency}, "
+            f"per_host_concurrency: {args.per_host}}}",
+            "sources:",
+        ]
+        lines += [
+            f"  - {{id: {sid}, name: '{sid}', url: '{u}'}}"
+            for (sid, _), u in zip(feeds, urls, strict=True)
+        ]
         sources.write_text("\n".join(lines) + "\n", encoding="utf-8")
         for r in range(args.repeats):
             for h in hosts:
@@ -201,21 +238,29 @@ def main() -> None:
                 h.reset()
             walls["bare"].append(bare_fetch(urls, args.concurrency))
             bare_peak = max(h.max_in_flight for h in hosts)
-            print(f"repeat {r + 1}/{args.repeats}: signals {wall:.2f} s ({served} requests, at most "
-                  f"{peaks[-1]} in flight per host), bare {walls['bare'][-1]:.2f} s (at most {bare_peak} per host)",
-                  file=sys.stderr)
+            print(
+                f"repeat {r + 1}/{args.repeats}: signals {wall:.2f} s ({served} requests, at most "
+                f"{peaks[-1]} in flight per host), bare {walls['bare'][-1]:.2f} s (at most {bare_peak} per host)",
+                file=sys.stderr,
+            )
     med = {k: statistics.median(v) for k, v in walls.items()}
     n = args.feeds
-    print(f"{n} feeds of {args.items_per_feed} real Le Monde items on {args.hosts} hosts (127.0.0.2-"
-          f"{2 + args.hosts - 1}), latency {args.latency_ms:.0f} ms, concurrency {args.concurrency}, "
-          f"per host {args.per_host}, fetch_pages false; repeats {args.repeats}")
-    print(f"  signals fetch: {med['signals']:.2f} s = {n / med['signals']:.0f} feeds/s "
-          f"(runs: {', '.join(f'{x:.2f}' for x in walls['signals'])}); last run: {out.splitlines()[-1] if out else ''}")
+    print(
+        f"{n} feeds of {args.items_per_feed} real Le Monde items on {args.hosts} hosts (127.0.0.2-"
+        f"{2 + args.hosts - 1}), latency {args.latency_ms:.0f} ms, concurrency {args.concurrency}, "
+        f"per host {args.per_host}, fetch_pages false; repeats {args.repeats}"
+    )
+    print(
+        f"  signals fetch: {med['signals']:.2f} s = {n / med['signals']:.0f} feeds/s "
+        f"(runs: {', '.join(f'{x:.2f}' for x in walls['signals'])}); last run: {out.splitlines()[-1] if out else ''}"
+    )
     print(f"  bare httpx GET: {med['bare']:.2f} s = {n / med['bare']:.0f} feeds/s")
     print(f"  signals ÷ bare (feeds/s) = {med['bare'] / med['signals']:.2f}")
     worst = max(peaks)
-    print(f"  politeness: at most {worst} requests in flight on one host (per_host_concurrency {args.per_host}: "
-          f"{'kept' if worst <= args.per_host else 'NOT kept'})")
+    print(
+        f"  politeness: at most {worst} requests in flight on one host (per_host_concurrency {args.per_host}: "
+        f"{'kept' if worst <= args.per_host else 'NOT kept'})"
+    )
 
 
 if __name__ == "__main__":

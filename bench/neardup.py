@@ -43,9 +43,13 @@ def _date(value: str | None) -> datetime | None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("corpus", type=Path)
-    ap.add_argument("--field", action="append", default=[], help="OURS=THEIRS, as for signals import")
+    ap.add_argument(
+        "--field", action="append", default=[], help="OURS=THEIRS, as for signals import"
+    )
     ap.add_argument("--since")
     ap.add_argument("--until")
     ap.add_argument("--threshold", type=float, default=DEFAULT_PARAMS.threshold)
@@ -58,8 +62,11 @@ def main() -> None:
     since = parse_now(args.since) if args.since else datetime.min.replace(tzinfo=UTC)
     until = parse_now(args.until) if args.until else datetime.max.replace(tzinfo=UTC)
 
-    docs = [(d, dt) for d in read_documents([args.corpus], field_map=field_map).values()
-            if (dt := _date(d.published)) is not None and since <= dt <= until]
+    docs = [
+        (d, dt)
+        for d in read_documents([args.corpus], field_map=field_map).values()
+        if (dt := _date(d.published)) is not None and since <= dt <= until
+    ]
     docs.sort(key=lambda x: x[1])
     t0 = time.perf_counter()
     index: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -95,9 +102,11 @@ def main() -> None:
             index[key].append(len(kept))
         kept.append((sh, dt))
     seconds = time.perf_counter() - t0
-    print(f"articles {len(docs)}  exact copies {exact}  eligible (≥ {params.min_shingles} shingles) "
-          f"{eligible}  near-duplicates {len(pairs)} ({len(pairs) / max(1, len(docs)):.1%})  "
-          f"{len(docs) / seconds:.0f} articles/s")
+    print(
+        f"articles {len(docs)}  exact copies {exact}  eligible (≥ {params.min_shingles} shingles) "
+        f"{eligible}  near-duplicates {len(pairs)} ({len(pairs) / max(1, len(docs)):.1%})  "
+        f"{len(docs) / seconds:.0f} articles/s"
+    )
     sims = sorted(j for _, _, j in pairs)
     if sims:
         print(f"jaccard of pairs: min {sims[0]:.2f}  median {sims[len(sims) // 2]:.2f}")
@@ -112,7 +121,9 @@ def main() -> None:
         for j in judge.judge_doc(doc, ruleset.match_items(doc)):
             if j.accepted and j.polarity.value == "evidence":
                 removed[j.rupture_id] += 1
-    print(f"evidence judgements of collapsed copies (double counts removed): {sum(removed.values())}")
+    print(
+        f"evidence judgements of collapsed copies (double counts removed): {sum(removed.values())}"
+    )
     for rid, n in removed.most_common():
         print(f"  {rid:32} {n}")
     if args.sample_out and pairs:
@@ -120,9 +131,11 @@ def main() -> None:
         with args.sample_out.open("w", encoding="utf-8") as out:
             for c, o, j in rng.sample(pairs, min(args.sample, len(pairs))):
                 a, b = docs[c][0], docs[o][0]
-                out.write(f"## J={j:.2f}\nCOPY  {docs[c][1]:%Y-%m-%d} {a.source} {a.url}\n  {a.title}\n  "
-                          f"{a.text[:400]}\nORIG  {docs[o][1]:%Y-%m-%d} {b.source} {b.url}\n  {b.title}\n  "
-                          f"{b.text[:400]}\n\n")
+                out.write(
+                    f"## J={j:.2f}\nCOPY  {docs[c][1]:%Y-%m-%d} {a.source} {a.url}\n  {a.title}\n  "
+                    f"{a.text[:400]}\nORIG  {docs[o][1]:%Y-%m-%d} {b.source} {b.url}\n  {b.title}\n  "
+                    f"{b.text[:400]}\n\n"
+                )
         print(f"sample of pairs written to {args.sample_out}")
 
 

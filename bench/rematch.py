@@ -47,7 +47,9 @@ def one_term_edit(scenarios: Scenarios) -> Scenarios:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--corpus", type=Path, default=LEMONDE_ITEMS)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
@@ -77,16 +79,25 @@ def main() -> None:
             rematched = rematch(store, edited_rules, judge, analyser)
             times["rematch"].append(time.perf_counter() - t0)
             store.dispose()
-        print(f"repeat {r + 1}/{args.repeats}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()),
-              file=sys.stderr)
+        print(
+            f"repeat {r + 1}/{args.repeats}: "
+            + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()),
+            file=sys.stderr,
+        )
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"texts: {len(rows)} ({handled} processed, {rematched} re-matched), repeats: {args.repeats}")
+    print(
+        f"texts: {len(rows)} ({handled} processed, {rematched} re-matched), repeats: {args.repeats}"
+    )
     for k, v in med.items():
         print(f"  {k:8} {v:7.2f} s   (runs: {', '.join(f'{x:.2f}' for x in times[k])})")
     ratio = med["rematch"] / med["process"]
-    print(f"  rematch ÷ process             = {ratio:.3f} (1/{1 / ratio:.1f}; P5 target ≤ 1/20: "
-          f"{'met' if ratio <= TARGET else 'NOT met'})")
-    print(f"  (compile + rematch) ÷ process = {(med['compile'] + med['rematch']) / med['process']:.3f}")
+    print(
+        f"  rematch ÷ process             = {ratio:.3f} (1/{1 / ratio:.1f}; P5 target ≤ 1/20: "
+        f"{'met' if ratio <= TARGET else 'NOT met'})"
+    )
+    print(
+        f"  (compile + rematch) ÷ process = {(med['compile'] + med['rematch']) / med['process']:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,12 @@ sys.path.insert(0, str(REPO))
 
 from signals.devserver import Response, serve  # noqa: E402
 
-ARCHIVE = (Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data"))
-           / "feeds" / "lemonde-rss-2022" / "lemonde_rss_2022_snapshots.tar.xz")
+ARCHIVE = (
+    Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data"))
+    / "feeds"
+    / "lemonde-rss-2022"
+    / "lemonde_rss_2022_snapshots.tar.xz"
+)
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 TARGET = 0.02
 
@@ -58,8 +62,9 @@ def timed(args: list[str], cache_dir: Path) -> tuple[float, float, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "SIGNALS_CACHE_DIR": str(cache_dir)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "signals", *args], cwd=REPO, env=env,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "signals", *args], cwd=REPO, env=env, capture_output=True, text=True
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if res.returncode != 0:
@@ -69,7 +74,9 @@ def timed(args: list[str], cache_dir: Path) -> tuple[float, float, str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--day", type=date.fromisoformat, default=date(2022, 3, 7))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--idle-runs", type=int, default=3, help="Idle runs per repeat.")
@@ -90,16 +97,31 @@ def main() -> None:
         samples: dict[str, list[tuple[float, float]]] = {"first": [], "idle": [], "idle-cold": []}
         with serve(router) as srv:
             sources = tmp / "sources.yaml"
-            lines = ["defaults: {interval_minutes: 60, fetch_pages: false, language: fr}",
-                     'fetch: {allow_networks: ["127.0.0.0/8"]}', "sources:"]
-            lines += [f"  - {{id: lemonde-{c.replace('_', '-').lower()}, name: 'Le Monde {c}', "
-                      f"url: '{srv.base_url}/feeds/{c}.xml'}}" for c in sorted(feeds)]
+            lines = [
+                "defaults: {interval_minutes: 60, fetch_pages: false, language: fr}",
+                'fetch: {allow_networks: ["127.0.0.0/8"]}',
+                "sources:",
+            ]
+            lines += [
+                f"  - {{id: lemonde-{c.replace('_', '-').lower()}, name: 'Le Monde {c}', "
+                f"url: '{srv.base_url}/feeds/{c}.xml'}}"
+                for c in sorted(feeds)
+            ]
             sources.write_text("\n".join(lines) + "\n", encoding="utf-8")
             first_out = ""
             for r in range(args.repeats):
                 db = f"sqlite:///{tmp / f'r{r}.db'}"
-                base = ["--db", db, "--sources", str(sources), "--reports", str(tmp / "reports"),
-                        "--now", now, "run"]
+                base = [
+                    "--db",
+                    db,
+                    "--sources",
+                    str(sources),
+                    "--reports",
+                    str(tmp / "reports"),
+                    "--now",
+                    now,
+                    "run",
+                ]
                 cache = tmp / f"cache{r}"
                 wall, cpu, first_out = timed(base, cache)
                 samples["first"].append((wall, cpu))
@@ -110,20 +132,29 @@ def main() -> None:
                 wall, cpu, out = timed(base, tmp / f"cold{r}")
                 assert "fetch: 0 due" in out and "process: 0 analysed" in out, out
                 samples["idle-cold"].append((wall, cpu))
-                print(f"repeat {r + 1}/{args.repeats}: first {samples['first'][-1][0]:.2f} s, "
-                      f"idle {statistics.median(w for w, _ in samples['idle'][-args.idle_runs:]):.2f} s, "
-                      f"idle-cold {wall:.2f} s", file=sys.stderr)
-    print(f"day {args.day}: {len(feeds)} Le Monde feeds served on 127.0.0.1; first run: "
-          + " / ".join(line.split(";")[0] for line in first_out.strip().splitlines()))
+                print(
+                    f"repeat {r + 1}/{args.repeats}: first {samples['first'][-1][0]:.2f} s, "
+                    f"idle {statistics.median(w for w, _ in samples['idle'][-args.idle_runs :]):.2f} s, "
+                    f"idle-cold {wall:.2f} s",
+                    file=sys.stderr,
+                )
+    print(
+        f"day {args.day}: {len(feeds)} Le Monde feeds served on 127.0.0.1; first run: "
+        + " / ".join(line.split(";")[0] for line in first_out.strip().splitlines())
+    )
     print(f"{'run':10} {'wall (median)':>14} {'cpu (median)':>13}  samples")
     med = {}
     for name, xs in samples.items():
         med[name] = statistics.median(w for w, _ in xs)
-        print(f"{name:10} {med[name]:>12.2f} s {statistics.median(c for _, c in xs):>11.2f} s  {len(xs)}")
+        print(
+            f"{name:10} {med[name]:>12.2f} s {statistics.median(c for _, c in xs):>11.2f} s  {len(xs)}"
+        )
     ratio = med["idle"] / med["first"]
-    print(f"P4 idle ÷ first run: {ratio:.1%} (target ≤ {TARGET:.0%}: {'met' if ratio <= TARGET else 'NOT met'}); "
-          f"idle ≤ 1.5 s: {'met' if med['idle'] <= 1.5 else 'NOT met'}; "
-          f"the cache saves {med['idle-cold'] - med['idle']:.2f} s per start")
+    print(
+        f"P4 idle ÷ first run: {ratio:.1%} (target ≤ {TARGET:.0%}: {'met' if ratio <= TARGET else 'NOT met'}); "
+        f"idle ≤ 1.5 s: {'met' if med['idle'] <= 1.5 else 'NOT met'}; "
+        f"the cache saves {med['idle-cold'] - med['idle']:.2f} s per start"
+    )
 
 
 if __name__ == "__main__":

@@ -50,17 +50,26 @@ def corpus_bigrams(rows: list[dict[str, str]]) -> list[str]:
 
 def scenarios_with(terms: list[str]) -> Scenarios:
     """Ruptures of watch items of ``TERMS_PER_ITEM`` terms each, covering ``terms``."""
-    items = [terms[i:i + TERMS_PER_ITEM] for i in range(0, len(terms), TERMS_PER_ITEM)]
+    items = [terms[i : i + TERMS_PER_ITEM] for i in range(0, len(terms), TERMS_PER_ITEM)]
     ruptures = []
     for ri in range(0, len(items), ITEMS_PER_RUPTURE):
-        ruptures.append({"id": f"bench-{ri // ITEMS_PER_RUPTURE}", "title": f"Bench rupture {ri // ITEMS_PER_RUPTURE}",
-                         "watch": [{"id": f"bench-{ri + k}", "label": f"item {ri + k}", "any": any_}
-                                   for k, any_ in enumerate(items[ri:ri + ITEMS_PER_RUPTURE])]})
+        ruptures.append(
+            {
+                "id": f"bench-{ri // ITEMS_PER_RUPTURE}",
+                "title": f"Bench rupture {ri // ITEMS_PER_RUPTURE}",
+                "watch": [
+                    {"id": f"bench-{ri + k}", "label": f"item {ri + k}", "any": any_}
+                    for k, any_ in enumerate(items[ri : ri + ITEMS_PER_RUPTURE])
+                ],
+            }
+        )
     return Scenarios.model_validate({"version": 1, "ruptures": ruptures})
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--corpus", type=Path, default=LEMONDE_ITEMS)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
@@ -96,19 +105,29 @@ def main() -> None:
                 seconds, _ = timed_process(store, rulesets[name], judge, analyser)
                 times[name].append(seconds)
                 with store.engine.connect() as conn:
-                    hits[name] = conn.exec_driver_sql("SELECT count(DISTINCT article_id) FROM matches").scalar_one()
+                    hits[name] = conn.exec_driver_sql(
+                        "SELECT count(DISTINCT article_id) FROM matches"
+                    ).scalar_one()
                 store.dispose()
-        print(f"repeat {r + 1}/{args.repeats}: small {times['small'][-1]:.2f} s, large {times['large'][-1]:.2f} s",
-              file=sys.stderr)
+        print(
+            f"repeat {r + 1}/{args.repeats}: small {times['small'][-1]:.2f} s, large {times['large'][-1]:.2f} s",
+            file=sys.stderr,
+        )
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"texts: {len(rows)}, repeats: {args.repeats}; terms: word bigrams of other items of the corpus")
+    print(
+        f"texts: {len(rows)}, repeats: {args.repeats}; terms: word bigrams of other items of the corpus"
+    )
     for name, n in (("small", args.small), ("large", args.large)):
-        print(f"  {n:>6} terms: process {med[name]:6.2f} s ({len(rows) / med[name]:6.1f} articles/s; runs: "
-              f"{', '.join(f'{x:.2f}' for x in times[name])}); articles hit {hits[name]}; "
-              f"compile {compile_s[name]:.2f} s")
+        print(
+            f"  {n:>6} terms: process {med[name]:6.2f} s ({len(rows) / med[name]:6.1f} articles/s; runs: "
+            f"{', '.join(f'{x:.2f}' for x in times[name])}); articles hit {hits[name]}; "
+            f"compile {compile_s[name]:.2f} s"
+        )
     ratio = med["large"] / med["small"]
-    print(f"  time {args.large} ÷ {args.small} terms = {ratio:.2f} (P3 target ≤ {TARGET}: "
-          f"{'met' if ratio <= TARGET else 'NOT met'})")
+    print(
+        f"  time {args.large} ÷ {args.small} terms = {ratio:.2f} (P3 target ≤ {TARGET}: "
+        f"{'met' if ratio <= TARGET else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

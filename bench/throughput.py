@@ -41,7 +41,12 @@ from signals.match import compile_ruleset  # noqa: E402
 from signals.process import process_pending, rematch  # noqa: E402
 from signals.store import open_store  # noqa: E402
 
-DEFAULT = Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data")) / "feeds" / "lemonde-rss-2022" / "items_dedup.jsonl.gz"
+DEFAULT = (
+    Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data"))
+    / "feeds"
+    / "lemonde-rss-2022"
+    / "items_dedup.jsonl.gz"
+)
 
 
 def load_texts(path: Path, n: int) -> list[dict[str, str]]:
@@ -53,15 +58,24 @@ def load_texts(path: Path, n: int) -> list[dict[str, str]]:
             text = d.get("description") or d.get("text") or ""
             if not text:
                 continue
-            out.append({"url": d.get("link") or d["url"], "title": d.get("title", ""), "text": text,
-                        "published": d.get("published") or "2022-06-01T00:00:00+00:00", "source": "bench"})
+            out.append(
+                {
+                    "url": d.get("link") or d["url"],
+                    "title": d.get("title", ""),
+                    "text": text,
+                    "published": d.get("published") or "2022-06-01T00:00:00+00:00",
+                    "source": "bench",
+                }
+            )
             if len(out) >= n:
                 break
     return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--corpus", type=Path, default=DEFAULT)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
@@ -73,7 +87,9 @@ def main() -> None:
     words = sum(len(t.split()) for t in texts)
     scenarios = load_scenarios(REPO / "scenarios.yaml")
     full = spacy.load("fr_core_news_sm")
-    ner = spacy.load("fr_core_news_sm", exclude=["morphologizer", "parser", "attribute_ruler", "lemmatizer"])
+    ner = spacy.load(
+        "fr_core_news_sm", exclude=["morphologizer", "parser", "attribute_ruler", "lemmatizer"]
+    )
     tok = spacy.blank("fr")
     tok.add_pipe("sentencizer")
     analyser = Analyser(entities=False)
@@ -81,19 +97,28 @@ def main() -> None:
     judge = load_model()
     analyser.analyse("Échauffement du modèle.", "fr")
     list(analyser.entities(["Échauffement du modèle à Paris."]))
-    results: dict[str, list[float]] = {"pipeline": [], "spacy-tok": [], "spacy-full": [], "spacy-ner": [],
-                                       "rematch": []}
+    results: dict[str, list[float]] = {
+        "pipeline": [],
+        "spacy-tok": [],
+        "spacy-full": [],
+        "spacy-ner": [],
+        "rematch": [],
+    }
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
             corpus = Path(tmp) / "c.jsonl"
-            corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+            corpus.write_text(
+                "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8"
+            )
             store = open_store(f"sqlite:///{tmp}/b.db")
             import_jsonl(store, corpus, lambda: datetime.now(UTC))
             t0 = time.perf_counter()
             rep = process_pending(store, ruleset, judge, analyser, lambda: datetime.now(UTC))
             results["pipeline"].append(rep.processed + rep.duplicates)
             results["pipeline"][-1] = (rep.processed + rep.duplicates) / (time.perf_counter() - t0)
-            edited = compile_ruleset(scenarios.model_copy(update={"version": scenarios.version + 1}), analyser)
+            edited = compile_ruleset(
+                scenarios.model_copy(update={"version": scenarios.version + 1}), analyser
+            )
             t0 = time.perf_counter()
             n = rematch(store, edited, judge, analyser)
             results["rematch"].append(n / (time.perf_counter() - t0))
@@ -104,10 +129,14 @@ def main() -> None:
                 pass
             results[name].append(len(texts) / (time.perf_counter() - t0))
     med = {k: statistics.median(v) for k, v in results.items()}
-    print(f"texts: {len(texts)} ({words / len(texts):.0f} words on average), repeats: {args.repeats}")
+    print(
+        f"texts: {len(texts)} ({words / len(texts):.0f} words on average), repeats: {args.repeats}"
+    )
     for k, v in med.items():
         print(f"  {k:11} {v:9.1f} articles/s   (runs: {', '.join(f'{x:.1f}' for x in results[k])})")
-    print(f"  pipeline / spacy-tok  = {med['pipeline'] / med['spacy-tok']:.2f}   (issue 8, P1: >= 0.80)")
+    print(
+        f"  pipeline / spacy-tok  = {med['pipeline'] / med['spacy-tok']:.2f}   (issue 8, P1: >= 0.80)"
+    )
     print(f"  pipeline / spacy-full = {med['pipeline'] / med['spacy-full']:.2f}")
     print(f"  pipeline / spacy-ner  = {med['pipeline'] / med['spacy-ner']:.2f}")
 

@@ -37,16 +37,30 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 SHARED = Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data"))
 DEFAULT = SHARED / "feeds" / "lemonde-rss-2022" / "items_dedup.jsonl.gz"
-PG = os.environ.get("SIGNALS_BENCH_PG") or os.environ.get("SIGNALS_TEST_PG",
-                                                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG = os.environ.get("SIGNALS_BENCH_PG") or os.environ.get(
+    "SIGNALS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 TARGET = 1.7
 
 
 def signals(db: str, cache: Path, *args: str) -> float:
     """Wall seconds of one `python -m signals` run (raises on failure)."""
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SIGNALS_")},
-           "PYTHONPATH": str(REPO), "SIGNALS_CACHE_DIR": str(cache)}
-    cmd = [sys.executable, "-m", "signals", "-q", "--db", db, "--scenarios", str(REPO / "scenarios.yaml"), *args]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SIGNALS_")},
+        "PYTHONPATH": str(REPO),
+        "SIGNALS_CACHE_DIR": str(cache),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "signals",
+        "-q",
+        "--db",
+        db,
+        "--scenarios",
+        str(REPO / "scenarios.yaml"),
+        *args,
+    ]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t0
@@ -69,8 +83,16 @@ class Database:
 
 
 def loaded(db: str, cache: Path, corpus: Path, fields: list[str], n: int) -> None:
-    signals(db, cache, "import", str(corpus), *[a for f in fields for a in ("--field", f)], "--limit", str(n),
-            "--skip-invalid")
+    signals(
+        db,
+        cache,
+        "import",
+        str(corpus),
+        *[a for f in fields for a in ("--field", f)],
+        "--limit",
+        str(n),
+        "--skip-invalid",
+    )
 
 
 def p2(args: argparse.Namespace, cache: Path) -> None:
@@ -80,21 +102,30 @@ def p2(args: argparse.Namespace, cache: Path) -> None:
         for w in (1, 2) if r % 2 == 0 else (2, 1):
             db = Database()
             try:
-                idles[w].append(signals(db.url, cache, "process", "--workers", str(w)))  # nothing pending
+                idles[w].append(
+                    signals(db.url, cache, "process", "--workers", str(w))
+                )  # nothing pending
                 loaded(db.url, cache, args.corpus, args.field, args.n)
                 walls[w].append(signals(db.url, cache, "process", "--workers", str(w)))
             finally:
                 db.drop()
-            print(f"repeat {r + 1}, {w} worker(s): {walls[w][-1]:.2f} s (idle {idles[w][-1]:.2f} s)", flush=True)
+            print(
+                f"repeat {r + 1}, {w} worker(s): {walls[w][-1]:.2f} s (idle {idles[w][-1]:.2f} s)",
+                flush=True,
+            )
     rate = {w: args.n / (statistics.median(walls[w]) - statistics.median(idles[w])) for w in (1, 2)}
     raw = {w: args.n / statistics.median(walls[w]) for w in (1, 2)}
     print(f"\n{args.n} articles of {args.corpus.name}, PostgreSQL, medians of {args.repeats}")
     for w in (1, 2):
-        print(f"  {w} worker(s): wall {statistics.median(walls[w]):.2f} s, idle start-up "
-              f"{statistics.median(idles[w]):.2f} s -> {rate[w]:.1f} articles/s ({raw[w]:.1f}/s with start-up)")
+        print(
+            f"  {w} worker(s): wall {statistics.median(walls[w]):.2f} s, idle start-up "
+            f"{statistics.median(idles[w]):.2f} s -> {rate[w]:.1f} articles/s ({raw[w]:.1f}/s with start-up)"
+        )
     ratio = rate[2] / rate[1]
-    print(f"P2 = two workers / one worker = {ratio:.2f} (target >= {TARGET}; with start-up "
-          f"{raw[2] / raw[1]:.2f}) {'met' if ratio >= TARGET else 'NOT met'}")
+    print(
+        f"P2 = two workers / one worker = {ratio:.2f} (target >= {TARGET}; with start-up "
+        f"{raw[2] / raw[1]:.2f}) {'met' if ratio >= TARGET else 'NOT met'}"
+    )
 
 
 def readers(args: argparse.Namespace, cache: Path, tmp: Path) -> None:
@@ -104,8 +135,15 @@ def readers(args: argparse.Namespace, cache: Path, tmp: Path) -> None:
 
     db = f"sqlite:///{tmp / 'readers.db'}"
     loaded(db, cache, args.corpus, args.field, args.n)
-    status = ["--db", db, "--sources", str(REPO / "sources.yaml"), "--scenarios", str(REPO / "scenarios.yaml"),
-              "status"]
+    status = [
+        "--db",
+        db,
+        "--sources",
+        str(REPO / "sources.yaml"),
+        "--scenarios",
+        str(REPO / "scenarios.yaml"),
+        "status",
+    ]
 
     def once() -> float:
         t0 = time.perf_counter()
@@ -126,7 +164,9 @@ def readers(args: argparse.Namespace, cache: Path, tmp: Path) -> None:
     during: list[float] = []
     during_q: list[float] = []
     done = threading.Event()
-    run = threading.Thread(target=lambda: (signals(db, cache, "process", "--workers", "2"), done.set()))
+    run = threading.Thread(
+        target=lambda: (signals(db, cache, "process", "--workers", "2"), done.set())
+    )
     run.start()
     time.sleep(3.0)  # the workers' start-up
     while not done.is_set():
@@ -135,20 +175,26 @@ def readers(args: argparse.Namespace, cache: Path, tmp: Path) -> None:
         time.sleep(0.2)
     run.join()
     engine.dispose()
-    print(f"\nSQLite, `signals status` in-process during `process --workers 2` over {args.n} articles: "
-          f"{len(during)} reads, median {statistics.median(during or [0]) * 1000:.0f} ms, max "
-          f"{max(during or [0]) * 1000:.0f} ms (idle: median {statistics.median(idle) * 1000:.0f} ms); a plain "
-          f"count query: median {statistics.median(during_q or [0]) * 1000:.1f} ms, max "
-          f"{max(during_q or [0]) * 1000:.1f} ms (idle {statistics.median(idle_q) * 1000:.1f} ms)")
+    print(
+        f"\nSQLite, `signals status` in-process during `process --workers 2` over {args.n} articles: "
+        f"{len(during)} reads, median {statistics.median(during or [0]) * 1000:.0f} ms, max "
+        f"{max(during or [0]) * 1000:.0f} ms (idle: median {statistics.median(idle) * 1000:.0f} ms); a plain "
+        f"count query: median {statistics.median(during_q or [0]) * 1000:.1f} ms, max "
+        f"{max(during_q or [0]) * 1000:.1f} ms (idle {statistics.median(idle_q) * 1000:.1f} ms)"
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--corpus", type=Path, default=DEFAULT)
     ap.add_argument("--field", action="append", default=None, help="as `signals import --field`")
     ap.add_argument("--n", type=int, default=600)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--readers", action="store_true", help="also measure `status` latency on SQLite")
+    ap.add_argument(
+        "--readers", action="store_true", help="also measure `status` latency on SQLite"
+    )
     ap.add_argument("--no-p2", action="store_true", help="skip the PostgreSQL ratio")
     args = ap.parse_args()
     if args.field is None:

@@ -25,8 +25,9 @@ def _commands(group: click.Group, prefix: list[str]) -> list[tuple[list[str], cl
 
 
 def _help(path: list[str], command: click.Command, parent: click.Context) -> str:
-    ctx = click.Context(command, info_name=path[-1], parent=parent, terminal_width=100,
-                        max_content_width=100)
+    ctx = click.Context(
+        command, info_name=path[-1], parent=parent, terminal_width=100, max_content_width=100
+    )
     return command.get_help(ctx)
 
 
@@ -38,8 +39,16 @@ def reference() -> str:
         parent = root
         for name in path[:-1]:
             parent = click.Context(cli.commands[name], info_name=name, parent=parent)
-        out += [f"<details><summary><code>signals {' '.join(path)}</code></summary>", "",
-                "```text", _help(path, command, parent), "```", "", "</details>", ""]
+        out += [
+            f"<details><summary><code>signals {' '.join(path)}</code></summary>",
+            "",
+            "```text",
+            _help(path, command, parent),
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
     return "\n".join(out)
 
 

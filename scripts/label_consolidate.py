@@ -25,11 +25,17 @@ def split_of(url: str) -> str:
 
 
 def read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()
+    ]
 
 
 def clean_label(lab: dict) -> dict:
-    return {k: lab[k] for k in ("rupture", "label", "bullet", "confidence", "span", "why") if lab.get(k) is not None}
+    return {
+        k: lab[k]
+        for k in ("rupture", "label", "bullet", "confidence", "span", "why")
+        if lab.get(k) is not None
+    }
 
 
 def main() -> None:
@@ -49,9 +55,17 @@ def main() -> None:
                 if i["id"] in seen:
                     continue
                 seen.add(i["id"])
-                records.append({"id": i["id"], "corpus": i["corpus"], "date": i["date"], "split": split_of(i["id"]),
-                                "scope": "all", "drawn_by": i["drawn_by"],
-                                "labels": [clean_label(lab) for lab in o["labels"]]})
+                records.append(
+                    {
+                        "id": i["id"],
+                        "corpus": i["corpus"],
+                        "date": i["date"],
+                        "split": split_of(i["id"]),
+                        "scope": "all",
+                        "drawn_by": i["drawn_by"],
+                        "labels": [clean_label(lab) for lab in o["labels"]],
+                    }
+                )
     n_articles = len(records)
     for inp in sorted(args.pairs.glob("pairs_[0-9][0-9].jsonl")):
         out = args.work / f"out_{inp.name}"
@@ -63,17 +77,29 @@ def main() -> None:
             sys.exit(f"{out}: pairs do not match {inp}")
         for i, o in zip(ins, outs, strict=True):
             labels = [] if o["label"] == "none" else [clean_label(o)]
-            records.append({"id": i["id"], "corpus": i["corpus"], "date": i["date"], "split": split_of(i["id"]),
-                            "scope": i["rupture"], "drawn_by": "matcher",
-                            "stream_weight": i["flagged_total"] / i["stream_size"] * 1000,
-                            "labels": labels})
+            records.append(
+                {
+                    "id": i["id"],
+                    "corpus": i["corpus"],
+                    "date": i["date"],
+                    "split": split_of(i["id"]),
+                    "scope": i["rupture"],
+                    "drawn_by": "matcher",
+                    "stream_weight": i["flagged_total"] / i["stream_size"] * 1000,
+                    "labels": labels,
+                }
+            )
     for split in ("dev", "test"):
         path = ROOT / "labels" / f"{split}.jsonl"
         rows = [r for r in records if r["split"] == split]
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
         ev = Counter(lab["label"] for r in rows for lab in r["labels"])
-        print(f"{path.name}: {sum(r['scope'] == 'all' for r in rows)} articles, "
-              f"{sum(r['scope'] != 'all' for r in rows)} pairs, {ev['evidence']} evidence, {ev['counter']} counter")
+        print(
+            f"{path.name}: {sum(r['scope'] == 'all' for r in rows)} articles, "
+            f"{sum(r['scope'] != 'all' for r in rows)} pairs, {ev['evidence']} evidence, {ev['counter']} counter"
+        )
     print(f"{n_articles} articles, {len(records) - n_articles} pairs in all")
 
     second = args.work / "out_second_reader.jsonl"
@@ -81,8 +107,13 @@ def main() -> None:
         first = {r["id"]: r for r in records if r["scope"] == "all"}
         pairs_same = pairs_total = art_same = 0
         pos_first = pos_second = pos_both = 0
-        ruptures = sorted({line.split(":", 1)[0] for line in (ROOT / "labels/queries.yaml").read_text().splitlines()
-                           if line and not line.startswith("#")})
+        ruptures = sorted(
+            {
+                line.split(":", 1)[0]
+                for line in (ROOT / "labels/queries.yaml").read_text().splitlines()
+                if line and not line.startswith("#")
+            }
+        )
         for o in read(second):
             a = {lab["rupture"]: lab["label"] for lab in first[o["id"]]["labels"]}
             b = {lab["rupture"]: lab["label"] for lab in o["labels"]}
@@ -95,12 +126,19 @@ def main() -> None:
                 pos_both += r in a and r in b and a[r] == b[r]
         n = len(read(second))
         agreement = {
-            "articles": n, "articles_identical": art_same,
+            "articles": n,
+            "articles_identical": art_same,
             "pair_agreement": round(pairs_same / pairs_total, 4),
-            "positive_agreement": round(2 * pos_both / (pos_first + pos_second), 4) if pos_first + pos_second else None,
-            "first_reader_labels": pos_first, "second_reader_labels": pos_second, "same_label_both": pos_both,
+            "positive_agreement": round(2 * pos_both / (pos_first + pos_second), 4)
+            if pos_first + pos_second
+            else None,
+            "first_reader_labels": pos_first,
+            "second_reader_labels": pos_second,
+            "same_label_both": pos_both,
         }
-        (ROOT / "labels/agreement.json").write_text(json.dumps(agreement, indent=2) + "\n", encoding="utf-8")
+        (ROOT / "labels/agreement.json").write_text(
+            json.dumps(agreement, indent=2) + "\n", encoding="utf-8"
+        )
         print("agreement:", agreement)
 
 

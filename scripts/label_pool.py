@@ -46,15 +46,31 @@ def load_corpus() -> list[dict[str, Any]]:
     with lzma.open(TV, "rt", encoding="utf-8") as f:
         for line in f:
             o = json.loads(line)
-            docs.append({"id": o["url"], "corpus": "tv", "date": o["date"], "source": o["media"],
-                         "title": o["title"] or "", "text": o["description"] or ""})
+            docs.append(
+                {
+                    "id": o["url"],
+                    "corpus": "tv",
+                    "date": o["date"],
+                    "source": o["media"],
+                    "title": o["title"] or "",
+                    "text": o["description"] or "",
+                }
+            )
     with gzip.open(LM, "rt", encoding="utf-8") as f:
         for line in f:
             o = json.loads(line)
             if not (o.get("published") or "").startswith("2022"):
                 continue
-            docs.append({"id": o["link"], "corpus": "lm", "date": o["published"][:10], "source": "Le Monde",
-                         "title": o["title"] or "", "text": o["description"] or ""})
+            docs.append(
+                {
+                    "id": o["link"],
+                    "corpus": "lm",
+                    "date": o["published"][:10],
+                    "source": "Le Monde",
+                    "title": o["title"] or "",
+                    "text": o["description"] or "",
+                }
+            )
     return docs
 
 
@@ -69,7 +85,9 @@ def main() -> None:
     ap.add_argument("--per-query", type=int, default=40)
     ap.add_argument("--random", type=int, default=300)
     ap.add_argument("--batch", type=int, default=105)
-    ap.add_argument("--stream", type=int, default=40000, help="stream sample size for matcher flags")
+    ap.add_argument(
+        "--stream", type=int, default=40000, help="stream sample size for matcher flags"
+    )
     ap.add_argument("--pairs-per-rupture", type=int, default=24)
     ap.add_argument("--pair-batch", type=int, default=70)
     ap.add_argument("--exclude", type=Path, help="ids already labelled (one per line)")
@@ -113,8 +131,12 @@ def main() -> None:
                 f.write(json.dumps({**d, "drawn_by": reason[d["id"]]}, ensure_ascii=False) + "\n")
                 manifest.append({"id": d["id"], "corpus": d["corpus"], "drawn_by": reason[d["id"]]})
     (args.out / f"{args.prefix}_manifest.jsonl").write_text(
-        "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in manifest), encoding="utf-8")
-    print(f"{len(arts)} articles in {(len(arts) + args.batch - 1) // args.batch} batches", file=sys.stderr)
+        "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in manifest), encoding="utf-8"
+    )
+    print(
+        f"{len(arts)} articles in {(len(arts) + args.batch - 1) // args.batch} batches",
+        file=sys.stderr,
+    )
 
     if args.no_pairs:
         return
@@ -122,7 +144,9 @@ def main() -> None:
     scenarios = load_scenarios(ROOT / "scenarios.yaml")
     analyser = Analyser(entities=False)
     ruleset = compile_ruleset(scenarios, analyser)
-    stream = rng.sample([d for d in docs if d["id"] not in chosen and d["id"] not in exclude], args.stream)
+    stream = rng.sample(
+        [d for d in docs if d["id"] not in chosen and d["id"] not in exclude], args.stream
+    )
     flagged: dict[str, list[tuple[dict[str, Any], list[str]]]] = defaultdict(list)
     texts = [(f"{d['title']}.\n{d['text']}", "fr") for d in stream]
     for d, doc in zip(stream, analyser.analyse_many(texts), strict=True):
@@ -135,16 +159,25 @@ def main() -> None:
     for r, lst in sorted(flagged.items()):
         print(f"flagged {r}: {len(lst)} of {len(stream)}", file=sys.stderr)
         for d, items in rng.sample(lst, min(len(lst), args.pairs_per_rupture)):
-            pairs.append({**d, "rupture": r, "flagged_items": items, "flagged_total": len(lst),
-                          "stream_size": len(stream)})
+            pairs.append(
+                {
+                    **d,
+                    "rupture": r,
+                    "flagged_items": items,
+                    "flagged_total": len(lst),
+                    "stream_size": len(stream),
+                }
+            )
     rng.shuffle(pairs)
     for b in range(0, len(pairs), args.pair_batch):
         path = args.out / f"pairs_{b // args.pair_batch + 1:02d}.jsonl"
         with path.open("w", encoding="utf-8") as f:
             for p in pairs[b : b + args.pair_batch]:
                 f.write(json.dumps(p, ensure_ascii=False) + "\n")
-    print(f"{len(pairs)} pairs in {(len(pairs) + args.pair_batch - 1) // args.pair_batch} batches",
-          file=sys.stderr)
+    print(
+        f"{len(pairs)} pairs in {(len(pairs) + args.pair_batch - 1) // args.pair_batch} batches",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

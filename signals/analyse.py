@@ -46,14 +46,23 @@ _FUNCTION_WORDS = {
     "fr": frozenset(["le", "la", "les", "un", "une", "des", "du", "de", "au", "aux"]),
     "en": frozenset(["the", "a", "an", "of"]),
 }
-_ELIDED = frozenset(["l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"])  # l', d', qu'… before a vowel
+_ELIDED = frozenset(
+    ["l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"]
+)  # l', d', qu'… before a vowel
 _SPLIT = re.compile(r"[-‐‑‒–—_/]+")
 _APOSTROPHE = re.compile(r"['’]")
 #: Key of a punctuation token that ends a phrase: terms never match across it.
 BREAK = "|"
-_BREAKERS = frozenset([*",;:()[]{}«»\"“”!?.…", "—", "–"])
+_BREAKERS = frozenset([*',;:()[]{}«»"“”!?.…', "—", "–"])
 _WORDY = re.compile(r"\w", re.UNICODE)
-_ENTITY_LABELS = {"PER": "PER", "PERSON": "PER", "ORG": "ORG", "LOC": "LOC", "GPE": "LOC", "MISC": "MISC"}
+_ENTITY_LABELS = {
+    "PER": "PER",
+    "PERSON": "PER",
+    "ORG": "ORG",
+    "LOC": "LOC",
+    "GPE": "LOC",
+    "MISC": "MISC",
+}
 
 
 def strip_accents(s: str) -> str:
@@ -90,7 +99,9 @@ def _load_ner_model(name: str) -> Language:
     """The model with only what we use (tok2vec + ner) plus a rule sentencizer; once per process."""
     import spacy
 
-    nlp = spacy.load(name, exclude=["morphologizer", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    nlp = spacy.load(
+        name, exclude=["morphologizer", "parser", "attribute_ruler", "lemmatizer", "senter"]
+    )
     nlp.add_pipe("sentencizer", first=True)
     log.debug("loaded %s with %s", name, nlp.pipe_names)
     return nlp
@@ -151,7 +162,9 @@ class Analyser:
         from: what maps the matcher's key positions back onto the text (highlighting)."""
         norm = self.normaliser(language)
         doc = self._tokenizer_nlp(_language_code(language)).make_doc(text)
-        return tuple((k, tok.idx, tok.idx + len(tok.text)) for tok in doc for k in norm.key(tok.text))
+        return tuple(
+            (k, tok.idx, tok.idx + len(tok.text)) for tok in doc for k in norm.key(tok.text)
+        )
 
     def entities(self, texts: Iterable[str], batch_size: int = 16) -> Iterator[tuple[Entity, ...]]:
         """Named entities of each text with the NER model (loaded on first use): only the few
@@ -180,7 +193,9 @@ class Analyser:
         if current is not None and batch:
             yield from self._run(current, batch, batch_size)
 
-    def _run(self, nlp: Language, batch: list[tuple[str, str]], batch_size: int) -> Iterator[AnalysedDoc]:
+    def _run(
+        self, nlp: Language, batch: list[tuple[str, str]], batch_size: int
+    ) -> Iterator[AnalysedDoc]:
         docs = nlp.pipe((t for t, _ in batch), batch_size=batch_size)
         for doc, (_, lang) in zip(docs, batch, strict=True):
             yield self._convert(doc, lang)
@@ -194,7 +209,9 @@ class Analyser:
                 continue
             keys = tuple(k for tok in sent for k in norm.key(tok.text))
             sentences.append(Sentence(text=text, keys=keys))
-        return AnalysedDoc(language=lang, sentences=tuple(sentences), entities=self._entities_of(doc))
+        return AnalysedDoc(
+            language=lang, sentences=tuple(sentences), entities=self._entities_of(doc)
+        )
 
     @staticmethod
     def _entities_of(doc: Any) -> tuple[Entity, ...]:

@@ -97,7 +97,9 @@ def weeks_between(start: date, end: date) -> list[str]:
         monday += timedelta(weeks=1)
 
 
-def import_period(start: date, end: date, params: ScoreParams | None = None) -> tuple[datetime, datetime]:
+def import_period(
+    start: date, end: date, params: ScoreParams | None = None
+) -> tuple[datetime, datetime]:
     """``[from, to)``: what a backtest of ``start``..``end`` reads, its baseline weeks included."""
     params = params or ScoreParams()
     weeks = weeks_between(start, end)
@@ -111,9 +113,14 @@ def load_counts(store: Store, weeks: Sequence[str], params: ScoreParams) -> Week
     with store.engine.connect() as conn:
         evidence, sources = repo.rupture_counts(conn, span, Polarity.EVIDENCE)
         doubts, _ = repo.rupture_counts(conn, span, Polarity.COUNTER)
-        return WeeklyCounts(analysed=repo.analysed_per_week(conn, span), evidence=evidence, sources=sources,
-                            doubts=doubts, first_evidence_week=dict(repo.first_evidence_weeks(conn)),
-                            history_start=repo.first_analysed_week(conn))
+        return WeeklyCounts(
+            analysed=repo.analysed_per_week(conn, span),
+            evidence=evidence,
+            sources=sources,
+            doubts=doubts,
+            first_evidence_week=dict(repo.first_evidence_weeks(conn)),
+            history_start=repo.first_analysed_week(conn),
+        )
 
 
 def _peaks(store: Store, rupture_id: str, scores: Sequence[RuptureScore]) -> list[Peak]:
@@ -131,17 +138,37 @@ def _peaks(store: Store, rupture_id: str, scores: Sequence[RuptureScore]) -> lis
     with store.engine.connect() as conn:
         for run in runs:
             top = max(run, key=lambda s: (s.evidence, s.momentum))
-            rows = repo.counted_articles(conn, rupture_id, top.week, Polarity.EVIDENCE)[:PEAK_ARTICLES]
-            arts = tuple(PeakArticle(url=a.url, title=a.title, source=", ".join(a.sources), published=a.published_at,
-                                     score=a.score, sentence=a.sentences[0] if a.sentences else "")
-                         for a in rows)
-            out.append(Peak(rupture_id, run[0].week, run[-1].week, top.week, top.status, top.evidence, arts))
+            rows = repo.counted_articles(conn, rupture_id, top.week, Polarity.EVIDENCE)[
+                :PEAK_ARTICLES
+            ]
+            arts = tuple(
+                PeakArticle(
+                    url=a.url,
+                    title=a.title,
+                    source=", ".join(a.sources),
+                    published=a.published_at,
+                    score=a.score,
+                    sentence=a.sentences[0] if a.sentences else "",
+                )
+                for a in rows
+            )
+            out.append(
+                Peak(
+                    rupture_id, run[0].week, run[-1].week, top.week, top.status, top.evidence, arts
+                )
+            )
     return sorted(out, key=lambda p: p.first_week)
 
 
-def run_backtest(store: Store, ruleset: Ruleset, start: date, end: date, now: datetime,
-                 params: ScoreParams | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> Backtest:
+def run_backtest(
+    store: Store,
+    ruleset: Ruleset,
+    start: date,
+    end: date,
+    now: datetime,
+    params: ScoreParams | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Backtest:
     """Score every week from ``start`` to ``end`` (dates, inclusive) from the store."""
     params = params or ScoreParams()
     weeks = weeks_between(start, end)
@@ -151,7 +178,9 @@ def run_backtest(store: Store, ruleset: Ruleset, start: date, end: date, now: da
     ruptures = []
     for i, r in enumerate(ruleset.scenarios.ruptures, 1):
         scores = by_rupture[r.id]
-        ruptures.append(RuptureHistory(r.id, r.title, tuple(scores), tuple(_peaks(store, r.id, scores))))
+        ruptures.append(
+            RuptureHistory(r.id, r.title, tuple(scores), tuple(_peaks(store, r.id, scores)))
+        )
         if progress is not None:
             progress(i, len(rupture_ids))
     return Backtest(start, end, tuple(weeks), tuple(ruptures), ruleset.version, params, now)

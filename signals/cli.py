@@ -41,14 +41,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("signals")
 F = TypeVar("F", bound=Callable[..., Any])
 LOCK = "fetch"  # pipeline.FETCH_LOCK: importing is intake, as fetching
-SKIP_INVALID_HELP = "Skip corpus lines that are not valid JSON objects (default: stop at the first, naming it)."
+SKIP_INVALID_HELP = (
+    "Skip corpus lines that are not valid JSON objects (default: stop at the first, naming it)."
+)
 
 
 def _setup_logging(verbose: int, quiet: int) -> None:
     level = logging.WARNING + 10 * (quiet - verbose)
     level = max(logging.DEBUG, min(level, logging.CRITICAL))
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("httpx", "httpcore", "trafilatura", "charset_normalizer"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
@@ -79,35 +82,97 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="signals")
-@click.option("--db", "db_url", envvar="SIGNALS_DB", default=DEFAULT_DB, show_default=True,
-              help="SQLAlchemy database URL (env SIGNALS_DB).")
-@click.option("--sources", "sources_path", type=click.Path(path_type=Path), default=Path("sources.yaml"),
-              show_default=True, envvar="SIGNALS_SOURCES", help="Feeds to poll (env SIGNALS_SOURCES).")
-@click.option("--scenarios", "scenarios_path", type=click.Path(path_type=Path), default=Path("scenarios.yaml"),
-              show_default=True, envvar="SIGNALS_SCENARIOS", help="Ruptures to watch (env SIGNALS_SCENARIOS).")
-@click.option("--reports", "reports_dir", type=click.Path(path_type=Path), default=Path("reports"),
-              show_default=True, envvar="SIGNALS_REPORTS", help="Where digests are written.")
-@click.option("--now", type=_Now(), envvar="SIGNALS_NOW", default=None,
-              help="Pretend the current time is this (replays, backtests; env SIGNALS_NOW).")
-@click.option("--judge", "judge_path", envvar="SIGNALS_JUDGE", type=click.Path(path_type=Path), default=None,
-              help="Article-level judge model (JSON, from `signals train`); default: the shipped one.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="SIGNALS_CACHE_DIR",
-              default=None, help="Compiled-ruleset cache (env SIGNALS_CACHE_DIR; default: "
-                                 "$XDG_CACHE_HOME/signals or ~/.cache/signals).")
+@click.option(
+    "--db",
+    "db_url",
+    envvar="SIGNALS_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="SQLAlchemy database URL (env SIGNALS_DB).",
+)
+@click.option(
+    "--sources",
+    "sources_path",
+    type=click.Path(path_type=Path),
+    default=Path("sources.yaml"),
+    show_default=True,
+    envvar="SIGNALS_SOURCES",
+    help="Feeds to poll (env SIGNALS_SOURCES).",
+)
+@click.option(
+    "--scenarios",
+    "scenarios_path",
+    type=click.Path(path_type=Path),
+    default=Path("scenarios.yaml"),
+    show_default=True,
+    envvar="SIGNALS_SCENARIOS",
+    help="Ruptures to watch (env SIGNALS_SCENARIOS).",
+)
+@click.option(
+    "--reports",
+    "reports_dir",
+    type=click.Path(path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    envvar="SIGNALS_REPORTS",
+    help="Where digests are written.",
+)
+@click.option(
+    "--now",
+    type=_Now(),
+    envvar="SIGNALS_NOW",
+    default=None,
+    help="Pretend the current time is this (replays, backtests; env SIGNALS_NOW).",
+)
+@click.option(
+    "--judge",
+    "judge_path",
+    envvar="SIGNALS_JUDGE",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Article-level judge model (JSON, from `signals train`); default: the shipped one.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SIGNALS_CACHE_DIR",
+    default=None,
+    help="Compiled-ruleset cache (env SIGNALS_CACHE_DIR; default: "
+    "$XDG_CACHE_HOME/signals or ~/.cache/signals).",
+)
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Less output.")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str, sources_path: Path, scenarios_path: Path, reports_dir: Path,
-        now: Any, judge_path: Path | None, cache_dir: Path | None, verbose: int, quiet: int) -> None:
+def cli(
+    ctx: click.Context,
+    db_url: str,
+    sources_path: Path,
+    scenarios_path: Path,
+    reports_dir: Path,
+    now: Any,
+    judge_path: Path | None,
+    cache_dir: Path | None,
+    verbose: int,
+    quiet: int,
+) -> None:
     """Watch news feeds for weak signals of the 19 ruptures and write weekly digests.
 
     Example: signals run && signals digest
     """
     _setup_logging(verbose, quiet)
-    ctx.obj = Settings(db_url=db_url, sources_path=sources_path, scenarios_path=scenarios_path,
-                       reports_dir=reports_dir, now=now, judge_path=judge_path, cache_dir=cache_dir)
+    ctx.obj = Settings(
+        db_url=db_url,
+        sources_path=sources_path,
+        scenarios_path=scenarios_path,
+        reports_dir=reports_dir,
+        now=now,
+        judge_path=judge_path,
+        cache_dir=cache_dir,
+    )
     ctx.meta["quiet"] = quiet > 0
 
 
@@ -168,8 +233,10 @@ def check() -> None:
         raise SystemExit(2)
     assert sources is not None and scenarios is not None
     sm = summarise(sources, scenarios)
-    _say(f"ok: {sm.sources} sources ({sm.enabled_sources} enabled), {sm.ruptures} ruptures, "
-         f"{sm.items} items, {sm.terms} terms")
+    _say(
+        f"ok: {sm.sources} sources ({sm.enabled_sources} enabled), {sm.ruptures} ruptures, "
+        f"{sm.items} items, {sm.terms} terms"
+    )
     from .preview import check_summary
 
     line = check_summary(s.db_url, scenarios, s.judge_path, analyser)
@@ -184,7 +251,9 @@ def _open(need_sources: bool = True, create: bool = False) -> Any:
     return Context.open(_settings(), need_sources=need_sources, create=create)
 
 
-def _run_job(kind: str, need_sources: bool = True, create: bool = False, **options: Any) -> JobResult:
+def _run_job(
+    kind: str, need_sources: bool = True, create: bool = False, **options: Any
+) -> JobResult:
     """Run one pipeline job under the lock; print its summary lines (quiet under ``-q``).
     SIGTERM ends it after its current batch (exit 0, as ``serve``)."""
     from .pipeline import Job, JobKind, run_job
@@ -227,13 +296,27 @@ def fetch() -> None:
 
 
 @cli.command()
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after this many articles.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes on this machine (more may run on other machines).")
-@click.option("--lease", "lease_seconds", type=click.FloatRange(min=0.1), default=600, show_default=True,
-              envvar="SIGNALS_LEASE_SECONDS", metavar="SECONDS",
-              help="How long a claimed batch is a worker's; a killed worker's batch is redone after it "
-                   "(env SIGNALS_LEASE_SECONDS).")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Stop after this many articles."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes on this machine (more may run on other machines).",
+)
+@click.option(
+    "--lease",
+    "lease_seconds",
+    type=click.FloatRange(min=0.1),
+    default=600,
+    show_default=True,
+    envvar="SIGNALS_LEASE_SECONDS",
+    metavar="SECONDS",
+    help="How long a claimed batch is a worker's; a killed worker's batch is redone after it "
+    "(env SIGNALS_LEASE_SECONDS).",
+)
 def process(limit: int | None, workers: int, lease_seconds: float) -> None:
     """Extract, analyse and match pending articles (and re-match history if scenarios changed).
 
@@ -243,8 +326,14 @@ def process(limit: int | None, workers: int, lease_seconds: float) -> None:
 
     Example: signals process --workers 2
     """
-    _run_job("process", need_sources=False, create=True, limit=limit, workers=workers,
-             lease=timedelta(seconds=lease_seconds))
+    _run_job(
+        "process",
+        need_sources=False,
+        create=True,
+        limit=limit,
+        workers=workers,
+        lease=timedelta(seconds=lease_seconds),
+    )
 
 
 @cli.command()
@@ -257,12 +346,26 @@ def run() -> None:
 
 
 @cli.command()
-@click.option("--week", default=None, metavar="YYYY-Www",
-              help="ISO week to report (default: the last complete week before now).")
-@click.option("--from", "from_week", default=None, metavar="YYYY-Www",
-              help="Write every week's digest from this week (with --to), in one process.")
-@click.option("--to", "to_week", default=None, metavar="YYYY-Www",
-              help="Last week of --from (default: the last complete week before now).")
+@click.option(
+    "--week",
+    default=None,
+    metavar="YYYY-Www",
+    help="ISO week to report (default: the last complete week before now).",
+)
+@click.option(
+    "--from",
+    "from_week",
+    default=None,
+    metavar="YYYY-Www",
+    help="Write every week's digest from this week (with --to), in one process.",
+)
+@click.option(
+    "--to",
+    "to_week",
+    default=None,
+    metavar="YYYY-Www",
+    help="Last week of --from (default: the last complete week before now).",
+)
 def digest(week: str | None, from_week: str | None, to_week: str | None) -> None:
     """Write the weekly digest (Markdown, HTML, JSON) into the reports directory.
 
@@ -320,18 +423,54 @@ def digest(week: str | None, from_week: str | None, to_week: str | None) -> None
 
 
 @cli.command()
-@click.argument("corpus", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="First day of the period scored.")
-@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Last day of the period scored (inclusive).")
-@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
-@click.option("--skip-invalid", is_flag=True, help="Import the valid lines even if some are invalid.")
-@click.option("--language", default="fr", show_default=True, help="Language of lines that do not say.")
-@click.option("--events", "events_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Dated event windows (as bench/events.yaml): print the hit and false-alarm rates.")
-def backtest(corpus: Path | None, start: Any, end: Any, fields: tuple[str, ...], skip_invalid: bool,
-             language: str, events_path: Path | None) -> None:
+@click.argument(
+    "corpus", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="First day of the period scored.",
+)
+@click.option(
+    "--to",
+    "end",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Last day of the period scored (inclusive).",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="OURS=THEIRS",
+    help="Field renaming, as for `import`.",
+)
+@click.option(
+    "--skip-invalid", is_flag=True, help="Import the valid lines even if some are invalid."
+)
+@click.option(
+    "--language", default="fr", show_default=True, help="Language of lines that do not say."
+)
+@click.option(
+    "--events",
+    "events_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Dated event windows (as bench/events.yaml): print the hit and false-alarm rates.",
+)
+def backtest(
+    corpus: Path | None,
+    start: Any,
+    end: Any,
+    fields: tuple[str, ...],
+    skip_invalid: bool,
+    language: str,
+    events_path: Path | None,
+) -> None:
     """Score every week of a period as the digest would have that week; write reports/history/.
 
     With CORPUS (JSON Lines, as for `import`), its lines published in the period (and the
@@ -356,15 +495,26 @@ def backtest(corpus: Path | None, start: Any, end: Any, fields: tuple[str, ...],
         events = load_events(events_path, set(ids)) if events_path else None
         with job_lock(ctx.store, LOCK):
             if corpus is not None:
-                rep = import_jsonl(ctx.store, corpus, ctx.settings.clock, field_map, skip_invalid, language,
-                                   period=import_period(first, last))
+                rep = import_jsonl(
+                    ctx.store,
+                    corpus,
+                    ctx.settings.clock,
+                    field_map,
+                    skip_invalid,
+                    language,
+                    period=import_period(first, last),
+                )
                 for e in rep.errors:
                     click.echo(f"skipped: {e}", err=True)
-                _say(f"import: {rep.lines} lines, {rep.out_of_range} outside the period, {rep.imported} new "
-                     f"articles, {rep.known} already known, {rep.invalid} invalid")
+                _say(
+                    f"import: {rep.lines} lines, {rep.out_of_range} outside the period, {rep.imported} new "
+                    f"articles, {rep.known} already known, {rep.invalid} invalid"
+                )
             ctx.progress = _progress()
             prep = pipeline.process(ctx)
-            for line in pipeline.JobResult(pipeline.Job(pipeline.JobKind.PROCESS), processed=prep).lines():
+            for line in pipeline.JobResult(
+                pipeline.Job(pipeline.JobKind.PROCESS), processed=prep
+            ).lines():
                 _say(line)
             bt = run_backtest(ctx.store, ctx.ruleset(), first, last, ctx.settings.clock())
     finally:
@@ -372,9 +522,13 @@ def backtest(corpus: Path | None, start: Any, end: Any, fields: tuple[str, ...],
     try:
         paths = write_history(bt, ctx.settings.reports_dir / "history")
     except OSError as e:
-        raise InputError(f"cannot write {ctx.settings.reports_dir / 'history'}: {e.strerror}") from None
+        raise InputError(
+            f"cannot write {ctx.settings.reports_dir / 'history'}: {e.strerror}"
+        ) from None
     alarms = sum(len(r.alarms) for r in bt.ruptures)
-    _say(f"backtest: {len(bt.weeks)} weeks ({bt.weeks[0]} to {bt.weeks[-1]}), {alarms} gaining/new rupture-weeks")
+    _say(
+        f"backtest: {len(bt.weeks)} weeks ({bt.weeks[0]} to {bt.weeks[-1]}), {alarms} gaining/new rupture-weeks"
+    )
     for p in paths:
         _say(f"wrote {p}")
     if events is not None:
@@ -382,18 +536,33 @@ def backtest(corpus: Path | None, start: Any, end: Any, fields: tuple[str, ...],
         click.echo(er.summary())
         for res in er.results:
             ev = res.event
-            click.echo(f"  {'HIT ' if res.hit_weeks else 'miss'} {ev.rupture:<26} {ev.start}..{ev.end} "
-                       f"{','.join(res.hit_weeks) or '-'}  {ev.what}")
+            click.echo(
+                f"  {'HIT ' if res.hit_weeks else 'miss'} {ev.rupture:<26} {ev.start}..{ev.end} "
+                f"{','.join(res.hit_weeks) or '-'}  {ev.what}"
+            )
 
 
 @cli.command(name="import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS",
-              help="Read our field from another name, e.g. --field published=date (repeatable).")
-@click.option("--skip-invalid", is_flag=True, help="Import the valid lines even if some are invalid.")
-@click.option("--language", default="fr", show_default=True, help="Language of lines that do not say.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Read at most this many lines.")
-def import_(path: Path, fields: tuple[str, ...], skip_invalid: bool, language: str, limit: int | None) -> None:
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="OURS=THEIRS",
+    help="Read our field from another name, e.g. --field published=date (repeatable).",
+)
+@click.option(
+    "--skip-invalid", is_flag=True, help="Import the valid lines even if some are invalid."
+)
+@click.option(
+    "--language", default="fr", show_default=True, help="Language of lines that do not say."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Read at most this many lines."
+)
+def import_(
+    path: Path, fields: tuple[str, ...], skip_invalid: bool, language: str, limit: int | None
+) -> None:
     """Load a dated JSON Lines corpus (url, title, text or html, published, source) as articles.
 
     Lines are then processed like fetched articles (run `signals process`).
@@ -407,27 +576,53 @@ def import_(path: Path, fields: tuple[str, ...], skip_invalid: bool, language: s
     ctx = _open(need_sources=False, create=True)
     try:
         with job_lock(ctx.store, LOCK):
-            rep = import_jsonl(ctx.store, path, ctx.settings.clock, field_map, skip_invalid, language, limit,
-                               progress=_progress())
+            rep = import_jsonl(
+                ctx.store,
+                path,
+                ctx.settings.clock,
+                field_map,
+                skip_invalid,
+                language,
+                limit,
+                progress=_progress(),
+            )
     finally:
         ctx.close()
     for e in rep.errors:
         click.echo(f"skipped: {e}", err=True)
-    _say(f"import: {rep.lines} lines, {rep.imported} new articles, {rep.known} already known, "
-         f"{rep.invalid} invalid")
+    _say(
+        f"import: {rep.lines} lines, {rep.imported} new articles, {rep.known} already known, "
+        f"{rep.invalid} invalid"
+    )
 
 
 @cli.command()
 @click.option("--since", type=_Now(), required=True, help="Start of the period (inclusive).")
-@click.option("--until", type=_Now(), default=None, help="End of the period (exclusive; default: now).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write here instead of standard output.")
-@click.option("--review", is_flag=True,
-              help="A review spreadsheet (CSV): each judged article with its score, reasons and an "
-                   "empty verdict column, for `signals labels import`.")
-@click.option("--all-candidates", is_flag=True, help="With --review: also the candidates the judge rejected.")
-def export(since: Any, until: Any, fmt: str, output: Path | None, review: bool, all_candidates: bool) -> None:
+@click.option(
+    "--until", type=_Now(), default=None, help="End of the period (exclusive; default: now)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write here instead of standard output.",
+)
+@click.option(
+    "--review",
+    is_flag=True,
+    help="A review spreadsheet (CSV): each judged article with its score, reasons and an "
+    "empty verdict column, for `signals labels import`.",
+)
+@click.option(
+    "--all-candidates", is_flag=True, help="With --review: also the candidates the judge rejected."
+)
+def export(
+    since: Any, until: Any, fmt: str, output: Path | None, review: bool, all_candidates: bool
+) -> None:
     """Every match of a period: url, title, source, published, rupture, item, kind, sentence,
     with the article-level judgement (score, accepted, reasons).
 
@@ -486,7 +681,10 @@ def status(as_json: bool) -> None:
         with ctx.store.begin() as conn:
             repo.sync_sources(conn, resolve_sources(ctx.sources))
             rows = repo.all_sources(conn)
-            counts = {st: repo.count_articles(conn, state=st) for st in ("page", "ready", "done", "failed")}
+            counts = {
+                st: repo.count_articles(conn, state=st)
+                for st in ("page", "ready", "done", "failed")
+            }
             per_source = repo.articles_per_source(conn)
     finally:
         ctx.close()
@@ -498,8 +696,12 @@ def status(as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--days", type=click.IntRange(min=7), default=None,
-              help="Replay only the last N days of the corpus (default: all of it).")
+@click.option(
+    "--days",
+    type=click.IntRange(min=7),
+    default=None,
+    help="Replay only the last N days of the corpus (default: all of it).",
+)
 def demo(days: int | None) -> None:
     """Serve the bundled demo corpus on 127.0.0.1 and run the real pipeline day by day,
     then write the last week's digest. Uses its own database (db/demo.db) unless --db is given.
@@ -517,10 +719,20 @@ def demo(days: int | None) -> None:
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
-              show_default=True, help="Where the schema files are.")
-@click.option("--check", "check_only", is_flag=True,
-              help="Write nothing; exit 1 if the files differ from the models (for CI).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("schemas"),
+    show_default=True,
+    help="Where the schema files are.",
+)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 if the files differ from the models (for CI).",
+)
 def schema(directory: Path, check_only: bool) -> None:
     """Write the JSON Schemas of scenarios.yaml and sources.yaml (for editors), generated from
     the models that validate them.
@@ -532,8 +744,10 @@ def schema(directory: Path, check_only: bool) -> None:
     if check_only:
         bad = stale(directory)
         if bad:
-            click.echo(f"error: out of date with the models: {', '.join(map(str, bad))} (run `signals schema`)",
-                       err=True)
+            click.echo(
+                f"error: out of date with the models: {', '.join(map(str, bad))} (run `signals schema`)",
+                err=True,
+            )
             raise SystemExit(1)
         _say(f"schema: {directory} is up to date")
         return
@@ -546,8 +760,12 @@ def schema(directory: Path, check_only: bool) -> None:
 
 
 @cli.command()
-@click.option("--against", default=None, metavar="REV|FILE",
-              help="Compare with this file or git revision of the scenarios file (default: the applied one).")
+@click.option(
+    "--against",
+    default=None,
+    metavar="REV|FILE",
+    help="Compare with this file or git revision of the scenarios file (default: the applied one).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def preview(against: str | None, as_json: bool) -> None:
     """What the current scenarios.yaml would change over the stored history, before applying it:
@@ -570,7 +788,9 @@ def preview(against: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("article")
-@click.option("--rupture", default=None, metavar="ID", help="Only this rupture's items and judgement.")
+@click.option(
+    "--rupture", default=None, metavar="ID", help="Only this rupture's items and judgement."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def explain(article: str, rupture: str | None, as_json: bool) -> None:
     """Why a stored article (URL or id) counts or not: its sentences with every term found,
@@ -589,21 +809,59 @@ def explain(article: str, rupture: str | None, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="JSON Lines corpus (as for `import`; .gz/.xz read directly); default: the database.")
-@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
-@click.option("--noisy", type=click.FloatRange(0, 1), default=0.02, show_default=True,
-              help="An item matching more than this share of articles is noisy.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Read at most this many articles.")
-@click.option("--sample", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Read one line in N (quick look at a big corpus).")
-@click.option("--candidates", type=click.IntRange(min=0), default=10, show_default=True,
-              help="Co-occurring words to suggest per rupture.")
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON Lines corpus (as for `import`; .gz/.xz read directly); default: the database.",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="OURS=THEIRS",
+    help="Field renaming, as for `import`.",
+)
+@click.option(
+    "--noisy",
+    type=click.FloatRange(0, 1),
+    default=0.02,
+    show_default=True,
+    help="An item matching more than this share of articles is noisy.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Read at most this many articles."
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Read one line in N (quick look at a big corpus).",
+)
+@click.option(
+    "--candidates",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Co-occurring words to suggest per rupture.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--fail-on-noisy", is_flag=True, help="Exit 1 when an item is noisy (for CI of scenarios.yaml).")
+@click.option(
+    "--fail-on-noisy", is_flag=True, help="Exit 1 when an item is noisy (for CI of scenarios.yaml)."
+)
 @click.option("--skip-invalid", is_flag=True, help=SKIP_INVALID_HELP)
-def tune(corpus: Path | None, fields: tuple[str, ...], noisy: float, limit: int | None, sample: int,
-         candidates: int, as_json: bool, fail_on_noisy: bool, skip_invalid: bool) -> None:
+def tune(
+    corpus: Path | None,
+    fields: tuple[str, ...],
+    noisy: float,
+    limit: int | None,
+    sample: int,
+    candidates: int,
+    as_json: bool,
+    fail_on_noisy: bool,
+    skip_invalid: bool,
+) -> None:
     """How every item of scenarios.yaml behaves on the database's articles (or a corpus): matches,
     weeks, dead and noisy items, examples with their article, per-year counts, and co-occurring
     words to consider adding.
@@ -623,17 +881,30 @@ def tune(corpus: Path | None, fields: tuple[str, ...], noisy: float, limit: int 
     analyser = Analyser(entities=False)
     ruleset = compile_ruleset(_load(s.scenarios_path), analyser, str(s.scenarios_path))
     if corpus is not None:
-        rep = run_tune(read_corpus(corpus, field_map, limit=limit, sample=sample, skip_invalid=skip_invalid), ruleset, analyser,
-                       corpus_name=corpus.name, noisy=noisy, candidates=candidates)
+        rep = run_tune(
+            read_corpus(corpus, field_map, limit=limit, sample=sample, skip_invalid=skip_invalid),
+            ruleset,
+            analyser,
+            corpus_name=corpus.name,
+            noisy=noisy,
+            candidates=candidates,
+        )
     else:
         if fields:
             raise InputError("--field goes with --corpus")
         store = store_if_exists(s.db_url)
         if store is None:
-            raise StoreError(f"no database at {s.db_url}: run `signals process` first, or give --corpus")
+            raise StoreError(
+                f"no database at {s.db_url}: run `signals process` first, or give --corpus"
+            )
         try:
-            rep = tune_analysed(stored_docs(store, analyser, limit, sample), ruleset, "the database",
-                                noisy=noisy, candidates=candidates)
+            rep = tune_analysed(
+                stored_docs(store, analyser, limit, sample),
+                ruleset,
+                "the database",
+                noisy=noisy,
+                candidates=candidates,
+            )
         finally:
             store.dispose()
     click.echo(rep.to_json() if as_json else render_text(rep, links=sys.stdout.isatty()))
@@ -652,9 +923,15 @@ def _field_map(fields: tuple[str, ...]) -> dict[str, str]:
 
 
 @cli.command()
-@click.option("--schedule", "schedule_path", type=click.Path(path_type=Path),
-              default=Path("jobs/schedule.yaml"), show_default=True, envvar="SIGNALS_SCHEDULE",
-              help="When each job runs (env SIGNALS_SCHEDULE).")
+@click.option(
+    "--schedule",
+    "schedule_path",
+    type=click.Path(path_type=Path),
+    default=Path("jobs/schedule.yaml"),
+    show_default=True,
+    envvar="SIGNALS_SCHEDULE",
+    help="When each job runs (env SIGNALS_SCHEDULE).",
+)
 def serve(schedule_path: Path) -> None:
     """Run the jobs (run, digest...) on the schedule in jobs/schedule.yaml until SIGTERM.
 
@@ -678,26 +955,70 @@ def serve(schedule_path: Path) -> None:
 
 
 @cli.command(name="eval")
-@click.argument("labels", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--corpus", "corpora", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON Lines corpus holding the labelled articles (repeatable; .gz/.xz read directly). "
-                   "Without it the articles are looked up in the database.")
-@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
+@click.argument(
+    "labels", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON Lines corpus holding the labelled articles (repeatable; .gz/.xz read directly). "
+    "Without it the articles are looked up in the database.",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="OURS=THEIRS",
+    help="Field renaming, as for `import`.",
+)
 @click.option("--split", default=None, help="Only records of this split (dev, test, feedback).")
 @click.option("--verdicts", is_flag=True, help="Add the analysts' verdicts stored in the database.")
-@click.option("--baseline", type=click.Choice(["judge", "sentence-hits"]), default="judge", show_default=True,
-              help="sentence-hits: count every sentence hit, as Signals did before the article-level judge.")
-@click.option("--floors", "floors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Exit 1 when a figure falls below its floor in this file (labels/floors.json).")
-@click.option("--update-floors", is_flag=True, help="Raise the floors in --floors to the measured figures.")
+@click.option(
+    "--baseline",
+    type=click.Choice(["judge", "sentence-hits"]),
+    default="judge",
+    show_default=True,
+    help="sentence-hits: count every sentence hit, as Signals did before the article-level judge.",
+)
+@click.option(
+    "--floors",
+    "floors_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Exit 1 when a figure falls below its floor in this file (labels/floors.json).",
+)
+@click.option(
+    "--update-floors", is_flag=True, help="Raise the floors in --floors to the measured figures."
+)
 @click.option("--allow-lower", is_flag=True, help="With --update-floors: allow lowering a floor.")
-@click.option("--errors", "show_errors", type=click.IntRange(min=0), default=10, show_default=True,
-              help="False positives and misses listed (table output).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every error listed).")
+@click.option(
+    "--errors",
+    "show_errors",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="False positives and misses listed (table output).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Machine-readable output (every error listed)."
+)
 @click.option("--skip-invalid", is_flag=True, help=SKIP_INVALID_HELP)
-def eval_(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str, ...], split: str | None,
-          verdicts: bool, baseline: str, floors_path: Path | None, update_floors: bool, allow_lower: bool,
-          show_errors: int, as_json: bool, skip_invalid: bool) -> None:
+def eval_(
+    labels: tuple[Path, ...],
+    corpora: tuple[Path, ...],
+    fields: tuple[str, ...],
+    split: str | None,
+    verdicts: bool,
+    baseline: str,
+    floors_path: Path | None,
+    update_floors: bool,
+    allow_lower: bool,
+    show_errors: int,
+    as_json: bool,
+    skip_invalid: bool,
+) -> None:
     """Precision, recall and F1 of evidence and counter-evidence against labelled articles.
 
     Example: signals eval labels/test.jsonl --corpus tvnews.jsonl.xz --corpus items_dedup.jsonl.gz
@@ -708,8 +1029,19 @@ def eval_(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str
         raise InputError("--update-floors needs --floors FILE")
     s = _settings()
     report_text, report_json, failed = run_eval(
-        s, list(labels), list(corpora), _field_map(fields), split, verdicts, baseline == "sentence-hits",
-        floors_path, update_floors, allow_lower, show_errors, skip_invalid)
+        s,
+        list(labels),
+        list(corpora),
+        _field_map(fields),
+        split,
+        verdicts,
+        baseline == "sentence-hits",
+        floors_path,
+        update_floors,
+        allow_lower,
+        show_errors,
+        skip_invalid,
+    )
     click.echo(json.dumps(report_json, ensure_ascii=False, indent=2) if as_json else report_text)
     if failed:
         click.echo("error: " + "; ".join(failed), err=True)
@@ -717,17 +1049,47 @@ def eval_(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str
 
 
 @cli.command()
-@click.argument("labels", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--corpus", "corpora", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="JSON Lines corpus holding the labelled articles (repeatable).")
-@click.option("--field", "fields", multiple=True, metavar="OURS=THEIRS", help="Field renaming, as for `import`.")
-@click.option("--split", default="dev", show_default=True, help="Train on this split only (never on test).")
-@click.option("--target-precision", type=click.FloatRange(0.05, 1.0), default=0.8, show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to write the model (JSON); use it with --judge.")
+@click.argument(
+    "labels", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="JSON Lines corpus holding the labelled articles (repeatable).",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="OURS=THEIRS",
+    help="Field renaming, as for `import`.",
+)
+@click.option(
+    "--split", default="dev", show_default=True, help="Train on this split only (never on test)."
+)
+@click.option(
+    "--target-precision", type=click.FloatRange(0.05, 1.0), default=0.8, show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the model (JSON); use it with --judge.",
+)
 @click.option("--skip-invalid", is_flag=True, help=SKIP_INVALID_HELP)
-def train(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str, ...], split: str,
-          target_precision: float, output: Path, skip_invalid: bool) -> None:
+def train(
+    labels: tuple[Path, ...],
+    corpora: tuple[Path, ...],
+    fields: tuple[str, ...],
+    split: str,
+    target_precision: float,
+    output: Path,
+    skip_invalid: bool,
+) -> None:
     """Fit the article-level judge (logistic regression) on labelled articles; write it as JSON.
 
     Example: signals train labels/dev.jsonl --corpus tvnews.jsonl.xz -o signals/judge_model.json
@@ -752,17 +1114,28 @@ def train(labels: tuple[Path, ...], corpora: tuple[Path, ...], fields: tuple[str
     ruleset = compile_ruleset(scenarios, analyser, str(s.scenarios_path))
     rows = training_rows(records, docs, ruleset, analyser, ids)
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in labels)).hexdigest()[:16]
-    model = fit(rows, target_precision, source=", ".join(p.name for p in labels) + f" [{split}]",
-                labels_sha256=digest)
+    model = fit(
+        rows,
+        target_precision,
+        source=", ".join(p.name for p in labels) + f" [{split}]",
+        labels_sha256=digest,
+    )
     try:
-        output.write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        output.write_text(
+            json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
     except OSError as e:
         raise InputError(f"cannot write {output}: {e.strerror}") from None
     tr = model.meta["training"]
-    _say(f"train: {len(records)} records ({len(docs)} found in the corpus), "
-         + ", ".join(f"{k}: {v['positives']}/{v['candidates']} positive candidates, "
-                     f"cross-validated {v['cross_validated']}" for k, v in tr.items())
-         + f"; wrote {output} (version {model.version})")
+    _say(
+        f"train: {len(records)} records ({len(docs)} found in the corpus), "
+        + ", ".join(
+            f"{k}: {v['positives']}/{v['candidates']} positive candidates, "
+            f"cross-validated {v['cross_validated']}"
+            for k, v in tr.items()
+        )
+        + f"; wrote {output} (version {model.version})"
+    )
 
 
 @cli.group()
@@ -788,8 +1161,10 @@ def labels_import(path: Path, who: str) -> None:
         rep = import_verdicts(ctx.store, path, who, _settings().clock())
     finally:
         ctx.close()
-    _say(f"labels: {rep.stored} verdicts stored ({rep.confirmed} right, {rep.rejected} wrong), "
-         f"{rep.skipped} rows without a verdict")
+    _say(
+        f"labels: {rep.stored} verdicts stored ({rep.confirmed} right, {rep.rejected} wrong), "
+        f"{rep.skipped} rows without a verdict"
+    )
 
 
 @labels.command(name="export")
@@ -839,8 +1214,11 @@ def db_upgrade() -> None:
         before, after = store.upgrade()
     finally:
         store.dispose()
-    _say(f"db: {redact(url)} at revision {after} (head)" if before == after
-         else f"db: {redact(url)} upgraded from {before or 'none'} to {after} (head)")
+    _say(
+        f"db: {redact(url)} at revision {after} (head)"
+        if before == after
+        else f"db: {redact(url)} upgraded from {before or 'none'} to {after} (head)"
+    )
 
 
 @db.command(name="current")
@@ -861,8 +1239,10 @@ def db_current() -> None:
     if st.at_head:
         click.echo(f"{st.revision} (head)")
     elif st.revision is None:
-        click.echo(f"none: made before migrations, not at head {st.head} (`signals db upgrade` stamps "
-                   f"and upgrades it)")
+        click.echo(
+            f"none: made before migrations, not at head {st.head} (`signals db upgrade` stamps "
+            f"and upgrades it)"
+        )
     else:
         click.echo(f"{st.revision}: not at head {st.head} (run `signals db upgrade`)")
 

@@ -48,8 +48,9 @@ class FetchReport:
     failures: list[str] = field(default_factory=list)
 
 
-def entry_to_article(entry: ParsedEntry, src: repo.SourceState, feed_url: str, now: datetime
-                     ) -> repo.NewArticle | None:
+def entry_to_article(
+    entry: ParsedEntry, src: repo.SourceState, feed_url: str, now: datetime
+) -> repo.NewArticle | None:
     """A feed entry as an article row, or None when it has no usable http(s) link."""
     link = canonicalize(entry.link, base=feed_url) if entry.link else None
     if link is None and entry.guid and entry.guid.startswith(("http://", "https://")):
@@ -58,16 +59,30 @@ def entry_to_article(entry: ParsedEntry, src: repo.SourceState, feed_url: str, n
         return None
     published, flag = effective_date(entry.published, now)
     return repo.NewArticle(
-        url=link, guid=entry.guid, title=entry.title or "", summary=entry.summary or "",
-        published_at=published, published_raw=entry.published, date_flag=flag,
+        url=link,
+        guid=entry.guid,
+        title=entry.title or "",
+        summary=entry.summary or "",
+        published_at=published,
+        published_raw=entry.published,
+        date_flag=flag,
         # the entry's language only: the page's and then the source's are weighed at processing
-        week=iso_week(published), language=supported_language(entry.language),
+        week=iso_week(published),
+        language=supported_language(entry.language),
         state="page" if src.fetch_pages else "ready",
     )
 
 
-def _store_feed_result(store: Store, cfg: Sources, src: repo.SourceState, result: FetchResult,
-                       started: datetime, now: datetime, rng: random.Random, report: FetchReport) -> None:
+def _store_feed_result(
+    store: Store,
+    cfg: Sources,
+    src: repo.SourceState,
+    result: FetchResult,
+    started: datetime,
+    now: datetime,
+    rng: random.Random,
+    report: FetchReport,
+) -> None:
     status, reason = result.status, result.reason
     entries: list[ParsedEntry] = []
     if status is FetchStatus.OK:
@@ -77,30 +92,54 @@ def _store_feed_result(store: Store, cfg: Sources, src: repo.SourceState, result
         else:
             entries = feed.entries
     with store.begin() as conn:
-        arts = [a for a in (entry_to_article(e, src, result.final_url or src.url, now) for e in entries)
-                if a is not None]
+        arts = [
+            a
+            for a in (entry_to_article(e, src, result.final_url or src.url, now) for e in entries)
+            if a is not None
+        ]
         new = repo.add_articles(conn, arts, src.id, now)
-        values: dict[str, object] = dict(last_attempt_at=started, last_status=str(status),
-                                         last_reason=reason, last_http_status=result.http_status)
+        values: dict[str, object] = dict(
+            last_attempt_at=started,
+            last_status=str(status),
+            last_reason=reason,
+            last_http_status=result.http_status,
+        )
         success = status in (FetchStatus.OK, FetchStatus.NOT_MODIFIED)
         if success:
             failures = hard = 0
-            values.update(last_success_at=now, consecutive_failures=0, consecutive_hard_failures=0,
-                          items_total=src.items_total + new)
+            values.update(
+                last_success_at=now,
+                consecutive_failures=0,
+                consecutive_hard_failures=0,
+                items_total=src.items_total + new,
+            )
             if status is FetchStatus.OK:
                 values.update(etag=result.etag, last_modified=result.last_modified)
         else:
             failures = src.consecutive_failures + 1
             hard = src.consecutive_hard_failures + (1 if status is FetchStatus.HARD else 0)
-            values.update(consecutive_failures=failures, consecutive_hard_failures=hard,
-                          total_failures=src.total_failures + 1)
+            values.update(
+                consecutive_failures=failures,
+                consecutive_hard_failures=hard,
+                total_failures=src.total_failures + 1,
+            )
             if should_disable(status, hard, cfg.fetch, reason):
                 values.update(enabled=False, disabled_reason=f"{reason} ({hard} hard failures)")
-        values["next_fetch_at"] = next_attempt(now, status, failures, src.interval_minutes,
-                                               result.retry_after, cfg.fetch, rng)
+        values["next_fetch_at"] = next_attempt(
+            now, status, failures, src.interval_minutes, result.retry_after, cfg.fetch, rng
+        )
         repo.update_source(conn, src.id, **values)
-        repo.record_attempt(conn, src.id, started, str(status), reason, result.http_status,
-                            len(entries), new, result.elapsed)
+        repo.record_attempt(
+            conn,
+            src.id,
+            started,
+            str(status),
+            reason,
+            result.http_status,
+            len(entries),
+            new,
+            result.elapsed,
+        )
     report.items += len(entries)
     report.new_articles += new
     if status is FetchStatus.OK:
@@ -113,8 +152,14 @@ def _store_feed_result(store: Store, cfg: Sources, src: repo.SourceState, result
         log.warning("source %s failed: %s", src.id, reason)
 
 
-def fetch_feeds(store: Store, cfg: Sources, clock: Callable[[], datetime], fetcher: Fetcher,
-                rng: random.Random | None = None, progress: Progress = NO_PROGRESS) -> FetchReport:
+def fetch_feeds(
+    store: Store,
+    cfg: Sources,
+    clock: Callable[[], datetime],
+    fetcher: Fetcher,
+    rng: random.Random | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> FetchReport:
     rng = rng or random.Random()
     report = FetchReport()
     specs: list[SourceSpec] = resolve_sources(cfg)
@@ -126,18 +171,22 @@ def fetch_feeds(store: Store, cfg: Sources, clock: Callable[[], datetime], fetch
         started = clock()
         # at most per_host_concurrency requests in flight per host; each feed stored as it comes
         with store.kept_open(), progress.task("fetch feeds", total=len(due)) as bar:
-            for i, result in fetcher.fetch_each([(src.url, src.etag, src.last_modified) for src in due]):
+            for i, result in fetcher.fetch_each(
+                [(src.url, src.etag, src.last_modified) for src in due]
+            ):
                 _store_feed_result(store, cfg, due[i], result, started, clock(), rng, report)
                 bar.advance()
     fetch_pages(store, fetcher, report, progress)
     with store.begin() as conn:  # the attempts log stays bounded: keep_attempts_days of history
         report.attempts_pruned = repo.prune_attempts(
-            conn, clock() - timedelta(days=cfg.fetch.keep_attempts_days))
+            conn, clock() - timedelta(days=cfg.fetch.keep_attempts_days)
+        )
     return report
 
 
-def fetch_pages(store: Store, fetcher: Fetcher, report: FetchReport,
-                progress: Progress = NO_PROGRESS) -> None:
+def fetch_pages(
+    store: Store, fetcher: Fetcher, report: FetchReport, progress: Progress = NO_PROGRESS
+) -> None:
     """Download pending article pages; a failed page leaves the feed summary as the text."""
     with store.begin() as conn:
         pending = repo.pending_pages(conn, PAGE_BATCH)
@@ -152,7 +201,9 @@ def fetch_pages(store: Store, fetcher: Fetcher, report: FetchReport,
                 pending = repo.pending_pages(conn, PAGE_BATCH)
 
 
-def _store_pages(store: Store, fetcher: Fetcher, pending: list[repo.PendingPage], report: FetchReport) -> None:
+def _store_pages(
+    store: Store, fetcher: Fetcher, pending: list[repo.PendingPage], report: FetchReport
+) -> None:
     results = fetcher.fetch_many([p.url for p in pending])
     with store.begin() as conn:
         for p in pending:
@@ -160,7 +211,9 @@ def _store_pages(store: Store, fetcher: Fetcher, pending: list[repo.PendingPage]
             html = None
             if res is None:
                 reason = "not-fetched"
-            elif res.status is FetchStatus.OK and (res.content_type or "text/html").startswith(HTML_TYPES):
+            elif res.status is FetchStatus.OK and (res.content_type or "text/html").startswith(
+                HTML_TYPES
+            ):
                 html = decode_html(res.body or b"", res.content_type)
                 reason = "ok"
             else:

@@ -63,7 +63,9 @@ class TermRule(_Strict):
         if not self.any and not self.all:
             raise ValueError("empty term list: give at least one term in 'any' or 'all'")
         if self.within is not None and len(self.all) + (1 if self.any else 0) < 2:
-            raise ValueError("'within' needs at least two terms to bring together ('all', or 'all' + 'any')")
+            raise ValueError(
+                "'within' needs at least two terms to bring together ('all', or 'all' + 'any')"
+            )
         return self
 
 
@@ -135,8 +137,12 @@ class Scenarios(_Strict):
             for group in ("watch", "early_signs", "doubts", "milestones", "announcers"):
                 for ii, it in enumerate(getattr(r, group)):
                     if it.id in items:
-                        out.append((("ruptures", ri, group, ii, "id"),
-                                    f"duplicate item id {it.id!r} (item ids are unique across the file)"))
+                        out.append(
+                            (
+                                ("ruptures", ri, group, ii, "id"),
+                                f"duplicate item id {it.id!r} (item ids are unique across the file)",
+                            )
+                        )
                     items.add(it.id)
         return out
 
@@ -191,8 +197,11 @@ class DedupSettings(_Strict):
     def params(self) -> NearDupParams | None:
         if not self.enabled:
             return None
-        return NearDupParams(threshold=self.threshold, window_days=self.window_days,
-                             min_shingles=max(1, self.min_words - NearDupParams.shingle_words + 1))
+        return NearDupParams(
+            threshold=self.threshold,
+            window_days=self.window_days,
+            min_shingles=max(1, self.min_words - NearDupParams.shingle_words + 1),
+        )
 
 
 class SourceDefaults(_Strict):
@@ -274,7 +283,9 @@ def _compose(path: Path, text: str) -> yaml.Node | None:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError([ConfigProblem(str(path), line, "(syntax)", f"invalid YAML: {problem}")]) from None
+        raise ConfigError(
+            [ConfigProblem(str(path), line, "(syntax)", f"invalid YAML: {problem}")]
+        ) from None
 
 
 def _duplicate_keys(path: Path, node: yaml.Node | None, where: str = "") -> list[ConfigProblem]:
@@ -410,12 +421,18 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]
     for part in loc:
         if isinstance(part, int):
             continue
-        field = cur.model_fields.get(part) if isinstance(cur, type) and issubclass(cur, BaseModel) else None
+        field = (
+            cur.model_fields.get(part)
+            if isinstance(cur, type) and issubclass(cur, BaseModel)
+            else None
+        )
         if field is None:
             return []
         ann = field.annotation
         args = getattr(ann, "__args__", ())
-        cur = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        cur = next(
+            (a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None
+        )
         if cur is None:
             return []
     if isinstance(cur, type) and issubclass(cur, BaseModel):

@@ -66,8 +66,14 @@ class LineStats:
     errors: list[str] = field(default_factory=list)
 
 
-def read_jsonl(path: Path, parse: Callable[[dict[str, Any]], T | None], skip_invalid: bool = False,
-               sample: int = 1, limit: int | None = None, stats: LineStats | None = None) -> Iterator[T]:
+def read_jsonl(
+    path: Path,
+    parse: Callable[[dict[str, Any]], T | None],
+    skip_invalid: bool = False,
+    sample: int = 1,
+    limit: int | None = None,
+    stats: LineStats | None = None,
+) -> Iterator[T]:
     """The records of a JSON Lines file, in order: ``parse`` turns each JSON object into a record,
     returns None for one the caller does not want (not an error), or raises ``ValueError`` for
     one it cannot use. A bad line raises ``InputError`` (``path:line: reason``, one line) unless
@@ -116,7 +122,9 @@ def check_field_map(field_map: Mapping[str, str]) -> None:
     """``--field OURS=THEIRS`` must name one of our fields."""
     unknown = set(field_map) - set(FIELDS)
     if unknown:
-        raise InputError(f"unknown field in --field: {', '.join(sorted(unknown))} (valid: {', '.join(FIELDS)})")
+        raise InputError(
+            f"unknown field in --field: {', '.join(sorted(unknown))} (valid: {', '.join(FIELDS)})"
+        )
 
 
 def _slug(name: str) -> str:
@@ -148,10 +156,17 @@ def _import_record(obj: dict[str, Any], field_map: Mapping[str, str]) -> dict[st
     return rec
 
 
-def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_map: Mapping[str, str] | None = None,
-                 skip_invalid: bool = False, default_language: str = "fr", limit: int | None = None,
-                 progress: Progress = NO_PROGRESS, period: tuple[datetime, datetime] | None = None
-                 ) -> ImportReport:
+def import_jsonl(
+    store: Store,
+    path: Path,
+    clock: Callable[[], datetime],
+    field_map: Mapping[str, str] | None = None,
+    skip_invalid: bool = False,
+    default_language: str = "fr",
+    limit: int | None = None,
+    progress: Progress = NO_PROGRESS,
+    period: tuple[datetime, datetime] | None = None,
+) -> ImportReport:
     """Import the lines of ``path``; with ``period`` (``[start, end)``), only those published then."""
     field_map = field_map or {}
     check_field_map(field_map)
@@ -163,8 +178,9 @@ def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_
     def parse(obj: dict[str, Any]) -> dict[str, Any] | None:
         nonlocal out_of_range
         rec = _import_record(obj, field_map)
-        if period is not None and not (rec["published"] is not None
-                                       and period[0] <= rec["published"] < period[1]):
+        if period is not None and not (
+            rec["published"] is not None and period[0] <= rec["published"] < period[1]
+        ):
             out_of_range += 1
             return None
         return rec
@@ -173,23 +189,31 @@ def import_jsonl(store: Store, path: Path, clock: Callable[[], datetime], field_
         for rec in read_jsonl(path, parse, skip_invalid=True, limit=limit, stats=stats):
             records.append(rec)
             bar.advance()
-    report = ImportReport(lines=stats.lines, invalid=stats.invalid, errors=stats.errors,
-                          out_of_range=out_of_range)
+    report = ImportReport(
+        lines=stats.lines, invalid=stats.invalid, errors=stats.errors, out_of_range=out_of_range
+    )
     if report.invalid and not skip_invalid:
         more = report.invalid - len(report.errors)
         tail = f"\n... and {more} more" if more > 0 else ""
-        raise InputError(f"{report.invalid} invalid line(s); nothing imported "
-                         f"(fix them or pass --skip-invalid):\n" + "\n".join(report.errors) + tail)
+        raise InputError(
+            f"{report.invalid} invalid line(s); nothing imported "
+            f"(fix them or pass --skip-invalid):\n" + "\n".join(report.errors) + tail
+        )
     with progress.task("import: write", total=len(records)) as bar:
         for start in range(0, len(records), BATCH):
-            batch = records[start:start + BATCH]
+            batch = records[start : start + BATCH]
             _write_batch(store, clock, batch, default_language, report)
             bar.advance(len(batch))
     return report
 
 
-def _write_batch(store: Store, clock: Callable[[], datetime], records: list[dict[str, Any]],
-                 default_language: str, report: ImportReport) -> None:
+def _write_batch(
+    store: Store,
+    clock: Callable[[], datetime],
+    records: list[dict[str, Any]],
+    default_language: str,
+    report: ImportReport,
+) -> None:
     with store.begin() as conn:
         now = clock()
         for rec in records:
@@ -199,10 +223,19 @@ def _write_batch(store: Store, clock: Callable[[], datetime], records: list[dict
             repo.update_source(conn, source_id, name=rec["source"][:300])
             published, flag = effective_date(rec["published"], now)
             art = repo.NewArticle(
-                url=canonicalize(rec["url"]) or rec["url"], guid=None, title=rec["title"] or "",
-                summary="", published_at=published, published_raw=rec["published"], date_flag=flag,
-                week=iso_week(published), language=lang, state="ready",
-                html=rec["html"], text=rec["text"] or "")
+                url=canonicalize(rec["url"]) or rec["url"],
+                guid=None,
+                title=rec["title"] or "",
+                summary="",
+                published_at=published,
+                published_raw=rec["published"],
+                date_flag=flag,
+                week=iso_week(published),
+                language=lang,
+                state="ready",
+                html=rec["html"],
+                text=rec["text"] or "",
+            )
             _, is_new = repo.add_article(conn, art, source_id, now)
             if is_new:
                 report.imported += 1
@@ -210,8 +243,19 @@ def _write_batch(store: Store, clock: Callable[[], datetime], records: list[dict
                 report.known += 1
 
 
-EXPORT_COLUMNS = ("url", "title", "source", "published", "rupture_id", "item_id", "kind", "sentence",
-                  "score", "accepted", "reasons")
+EXPORT_COLUMNS = (
+    "url",
+    "title",
+    "source",
+    "published",
+    "rupture_id",
+    "item_id",
+    "kind",
+    "sentence",
+    "score",
+    "accepted",
+    "reasons",
+)
 
 
 def export_matches(store: Store, start: datetime, end: datetime, out: IO[str], fmt: str) -> int:
@@ -227,15 +271,21 @@ def export_matches(store: Store, start: datetime, end: datetime, out: IO[str], f
                 n += 1
         else:
             for row in rows:
-                out.write(json.dumps({k: row[k] for k in EXPORT_COLUMNS}, ensure_ascii=False) + "\n")
+                out.write(
+                    json.dumps({k: row[k] for k in EXPORT_COLUMNS}, ensure_ascii=False) + "\n"
+                )
                 n += 1
     return n
 
 
 #: Field names other corpora use, tried when ours is absent (``eval`` / ``train`` read several
 #: corpora in one run: the TV news says ``description``/``date``/``media``, Le Monde ``link``).
-ALIASES = {"url": ("link",), "text": ("description", "summary"), "published": ("date", "pubDate"),
-           "source": ("media",)}
+ALIASES = {
+    "url": ("link",),
+    "text": ("description", "summary"),
+    "published": ("date", "pubDate"),
+    "source": ("media",),
+}
 
 
 @dataclass(frozen=True)
@@ -247,8 +297,12 @@ class Document:
     source: str | None
 
 
-def read_documents(paths: list[Path], wanted: set[str] | None = None,
-                   field_map: Mapping[str, str] | None = None, skip_invalid: bool = False) -> dict[str, Document]:
+def read_documents(
+    paths: list[Path],
+    wanted: set[str] | None = None,
+    field_map: Mapping[str, str] | None = None,
+    skip_invalid: bool = False,
+) -> dict[str, Document]:
     """URL → document for the lines of JSON Lines corpora (``.gz``/``.xz`` read directly),
     keeping only ``wanted`` URLs when given. A line that is not a JSON object with a URL is bad
     (see the module's policy: an error unless ``skip_invalid``)."""
@@ -268,8 +322,13 @@ def read_documents(paths: list[Path], wanted: set[str] | None = None,
             raise ValueError(f"no URL ({'/'.join(('url', *ALIASES['url']))} or --field url=...)")
         if wanted is not None and url not in wanted:
             return None
-        return Document(url, str(get(obj, "title") or ""), str(get(obj, "text") or ""),
-                        get(obj, "published"), get(obj, "source"))
+        return Document(
+            url,
+            str(get(obj, "title") or ""),
+            str(get(obj, "text") or ""),
+            get(obj, "published"),
+            get(obj, "source"),
+        )
 
     out: dict[str, Document] = {}
     for path in paths:

@@ -33,8 +33,12 @@ def demo_scenarios(settings: Settings) -> Path:
     return default_corpus_dir() / "scenarios.yaml"
 
 
-def run_demo(settings: Settings, days: int | None = None, say: Callable[[str], None] = print,
-             corpus_dir: Path | None = None) -> list[Path]:
+def run_demo(
+    settings: Settings,
+    days: int | None = None,
+    say: Callable[[str], None] = print,
+    corpus_dir: Path | None = None,
+) -> list[Path]:
     corpus = load_corpus(corpus_dir)
     db_url = DEMO_DB if settings.db_url == DEFAULT_DB else settings.db_url
     if db_url == DEMO_DB:
@@ -49,27 +53,42 @@ def run_demo(settings: Settings, days: int | None = None, say: Callable[[str], N
     with tempfile.TemporaryDirectory(prefix="signals-demo-") as tmp, serve(router) as server:
         sources_path = Path(tmp) / "sources.yaml"
         sources_path.write_text(demo_sources_yaml(server.base_url, corpus), encoding="utf-8")
-        base = dataclasses.replace(settings, db_url=db_url, sources_path=sources_path, now=clock["now"],
-                                   scenarios_path=demo_scenarios(settings))
+        base = dataclasses.replace(
+            settings,
+            db_url=db_url,
+            sources_path=sources_path,
+            now=clock["now"],
+            scenarios_path=demo_scenarios(settings),
+        )
         ctx = pipeline.Context.open(base)
         try:
-            say(f"demo: serving {len(corpus.articles)} demo articles from {len(corpus.sources)} outlets "
-                f"on {server.base_url}; replaying {len(all_days)} days into {db_url}")
+            say(
+                f"demo: serving {len(corpus.articles)} demo articles from {len(corpus.sources)} outlets "
+                f"on {server.base_url}; replaying {len(all_days)} days into {db_url}"
+            )
             new = analysed = pages = 0
             for i, day in enumerate(all_days, 1):
                 clock["now"] = end_of_day(day)
                 ctx.settings = dataclasses.replace(base, now=clock["now"])
                 res = pipeline.run_job(ctx, pipeline.Job(pipeline.JobKind.RUN))
-                assert res.fetched is not None and res.processed is not None  # a RUN that was not stopped
+                assert (
+                    res.fetched is not None and res.processed is not None
+                )  # a RUN that was not stopped
                 new, analysed = new + res.fetched.new_articles, analysed + res.processed.processed
                 pages += res.fetched.pages_ok
-                if i == len(all_days) or iso_week(end_of_day(all_days[i])) != iso_week(clock["now"]):
-                    say(f"  week {iso_week(clock['now'])}: {new} new articles, {pages} pages "
-                        f"downloaded, {analysed} analysed")
+                if i == len(all_days) or iso_week(end_of_day(all_days[i])) != iso_week(
+                    clock["now"]
+                ):
+                    say(
+                        f"  week {iso_week(clock['now'])}: {new} new articles, {pages} pages "
+                        f"downloaded, {analysed} analysed"
+                    )
                     new = analysed = pages = 0
             last = clock["now"]
             ctx.settings = dataclasses.replace(base, now=last + timedelta(days=1))
-            paths = pipeline.run_job(ctx, pipeline.Job(pipeline.JobKind.DIGEST, week=iso_week(last))).written
+            paths = pipeline.run_job(
+                ctx, pipeline.Job(pipeline.JobKind.DIGEST, week=iso_week(last))
+            ).written
         finally:
             ctx.close()
     archive = write_archive(corpus, settings.reports_dir, last)

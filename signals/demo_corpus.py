@@ -143,8 +143,10 @@ class ArticleEntry(StrictModel):
             raise ValueError("the last paragraph must be the demo marker")
         text = _without_marker(paras)
         if not MIN_PARAGRAPHS <= len(text) <= MAX_PARAGRAPHS:
-            raise ValueError(f"{len(text)} paragraphs; expected {MIN_PARAGRAPHS} to {MAX_PARAGRAPHS} "
-                             "before the marker")
+            raise ValueError(
+                f"{len(text)} paragraphs; expected {MIN_PARAGRAPHS} to {MAX_PARAGRAPHS} "
+                "before the marker"
+            )
         words = sum(len(p.split()) for p in text)
         if not MIN_WORDS <= words <= MAX_WORDS:
             raise ValueError(f"{words} words; expected {MIN_WORDS} to {MAX_WORDS}")
@@ -161,9 +163,13 @@ class ArticleFile(StrictModel):
         out: list[tuple[tuple[int | str, ...], str]] = []
         for i, a in enumerate(self.articles):
             if _paris_week(a.published) != self.week:
-                out.append((("articles", i, "published"),
-                            f"{a.published.astimezone(PARIS).isoformat()} is in "
-                            f"{_paris_week(a.published)}, not in this file's week {self.week}"))
+                out.append(
+                    (
+                        ("articles", i, "published"),
+                        f"{a.published.astimezone(PARIS).isoformat()} is in "
+                        f"{_paris_week(a.published)}, not in this file's week {self.week}",
+                    )
+                )
         return out
 
 
@@ -268,8 +274,12 @@ def utc(dt: datetime) -> datetime:
 # --------------------------------------------------------------------------- loading
 
 
-def _validated(doc: YamlDoc | None, model: Any, problems: list[ConfigProblem],
-               context: dict[str, Any] | None = None) -> Any:
+def _validated(
+    doc: YamlDoc | None,
+    model: Any,
+    problems: list[ConfigProblem],
+    context: dict[str, Any] | None = None,
+) -> Any:
     if doc is None:
         return None
     try:
@@ -301,8 +311,14 @@ def _duplicate_ids(docs: list[YamlDoc]) -> list[ConfigProblem]:
             line = line_of(doc, ("articles", i))
             if art_id in seen:
                 other, other_line = seen[art_id]
-                out.append(ConfigProblem(str(doc.path), line, f"({art_id}).id",
-                                         f"duplicate article id (also at {other.name}:{other_line})"))
+                out.append(
+                    ConfigProblem(
+                        str(doc.path),
+                        line,
+                        f"({art_id}).id",
+                        f"duplicate article id (also at {other.name}:{other_line})",
+                    )
+                )
                 continue
             seen[art_id] = (doc.path, line)
     return out
@@ -317,8 +333,11 @@ def load_corpus(directory: Path | None = None) -> DemoCorpus:
     outlets = {o.id: o for o in outlets_file.outlets} if outlets_file is not None else None
     files = sorted((directory / "articles").glob("*.yaml"))
     if not files:
-        problems.append(ConfigProblem(str(directory / "articles"), None, "(files)",
-                                      "no article file (articles/*.yaml)"))
+        problems.append(
+            ConfigProblem(
+                str(directory / "articles"), None, "(files)", "no article file (articles/*.yaml)"
+            )
+        )
     docs = [d for d in (_read(f, problems) for f in files) if d is not None]
     entries: list[ArticleEntry] = []
     for doc in docs:
@@ -328,13 +347,26 @@ def load_corpus(directory: Path | None = None) -> DemoCorpus:
     problems += _duplicate_ids(docs)
     if problems or outlets is None:
         raise ConfigError(problems)
-    sources = tuple(DemoSource(o.id, o.name, o.language, o.tagline, tuple(o.journalists))
-                    for o in outlets.values())
+    sources = tuple(
+        DemoSource(o.id, o.name, o.language, o.tagline, tuple(o.journalists))
+        for o in outlets.values()
+    )
     articles = sorted(
-        (DemoArticle(id=e.id, source=e.source, published=e.published, title=e.title, lede=e.lede,
-                     body=e.body, language=e.language or outlets[e.source].language,
-                     tags=tuple(e.tags)) for e in entries),
-        key=lambda a: (a.published, a.id))
+        (
+            DemoArticle(
+                id=e.id,
+                source=e.source,
+                published=e.published,
+                title=e.title,
+                lede=e.lede,
+                body=e.body,
+                language=e.language or outlets[e.source].language,
+                tags=tuple(e.tags),
+            )
+            for e in entries
+        ),
+        key=lambda a: (a.published, a.id),
+    )
     return DemoCorpus(sources=sources, articles=tuple(articles))
 
 

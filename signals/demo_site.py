@@ -376,7 +376,8 @@ def _render_archive_index(corpus: DemoCorpus, now: datetime) -> str:
     items = "\n".join(
         f'<li><a href="articles/{a.id}.html">{html.escape(a.title)}</a> '
         f"({html.escape(corpus.source(a.source).name)}, {a.published.astimezone(PARIS):%Y-%m-%d})</li>"
-        for a in reversed(corpus.articles) if a.published <= now
+        for a in reversed(corpus.articles)
+        if a.published <= now
     )
     return (
         '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'

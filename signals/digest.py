@@ -44,24 +44,50 @@ def last_complete_week(now: datetime) -> str:
     return iso_week(now - timedelta(days=7))
 
 
-def _articles(conn: Connection, rows: list[repo.MatchedArticle], ruleset: Ruleset) -> tuple[DigestArticle, ...]:
+def _articles(
+    conn: Connection, rows: list[repo.MatchedArticle], ruleset: Ruleset
+) -> tuple[DigestArticle, ...]:
     """Every article of ``rows`` (best first), each with every sentence its items hit and the
     spans the matcher matched in them (recomputed from the stored analysis)."""
     stored = {s.article_id: s for s in repo.stored_analyses(conn, [a.article_id for a in rows])}
     out = []
     for a in rows:
-        labels = tuple(ruleset.item_by_id[i].label if i in ruleset.item_by_id else i for i in a.item_ids)
+        labels = tuple(
+            ruleset.item_by_id[i].label if i in ruleset.item_by_id else i for i in a.item_ids
+        )
         analysis = stored.get(a.article_id)
-        doc = None if analysis is None else AnalysedDoc(analysis.language, tuple(
-            Sentence(text, tuple(keys.split())) for text, keys in analysis.sentences))
-        found = matched_sentences(ruleset, doc, a.item_ids, a.language or "xx",
-                                  fallback=dict(zip(a.item_ids, a.sentences, strict=True)))
-        out.append(DigestArticle(
-            url=a.url, title=a.title, source=", ".join(a.sources), published=a.published_at,
-            item_ids=a.item_ids, item_labels=labels, kinds=a.kinds, sentence=a.sentences[0],
-            terms=tuple(dict.fromkeys(t for s in found for t in s.terms)),
-            score=a.score, reasons=a.reasons, confirmed=a.verdict == "confirmed",
-            sentences=tuple(DigestSentence(s.text, s.spans, s.item_ids) for s in found)))
+        doc = (
+            None
+            if analysis is None
+            else AnalysedDoc(
+                analysis.language,
+                tuple(Sentence(text, tuple(keys.split())) for text, keys in analysis.sentences),
+            )
+        )
+        found = matched_sentences(
+            ruleset,
+            doc,
+            a.item_ids,
+            a.language or "xx",
+            fallback=dict(zip(a.item_ids, a.sentences, strict=True)),
+        )
+        out.append(
+            DigestArticle(
+                url=a.url,
+                title=a.title,
+                source=", ".join(a.sources),
+                published=a.published_at,
+                item_ids=a.item_ids,
+                item_labels=labels,
+                kinds=a.kinds,
+                sentence=a.sentences[0],
+                terms=tuple(dict.fromkeys(t for s in found for t in s.terms)),
+                score=a.score,
+                reasons=a.reasons,
+                confirmed=a.verdict == "confirmed",
+                sentences=tuple(DigestSentence(s.text, s.spans, s.item_ids) for s in found),
+            )
+        )
     return tuple(out)
 
 
@@ -77,8 +103,13 @@ def _rupture_terms(ruleset: Ruleset, rupture_id: str) -> list[str]:
     return out
 
 
-def _emerging(conn: Connection, ruleset: Ruleset, window: list[str], window_ev: dict[str, list[tuple[int, str]]],
-              params: EmergingParams) -> tuple[Background, dict[str, EmergingMap]]:
+def _emerging(
+    conn: Connection,
+    ruleset: Ruleset,
+    window: list[str],
+    window_ev: dict[str, list[tuple[int, str]]],
+    params: EmergingParams,
+) -> tuple[Background, dict[str, EmergingMap]]:
     """The window's background and every rupture's map (ruptures with evidence in it)."""
     background = Background(emerging_store.background_docs(conn, window, BACKGROUND_MAX))
     maps = {}
@@ -88,16 +119,23 @@ def _emerging(conn: Connection, ruleset: Ruleset, window: list[str], window_ev: 
             continue
         docs = emerging_store.evidence_docs(conn, rows)
         language = docs[0].language if docs else "fr"
-        m = emerging_map(docs, background, window, watch_keys(_rupture_terms(ruleset, r.id), language), params)
+        m = emerging_map(
+            docs, background, window, watch_keys(_rupture_terms(ruleset, r.id), language), params
+        )
         if m is not None:
             maps[r.id] = m
     return background, maps
 
 
-def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
-                 params: ScoreParams | None = None,
-                 entities: Callable[[list[int]], None] | None = None,
-                 emerging: EmergingParams | None = None) -> tuple[Digest, list[RuptureScore]]:
+def build_digest(
+    store: Store,
+    ruleset: Ruleset,
+    week: str,
+    now: datetime,
+    params: ScoreParams | None = None,
+    entities: Callable[[list[int]], None] | None = None,
+    emerging: EmergingParams | None = None,
+) -> tuple[Digest, list[RuptureScore]]:
     """The week's digest; ``entities`` is called with the evidence article ids first (this
     week's, then the emerging-terms window's), so that their named entities are computed
     (lazily, once) before they are counted. ``emerging``: the emerging-terms window."""
@@ -110,19 +148,32 @@ def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
     rupture_ids = [r.id for r in ruleset.scenarios.ruptures]
     with store.engine.connect() as conn:
         window_ev = emerging_store.window_evidence(conn, window)
-        ids = repo.counted_article_ids(conn, week, Polarity.EVIDENCE) if entities is not None else []
+        ids = (
+            repo.counted_article_ids(conn, week, Polarity.EVIDENCE) if entities is not None else []
+        )
     if entities is not None:
-        entities(list(dict.fromkeys([*ids, *sorted({a for rows in window_ev.values() for a, _ in rows})])))
+        entities(
+            list(
+                dict.fromkeys([*ids, *sorted({a for rows in window_ev.values() for a, _ in rows})])
+            )
+        )
     with store.engine.connect() as conn:
         analysed = repo.analysed_per_week(conn, weeks)
         evidence, sources = repo.rupture_counts(conn, weeks, Polarity.EVIDENCE)
         doubts, _ = repo.rupture_counts(conn, weeks, Polarity.COUNTER)
         first = repo.first_evidence_weeks(conn, Polarity.EVIDENCE)
-        counts = WeeklyCounts(analysed=analysed, evidence=evidence, sources=sources, doubts=doubts,
-                              first_evidence_week={r: first.get(r) for r in rupture_ids},
-                              history_start=repo.first_analysed_week(conn))
+        counts = WeeklyCounts(
+            analysed=analysed,
+            evidence=evidence,
+            sources=sources,
+            doubts=doubts,
+            first_evidence_week={r: first.get(r) for r in rupture_ids},
+            history_start=repo.first_analysed_week(conn),
+        )
         scores = score_week(counts, week, rupture_ids, params)
-        trend = score_weeks(counts, [*previous_weeks(week, TREND_WEEKS - 1), week], rupture_ids, params)
+        trend = score_weeks(
+            counts, [*previous_weeks(week, TREND_WEEKS - 1), week], rupture_ids, params
+        )
         by_id = {s.rupture_id: s for s in scores}
         background, maps = _emerging(conn, ruleset, window, window_ev, emerging)
         ruptures = []
@@ -135,22 +186,53 @@ def build_digest(store: Store, ruleset: Ruleset, week: str, now: datetime,
             for a in ev + counter:
                 activity.update(set(a.item_ids))
             items = tuple(
-                ItemActivity(item_id=i, label=ruleset.item_by_id[i].label, kind=str(ruleset.item_by_id[i].kind),
-                             articles=n)
-                for i, n in sorted(activity.items(), key=lambda kv: (-kv[1], kv[0])) if i in ruleset.item_by_id)
-            names = sorted({ruleset.item_by_id[i].label for a in announced for i in a.item_ids
-                            if i in ruleset.item_by_id})
-            ruptures.append(DigestRupture(
-                id=r.id, title=r.title, summary=r.summary, score=by_id[r.id], items=items,
-                articles=_articles(conn, ev, ruleset),
-                counter_evidence=_articles(conn, counter, ruleset),
-                announcers=tuple(names),
-                entities=tuple(clean_entities(repo.entity_counts(conn, [a.article_id for a in ev], limit=50),
-                                              background)),
-                trend=tuple(chart_week(s) for s in trend[r.id]),
-                emerging=maps.get(r.id)))
+                ItemActivity(
+                    item_id=i,
+                    label=ruleset.item_by_id[i].label,
+                    kind=str(ruleset.item_by_id[i].kind),
+                    articles=n,
+                )
+                for i, n in sorted(activity.items(), key=lambda kv: (-kv[1], kv[0]))
+                if i in ruleset.item_by_id
+            )
+            names = sorted(
+                {
+                    ruleset.item_by_id[i].label
+                    for a in announced
+                    for i in a.item_ids
+                    if i in ruleset.item_by_id
+                }
+            )
+            ruptures.append(
+                DigestRupture(
+                    id=r.id,
+                    title=r.title,
+                    summary=r.summary,
+                    score=by_id[r.id],
+                    items=items,
+                    articles=_articles(conn, ev, ruleset),
+                    counter_evidence=_articles(conn, counter, ruleset),
+                    announcers=tuple(names),
+                    entities=tuple(
+                        clean_entities(
+                            repo.entity_counts(conn, [a.article_id for a in ev], limit=50),
+                            background,
+                        )
+                    ),
+                    trend=tuple(chart_week(s) for s in trend[r.id]),
+                    emerging=maps.get(r.id),
+                )
+            )
 
-        digest = Digest(week=week, start=start, end=end, generated_at=now, ruleset_version=ruleset.version, params=params,
-                        articles_analysed=analysed.get(week, 0), sources_active=repo.active_sources(conn, week),
-                        ruptures=tuple(ruptures))
+        digest = Digest(
+            week=week,
+            start=start,
+            end=end,
+            generated_at=now,
+            ruleset_version=ruleset.version,
+            params=params,
+            articles_analysed=analysed.get(week, 0),
+            sources_active=repo.active_sources(conn, week),
+            ruptures=tuple(ruptures),
+        )
     return digest, scores

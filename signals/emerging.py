@@ -46,14 +46,20 @@ SOURCE_MIN = 10  # …that source having at least this many
 HIGH_VISIBILITY = 0.5  # in at least half the evidence: high visibility whatever the others
 COMMON_MIN = 2  # a one-word "name" written in lowercase in this many background articles is a word
 QUADRANTS = ("weak", "strong", "latent", "well-known")
-QUADRANT_LABELS = {"weak": "weak signal", "strong": "strong signal", "latent": "latent",
-                   "well-known": "well-known"}
+QUADRANT_LABELS = {
+    "weak": "weak signal",
+    "strong": "strong signal",
+    "latent": "latent",
+    "well-known": "well-known",
+}
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _ELIDED_TAIL = re.compile(r"['’]$")
 _ELIDED_LOWER = re.compile(r"^(?:[LlDd]|[Qq]u)['’][a-zà-ÿ]")
 _ELIDED_HEAD = re.compile(r"^(?:[LlDd]|[Qq]u)['’](?=[A-ZÀ-Ý])")  # "L'Espagne" is "Espagne"
 #: Words that open what a presenter says to someone on air: "Bonsoir Claude", "Merci Fanny".
-GREETINGS = frozenset(["bonjour", "bonsoir", "merci", "salut", "revoir", "hello", "thanks", "oui", "non", "voila"])
+GREETINGS = frozenset(
+    ["bonjour", "bonsoir", "merci", "salut", "revoir", "hello", "thanks", "oui", "non", "voila"]
+)
 _CAP = r"[A-ZÀ-Ý][\w’'-]+"
 _SPEAKER = re.compile(rf"(?<![\w’'-])({_CAP}(?: {_CAP}){{1,2}}) ?:(?!//)")  # "Claude Sempère : …"
 _GREETED = re.compile(rf"\b(?:Bonjour|Bonsoir|Merci|Au revoir)\s*,?\s+({_CAP}(?: {_CAP}){{0,2}})")
@@ -113,10 +119,18 @@ class EmergingTerm:
 
     @classmethod
     def from_dict(cls, o: dict[str, Any]) -> EmergingTerm:
-        return cls(term=str(o["term"]), kind=str(o["kind"]), quadrant=str(o["quadrant"]),
-                   visibility=float(o["visibility"]), growth=float(o["growth"]), articles=int(o["articles"]),
-                   recent_share=float(o["recent_share"]), earlier_share=float(o["earlier_share"]),
-                   keyness=float(o["keyness"]), in_watch_list=bool(o.get("in_watch_list", False)))
+        return cls(
+            term=str(o["term"]),
+            kind=str(o["kind"]),
+            quadrant=str(o["quadrant"]),
+            visibility=float(o["visibility"]),
+            growth=float(o["growth"]),
+            articles=int(o["articles"]),
+            recent_share=float(o["recent_share"]),
+            earlier_share=float(o["earlier_share"]),
+            keyness=float(o["keyness"]),
+            in_watch_list=bool(o.get("in_watch_list", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -141,11 +155,18 @@ class EmergingMap:
 
     @classmethod
     def from_dict(cls, o: dict[str, Any]) -> EmergingMap:
-        return cls(first_week=str(o["first_week"]), last_week=str(o["last_week"]), weeks=int(o["weeks"]),
-                   recent_weeks=int(o["recent_weeks"]), evidence=int(o["evidence"]),
-                   recent_evidence=int(o["recent_evidence"]), background=int(o.get("background", 0)),
-                   visibility_split=float(o["visibility_split"]), growth_split=float(o["growth_split"]),
-                   terms=tuple(EmergingTerm.from_dict(t) for t in o.get("terms", ())))
+        return cls(
+            first_week=str(o["first_week"]),
+            last_week=str(o["last_week"]),
+            weeks=int(o["weeks"]),
+            recent_weeks=int(o["recent_weeks"]),
+            evidence=int(o["evidence"]),
+            recent_evidence=int(o["recent_evidence"]),
+            background=int(o.get("background", 0)),
+            visibility_split=float(o["visibility_split"]),
+            growth_split=float(o["growth_split"]),
+            terms=tuple(EmergingTerm.from_dict(t) for t in o.get("terms", ())),
+        )
 
 
 def _tokens(text: str) -> frozenset[str]:
@@ -197,13 +218,17 @@ class Background:
         self._lowercase: Counter[str] = Counter()
         self._on_air: Counter[tuple[str, ...]] = Counter()  # names greeted or speaking on air
         for d in docs:
-            self._on_air.update({_name_tokens(m) for m in _SPEAKER.findall(d.text)}
-                                | {_name_tokens(m) for m in _GREETED.findall(d.text)})
+            self._on_air.update(
+                {_name_tokens(m) for m in _SPEAKER.findall(d.text)}
+                | {_name_tokens(m) for m in _GREETED.findall(d.text)}
+            )
             words = frozenset(word_forms(d.text, d.language))
             self._words.append(words)
             self.df.update(words)
             self._tokens.append(_tokens(d.text))
-            self._lowercase.update({strip_accents(w.lower()) for w in _TOKEN.findall(d.text) if w[:1].islower()})
+            self._lowercase.update(
+                {strip_accents(w.lower()) for w in _TOKEN.findall(d.text) if w[:1].islower()}
+            )
         self._name_docs: dict[tuple[str, ...], list[int]] = {}
 
     def positions(self, article_ids: Iterable[int]) -> list[int]:
@@ -217,7 +242,9 @@ class Background:
         """Positions of the background articles whose text contains every word of ``name``."""
         key = _name_tokens(name)
         if key not in self._name_docs:
-            self._name_docs[key] = [i for i, toks in enumerate(self._tokens) if _contains(toks, key)]
+            self._name_docs[key] = [
+                i for i, toks in enumerate(self._tokens) if _contains(toks, key)
+            ]
         return self._name_docs[key]
 
     def has_name(self, position: int, name: str) -> bool:
@@ -232,7 +259,9 @@ class Background:
         """A presenter or a reporter: a name greeted ("Bonsoir Claude Sempère"), speaking
         ("Claude Sempère : …"), or whose first name is greeted in several articles ("Merci Fanny")."""
         key = _name_tokens(name)
-        return bool(key) and (self._on_air[key] > 0 or (len(key) >= 2 and self._on_air[key[:1]] >= COMMON_MIN))
+        return bool(key) and (
+            self._on_air[key] > 0 or (len(key) >= 2 and self._on_air[key[:1]] >= COMMON_MIN)
+        )
 
     def is_boilerplate(self, name: str) -> bool:
         """A name in a large share of all the articles (a site's footer: "Signals"), or of one
@@ -241,17 +270,27 @@ class Background:
         if self.n and len(docs) >= 3 and len(docs) >= ENTITY_SHARE * self.n:
             return True
         per_source = Counter(self._sources[i] for i in docs)
-        return any(self._per_source[s] >= SOURCE_MIN and c >= SOURCE_SHARE * self._per_source[s]
-                   for s, c in per_source.items())
+        return any(
+            self._per_source[s] >= SOURCE_MIN and c >= SOURCE_SHARE * self._per_source[s]
+            for s, c in per_source.items()
+        )
 
     def is_noise(self, name: str, language: str | None = None) -> bool:
         """Not a name, a common word, someone on air, or boilerplate."""
-        return (not looks_like_name(name, language) or self.is_common_word(name) or self.is_on_air(name)
-                or self.is_boilerplate(name))
+        return (
+            not looks_like_name(name, language)
+            or self.is_common_word(name)
+            or self.is_on_air(name)
+            or self.is_boilerplate(name)
+        )
 
 
-def clean_entities(counts: Iterable[tuple[str, int]], background: Background, language: str | None = None,
-                   limit: int = 10) -> list[tuple[str, int]]:
+def clean_entities(
+    counts: Iterable[tuple[str, int]],
+    background: Background,
+    language: str | None = None,
+    limit: int = 10,
+) -> list[tuple[str, int]]:
     """``counts`` (name, articles) without the noise (:meth:`Background.is_noise`), at most ``limit``."""
     return [(name, n) for name, n in counts if not background.is_noise(name, language)][:limit]
 
@@ -281,15 +320,20 @@ class _Candidate:
     words: tuple[str, ...]
 
 
-def emerging_map(evidence: Sequence[EvidenceDoc], background: Background, weeks: Sequence[str],
-                 watched: frozenset[str] = frozenset(), params: EmergingParams | None = None) -> EmergingMap | None:
+def emerging_map(
+    evidence: Sequence[EvidenceDoc],
+    background: Background,
+    weeks: Sequence[str],
+    watched: frozenset[str] = frozenset(),
+    params: EmergingParams | None = None,
+) -> EmergingMap | None:
     """The map of one rupture's evidence over ``weeks`` (oldest first; the last ``recent_weeks``
     are the recent period); None without evidence."""
     params = params or EmergingParams()
     evidence = [d for d in evidence if d.week in set(weeks)]
     if not evidence or not weeks:
         return None
-    recent_set = set(weeks[-params.recent_weeks:])
+    recent_set = set(weeks[-params.recent_weeks :])
     is_recent = [d.week in recent_set for d in evidence]
     n_ev, n_recent = len(evidence), sum(is_recent)
     language = Counter(d.language for d in evidence).most_common(1)[0][0]
@@ -320,7 +364,8 @@ def emerging_map(evidence: Sequence[EvidenceDoc], background: Background, weeks:
             continue
         seen_names.add(name_key)
         docs = {i for i, toks in enumerate(tokens) if _contains(toks, name_key)} | {
-            i for i, d in enumerate(evidence) if found in d.entities}
+            i for i, d in enumerate(evidence) if found in d.entities
+        }
         if len(docs) < params.min_support:
             continue
         rest = len(background.name_docs(name)) - sum(background.has_name(p, name) for p in inside)
@@ -337,7 +382,7 @@ def emerging_map(evidence: Sequence[EvidenceDoc], background: Background, weeks:
             form = min(forms[key].items(), key=lambda kv: (-kv[1], kv[0]))[0]
             cands.append(_Candidate(form, "word", docs, z, (key,)))
     cands.sort(key=lambda c: (-c.keyness, c.term))
-    cands = cands[:params.max_terms]
+    cands = cands[: params.max_terms]
 
     stem = _stemmer(language)
     measured = []
@@ -348,26 +393,53 @@ def emerging_map(evidence: Sequence[EvidenceDoc], background: Background, weeks:
         if 0 < n_recent < n_ev:
             growth = log_odds_z(k_recent, n_recent, k, n_ev, params.growth_prior)[1]
         earlier = n_ev - n_recent
-        measured.append((c, k / n_ev, growth, k_recent / n_recent if n_recent else 0.0,
-                         (k - k_recent) / earlier if earlier else 0.0))
+        measured.append(
+            (
+                c,
+                k / n_ev,
+                growth,
+                k_recent / n_recent if n_recent else 0.0,
+                (k - k_recent) / earlier if earlier else 0.0,
+            )
+        )
     split = statistics.fmean(v for _, v, _, _, _ in measured) if measured else 0.0
     terms = tuple(
-        EmergingTerm(term=c.term, kind=c.kind, quadrant=quadrant(vis, growth, split, params.growth_split),
-                     visibility=round(vis, 4), growth=round(growth, 3), articles=len(c.docs),
-                     recent_share=round(rs, 4), earlier_share=round(es, 4), keyness=round(c.keyness, 3),
-                     in_watch_list=_watched(c.words, watched, stem))
-        for c, vis, growth, rs, es in measured)
-    return EmergingMap(first_week=weeks[0], last_week=weeks[-1], weeks=len(weeks),
-                       recent_weeks=min(params.recent_weeks, len(weeks)), evidence=n_ev, recent_evidence=n_recent,
-                       background=background.n, visibility_split=round(split, 4),
-                       growth_split=params.growth_split, terms=terms)
+        EmergingTerm(
+            term=c.term,
+            kind=c.kind,
+            quadrant=quadrant(vis, growth, split, params.growth_split),
+            visibility=round(vis, 4),
+            growth=round(growth, 3),
+            articles=len(c.docs),
+            recent_share=round(rs, 4),
+            earlier_share=round(es, 4),
+            keyness=round(c.keyness, 3),
+            in_watch_list=_watched(c.words, watched, stem),
+        )
+        for c, vis, growth, rs, es in measured
+    )
+    return EmergingMap(
+        first_week=weeks[0],
+        last_week=weeks[-1],
+        weeks=len(weeks),
+        recent_weeks=min(params.recent_weeks, len(weeks)),
+        evidence=n_ev,
+        recent_evidence=n_recent,
+        background=background.n,
+        visibility_split=round(split, 4),
+        growth_split=params.growth_split,
+        terms=terms,
+    )
 
 
 def quadrant(visibility: float, growth: float, visibility_split: float, growth_split: float) -> str:
     """weak (low visibility, high growth) | strong (high, high) | latent (low, low) | well-known
     (high, low). Visibility is high above the split (ties are low: when every term is in two
     articles, none stands out), or in at least half the evidence."""
-    high_v, high_g = visibility > visibility_split or visibility >= HIGH_VISIBILITY, growth >= growth_split
+    high_v, high_g = (
+        visibility > visibility_split or visibility >= HIGH_VISIBILITY,
+        growth >= growth_split,
+    )
     if high_g:
         return "strong" if high_v else "weak"
     return "well-known" if high_v else "latent"

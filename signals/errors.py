@@ -52,8 +52,10 @@ class NoDatabaseError(StoreError):
 
     def __init__(self, url: str):
         self.url = url
-        super().__init__(f"no Signals database at {url} (`signals run`, `import`, `demo` or "
-                         f"`db upgrade` creates one)")
+        super().__init__(
+            f"no Signals database at {url} (`signals run`, `import`, `demo` or "
+            f"`db upgrade` creates one)"
+        )
 
 
 class EmptyWeekError(SignalsError):

@@ -31,8 +31,13 @@ from .settings import Settings
 from .store import open_store, repo
 
 
-def _decide_from_store(settings: Settings, records: list[LabelRecord], ruleset: Ruleset, judge: JudgeModel,
-                       analyser: Analyser) -> dict[str, DocDecision]:
+def _decide_from_store(
+    settings: Settings,
+    records: list[LabelRecord],
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+) -> dict[str, DocDecision]:
     """Stored sentence keys → decisions with the current ruleset and judge (no re-analysis)."""
     from .analyse import KEYS_VERSION
 
@@ -50,8 +55,12 @@ def _decide_from_store(settings: Settings, records: list[LabelRecord], ruleset: 
             continue
         sentences = a.sentences
         if a.keys_version != KEYS_VERSION:
-            sentences = [(text, " ".join(analyser.term_keys(text, a.language))) for text, _ in sentences]
-        doc = AnalysedDoc(a.language, tuple(Sentence(text, tuple(keys.split())) for text, keys in sentences))
+            sentences = [
+                (text, " ".join(analyser.term_keys(text, a.language))) for text, _ in sentences
+            ]
+        doc = AnalysedDoc(
+            a.language, tuple(Sentence(text, tuple(keys.split())) for text, keys in sentences)
+        )
         out[url] = decide(doc, ruleset, judge)
     return out
 
@@ -65,22 +74,29 @@ def _ci(ci: tuple[float, float] | None) -> str:
 
 
 def _row(name: str, m: Metric) -> str:
-    return (f"{name:<28} {m.tp:>4} {m.fp:>4} {m.fn:>4}  {_fmt(m.precision)} {_ci(m.precision_ci):<11} "
-            f"{_fmt(m.recall)} {_ci(m.recall_ci):<11} {_fmt(m.f1)}")
+    return (
+        f"{name:<28} {m.tp:>4} {m.fp:>4} {m.fn:>4}  {_fmt(m.precision)} {_ci(m.precision_ci):<11} "
+        f"{_fmt(m.recall)} {_ci(m.recall_ci):<11} {_fmt(m.f1)}"
+    )
 
 
 def format_report(report: EvalReport, title: str, show_errors: int) -> str:
     lines = [title, f"{report.labels} labelled records used, {report.missing} not found", ""]
     head = f"{'':<28} {'tp':>4} {'fp':>4} {'fn':>4}  {'prec':>5} {'95% CI':<11} {'rec':>5} {'95% CI':<11} {'F1':>5}"
     for pol in ("evidence", "counter"):
-        lines += [f"{pol.upper()} (article set, judged against all ruptures)", head,
-                  _row("micro", report.micro[pol])]
+        lines += [
+            f"{pol.upper()} (article set, judged against all ruptures)",
+            head,
+            _row("micro", report.micro[pol]),
+        ]
         lines += [_row(r, m) for r, m in sorted(report.per_rupture[pol].items())]
         lines.append("")
     sp = report.stream_precision
-    lines.append(f"STREAM PRECISION (evidence, {report.stream_pairs} matcher-flagged pairs, "
-                 f"{int(sp.get('accepted') or 0)} accepted): raw {_fmt(sp.get('raw'))}, "
-                 f"weighted by each rupture's share of flags {_fmt(sp.get('weighted'))}")
+    lines.append(
+        f"STREAM PRECISION (evidence, {report.stream_pairs} matcher-flagged pairs, "
+        f"{int(sp.get('accepted') or 0)} accepted): raw {_fmt(sp.get('raw'))}, "
+        f"weighted by each rupture's share of flags {_fmt(sp.get('weighted'))}"
+    )
     if show_errors:
         for kind in ("false-positive", "miss"):
             errs = [e for e in report.errors if e.kind == kind][:show_errors]
@@ -94,15 +110,26 @@ def format_report(report: EvalReport, title: str, show_errors: int) -> str:
     return "\n".join(lines)
 
 
-def run_eval(settings: Settings, label_paths: list[Path], corpora: list[Path], field_map: Mapping[str, str],
-             split: str | None, with_verdicts: bool, sentence_hits: bool, floors_path: Path | None,
-             update_floors: bool, allow_lower: bool, show_errors: int,
-             skip_invalid: bool = False) -> tuple[str, dict[str, Any], list[str]]:
+def run_eval(
+    settings: Settings,
+    label_paths: list[Path],
+    corpora: list[Path],
+    field_map: Mapping[str, str],
+    split: str | None,
+    with_verdicts: bool,
+    sentence_hits: bool,
+    floors_path: Path | None,
+    update_floors: bool,
+    allow_lower: bool,
+    show_errors: int,
+    skip_invalid: bool = False,
+) -> tuple[str, dict[str, Any], list[str]]:
     scenarios = load_scenarios(settings.scenarios_path)
     rupture_ids = [r.id for r in scenarios.ruptures]
     records = list(by_split(read_labels(label_paths, rupture_ids), split))
     if with_verdicts:
         from .review import verdict_records
+
         store = open_store(settings.db_url, create=False)
         try:
             records += verdict_records(store)
@@ -119,15 +146,19 @@ def run_eval(settings: Settings, label_paths: list[Path], corpora: list[Path], f
     else:
         decisions = _decide_from_store(settings, records, ruleset, judge, analyser)
     report = evaluate(records, decisions, rupture_ids)
-    title = (f"signals eval — {', '.join(p.name for p in label_paths)}"
-             f"{f' [{split}]' if split else ''} — judge: {judge.meta.get('name', '?')} ({judge.version})")
+    title = (
+        f"signals eval — {', '.join(p.name for p in label_paths)}"
+        f"{f' [{split}]' if split else ''} — judge: {judge.meta.get('name', '?')} ({judge.version})"
+    )
     failed: list[str] = []
     if floors_path is not None:
         if update_floors:
             old = read_floors(floors_path) if floors_path.exists() else {}
             floors = new_floors(report, old, allow_lower)
-            floors_path.write_text(json.dumps({"floors": floors, "measured_on": title}, indent=2) + "\n",
-                                   encoding="utf-8")
+            floors_path.write_text(
+                json.dumps({"floors": floors, "measured_on": title}, indent=2) + "\n",
+                encoding="utf-8",
+            )
         else:
             failed = check_floors(report, read_floors(floors_path))
     data = report.to_json()

@@ -64,11 +64,19 @@ def decide(doc: AnalysedDoc, ruleset: Ruleset, judge: JudgeModel) -> DocDecision
     return DocDecision(judgements, sentences)
 
 
-def decide_documents(records: Sequence[LabelRecord], docs: Mapping[str, Document], ruleset: Ruleset,
-                     judge: JudgeModel, analyser: Analyser) -> dict[str, DocDecision]:
+def decide_documents(
+    records: Sequence[LabelRecord],
+    docs: Mapping[str, Document],
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+) -> dict[str, DocDecision]:
     ids = sorted({r.id for r in records if r.id in docs})
     texts = [(compose_text(docs[i].title, docs[i].text), "fr") for i in ids]
-    return {i: decide(doc, ruleset, judge) for i, doc in zip(ids, analyser.analyse_many(texts), strict=True)}
+    return {
+        i: decide(doc, ruleset, judge)
+        for i, doc in zip(ids, analyser.analyse_many(texts), strict=True)
+    }
 
 
 @dataclass(frozen=True)
@@ -87,9 +95,9 @@ def wilson(k: int, n: int) -> tuple[float, float] | None:
     if n == 0:
         return None
     p = k / n
-    denom = 1 + Z95 ** 2 / n
-    centre = (p + Z95 ** 2 / (2 * n)) / denom
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) / denom
+    denom = 1 + Z95**2 / n
+    centre = (p + Z95**2 / (2 * n)) / denom
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / denom
     return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))
 
 
@@ -97,7 +105,9 @@ def metric(tp: int, fp: int, fn: int) -> Metric:
     p = tp / (tp + fp) if tp + fp else None
     r = tp / (tp + fn) if tp + fn else None
     f1 = 2 * p * r / (p + r) if p is not None and r is not None and p + r > 0 else None
-    return Metric(tp, fp, fn, _round(p), _round(r), _round(f1), wilson(tp, tp + fp), wilson(tp, tp + fn))
+    return Metric(
+        tp, fp, fn, _round(p), _round(r), _round(f1), wilson(tp, tp + fp), wilson(tp, tp + fn)
+    )
 
 
 def _round(x: float | None) -> float | None:
@@ -129,9 +139,12 @@ class EvalReport:
         return asdict(self)
 
 
-def evaluate(records: Sequence[LabelRecord], decisions: Mapping[str, DocDecision],
-             rupture_ids: Sequence[str]) -> EvalReport:
-    counts: dict[Polarity, dict[str, list[int]]] = {p: defaultdict(lambda: [0, 0, 0]) for p in Polarity}
+def evaluate(
+    records: Sequence[LabelRecord], decisions: Mapping[str, DocDecision], rupture_ids: Sequence[str]
+) -> EvalReport:
+    counts: dict[Polarity, dict[str, list[int]]] = {
+        p: defaultdict(lambda: [0, 0, 0]) for p in Polarity
+    }
     errors: list[Error] = []
     used = missing = 0
     stream_ok = stream_acc = 0
@@ -165,14 +178,32 @@ def evaluate(records: Sequence[LabelRecord], decisions: Mapping[str, DocDecision
                 elif pred is pol:
                     c[1] += 1
                     j = dec.judgements.get((rupture, pol))
-                    errors.append(Error("false-positive", rec.id, rupture, str(pol), str(truth or "none"),
-                                        j.score if j else None, dec.sentences.get((rupture, pol))))
+                    errors.append(
+                        Error(
+                            "false-positive",
+                            rec.id,
+                            rupture,
+                            str(pol),
+                            str(truth or "none"),
+                            j.score if j else None,
+                            dec.sentences.get((rupture, pol)),
+                        )
+                    )
                 elif truth is pol:
                     c[2] += 1
                     j = dec.judgements.get((rupture, pol))
                     span = next((lab.span for lab in rec.labels if lab.rupture == rupture), None)
-                    errors.append(Error("miss", rec.id, rupture, str(pol), str(truth),
-                                        j.score if j else None, span))
+                    errors.append(
+                        Error(
+                            "miss",
+                            rec.id,
+                            rupture,
+                            str(pol),
+                            str(truth),
+                            j.score if j else None,
+                            span,
+                        )
+                    )
     micro = {}
     per: dict[str, dict[str, Metric]] = {}
     for pol in Polarity:
@@ -182,13 +213,25 @@ def evaluate(records: Sequence[LabelRecord], decisions: Mapping[str, DocDecision
     weighted = None
     if weights and any(w_acc.values()):
         # per rupture: precision among accepted pairs × the rupture's accepted share of the stream
-        num = sum(weights.get(r, 0) * (w_ok[r] / n_acc) * (n_acc / _sampled(records, r))
-                  for r, n_acc in w_acc.items() if n_acc)
-        den = sum(weights.get(r, 0) * (n_acc / _sampled(records, r)) for r, n_acc in w_acc.items() if n_acc)
+        num = sum(
+            weights.get(r, 0) * (w_ok[r] / n_acc) * (n_acc / _sampled(records, r))
+            for r, n_acc in w_acc.items()
+            if n_acc
+        )
+        den = sum(
+            weights.get(r, 0) * (n_acc / _sampled(records, r))
+            for r, n_acc in w_acc.items()
+            if n_acc
+        )
         weighted = round(num / den, 4) if den else None
-    stream = {"raw": round(stream_ok / stream_acc, 4) if stream_acc else None, "weighted": weighted,
-              "accepted": float(stream_acc)}
-    n_pairs = sum(1 for r in records if r.drawn_by == "matcher" and r.scope != SCOPE_ALL and r.id in decisions)
+    stream = {
+        "raw": round(stream_ok / stream_acc, 4) if stream_acc else None,
+        "weighted": weighted,
+        "accepted": float(stream_acc),
+    }
+    n_pairs = sum(
+        1 for r in records if r.drawn_by == "matcher" and r.scope != SCOPE_ALL and r.id in decisions
+    )
     errors.sort(key=lambda e: (e.kind, e.rupture, -(e.score or 0)))
     return EvalReport(used, missing, micro, per, stream, n_pairs, errors)
 
@@ -199,8 +242,13 @@ def _sampled(records: Iterable[LabelRecord], rupture: str) -> int:
 
 # --------------------------------------------------------------------------- floors
 
-FLOOR_KEYS = ("evidence.precision", "evidence.recall", "counter.precision", "counter.recall",
-              "stream.weighted")
+FLOOR_KEYS = (
+    "evidence.precision",
+    "evidence.recall",
+    "counter.precision",
+    "counter.recall",
+    "stream.weighted",
+)
 
 
 def measured(report: EvalReport) -> dict[str, float | None]:
@@ -220,10 +268,12 @@ def read_floors(path: Path) -> dict[str, float]:
         raise InputError(f"{path}: cannot read floors: {e}") from None
     floors = data.get("floors") if isinstance(data, dict) else None
     if not isinstance(floors, dict) or not all(isinstance(v, int | float) for v in floors.values()):
-        raise InputError(f"{path}: expected {{\"floors\": {{name: number}}}}")
+        raise InputError(f'{path}: expected {{"floors": {{name: number}}}}')
     unknown = set(floors) - set(FLOOR_KEYS)
     if unknown:
-        raise InputError(f"{path}: unknown floor(s) {', '.join(sorted(unknown))} (valid: {', '.join(FLOOR_KEYS)})")
+        raise InputError(
+            f"{path}: unknown floor(s) {', '.join(sorted(unknown))} (valid: {', '.join(FLOOR_KEYS)})"
+        )
     return {k: float(v) for k, v in floors.items()}
 
 

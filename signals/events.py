@@ -36,8 +36,12 @@ class EventWindow:
     def weeks(self) -> list[str]:
         """The ISO weeks the window touches, oldest first."""
         days = (self.end - self.start).days + 1
-        return sorted({iso_week(datetime.combine(self.start + timedelta(days=d), time(0), UTC))
-                       for d in range(days)})
+        return sorted(
+            {
+                iso_week(datetime.combine(self.start + timedelta(days=d), time(0), UTC))
+                for d in range(days)
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,11 @@ class EventReport:
         return self.false_alarms / self.other_weeks if self.other_weeks else 0.0
 
     def summary(self) -> str:
-        return (f"event windows hit {self.hits}/{len(self.results)} ({self.hit_rate:.0%}); "
-                f"false alarms {self.false_alarms}/{self.other_weeks} rupture-weeks "
-                f"({self.false_alarm_rate:.1%})")
+        return (
+            f"event windows hit {self.hits}/{len(self.results)} ({self.hit_rate:.0%}); "
+            f"false alarms {self.false_alarms}/{self.other_weeks} rupture-weeks "
+            f"({self.false_alarm_rate:.1%})"
+        )
 
 
 def _date(value: Any, where: str) -> date:
@@ -111,8 +117,14 @@ def _monday(week: str) -> date:
     return date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
 
 
-def evaluate_events(events: Sequence[EventWindow], alarms: Mapping[str, Set[str]], weeks: Sequence[str],
-                    scored: Sequence[str], rupture_ids: Sequence[str], window: int = 1) -> EventReport:
+def evaluate_events(
+    events: Sequence[EventWindow],
+    alarms: Mapping[str, Set[str]],
+    weeks: Sequence[str],
+    scored: Sequence[str],
+    rupture_ids: Sequence[str],
+    window: int = 1,
+) -> EventReport:
     """Hits and false alarms. ``weeks``: every week of the timeline (sorted); ``scored``: the
     weeks that were scored (alarms can only be there); events with no scored week are left out."""
     scored_set = set(scored)

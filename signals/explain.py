@@ -112,7 +112,9 @@ def _term_uses(ruleset: Ruleset, rupture: str | None) -> dict[int, list[TermUse]
     return uses
 
 
-def _why_not(it: CompiledItem, st: SentenceTerms, in_article: set[int], terms: list[str]) -> list[str]:
+def _why_not(
+    it: CompiledItem, st: SentenceTerms, in_article: set[int], terms: list[str]
+) -> list[str]:
     """What stops ``it`` from hitting this sentence (empty: it hits)."""
     pos = st.positions
     out = []
@@ -132,13 +134,22 @@ def _why_not(it: CompiledItem, st: SentenceTerms, in_article: set[int], terms: l
         if span > it.within:
             out.append(f"'within {it.within}': the terms are {span} words apart at best")
     if not out and it.context and not in_article.intersection(it.context):
-        out.append("no 'context' term in the article (one of: "
-                   + ", ".join(f"«{terms[t]}»" for t in it.context) + ")")
+        out.append(
+            "no 'context' term in the article (one of: "
+            + ", ".join(f"«{terms[t]}»" for t in it.context)
+            + ")"
+        )
     return out
 
 
-def explain_doc(doc: AnalysedDoc, ruleset: Ruleset, judge: JudgeModel, article: ArticleInfo,
-                rupture: str | None = None, stored: list[Judgement] | None = None) -> Explanation:
+def explain_doc(
+    doc: AnalysedDoc,
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    article: ArticleInfo,
+    rupture: str | None = None,
+    stored: list[Judgement] | None = None,
+) -> Explanation:
     """The explanation of one analysed document against the ruleset and the judge."""
     if rupture is not None and rupture not in {r.id for r in ruleset.scenarios.ruptures}:
         raise InputError(f"unknown rupture {rupture!r} (see scenarios.yaml)")
@@ -148,10 +159,17 @@ def explain_doc(doc: AnalysedDoc, ruleset: Ruleset, judge: JudgeModel, article: 
     for st in per_sentence:
         in_article.update(st.positions)
     sentences = tuple(
-        SentenceReport(i, st.sentence.text, tuple(
-            TermFound(ruleset.terms[t], tuple(ps), tuple(uses[t]))
-            for t, ps in sorted(st.positions.items(), key=lambda kv: kv[1][0]) if uses.get(t)))
-        for i, st in enumerate(per_sentence))
+        SentenceReport(
+            i,
+            st.sentence.text,
+            tuple(
+                TermFound(ruleset.terms[t], tuple(ps), tuple(uses[t]))
+                for t, ps in sorted(st.positions.items(), key=lambda kv: kv[1][0])
+                if uses.get(t)
+            ),
+        )
+        for i, st in enumerate(per_sentence)
+    )
 
     matches = ruleset.match_items(doc)
     fired = {m.item_id: m for m in matches}
@@ -162,8 +180,18 @@ def explain_doc(doc: AnalysedDoc, ruleset: Ruleset, judge: JudgeModel, article: 
         own = set(it.any + it.all)
         m = fired.get(it.item_id)
         if m is not None:
-            items.append(ItemReport(it.rupture_id, it.item_id, str(it.kind), it.label, True, m.sentences,
-                                    tuple(ruleset.terms[t] for t in m.terms), ()))
+            items.append(
+                ItemReport(
+                    it.rupture_id,
+                    it.item_id,
+                    str(it.kind),
+                    it.label,
+                    True,
+                    m.sentences,
+                    tuple(ruleset.terms[t] for t in m.terms),
+                    (),
+                )
+            )
             continue
         near = [(i, st) for i, st in enumerate(per_sentence) if own.intersection(st.positions)]
         if not near:
@@ -175,9 +203,21 @@ def explain_doc(doc: AnalysedDoc, ruleset: Ruleset, judge: JudgeModel, article: 
                 best = (i, len(own.intersection(st.positions)), problems)
         assert best is not None
         idx = best[0]
-        found = tuple(ruleset.terms[t] for t in sorted(own.intersection(per_sentence[idx].positions)))
-        items.append(ItemReport(it.rupture_id, it.item_id, str(it.kind), it.label, False, (idx,), found,
-                                tuple(best[2])))
+        found = tuple(
+            ruleset.terms[t] for t in sorted(own.intersection(per_sentence[idx].positions))
+        )
+        items.append(
+            ItemReport(
+                it.rupture_id,
+                it.item_id,
+                str(it.kind),
+                it.label,
+                False,
+                (idx,),
+                found,
+                tuple(best[2]),
+            )
+        )
 
     stored_by = {(j.rupture_id, str(j.polarity)): j.accepted for j in (stored or [])}
     judgements = []
@@ -185,15 +225,31 @@ def explain_doc(doc: AnalysedDoc, ruleset: Ruleset, judge: JudgeModel, article: 
         if rupture is not None and c.rupture_id != rupture:
             continue
         j = judge.judge(c)
-        judgements.append(JudgementReport(
-            c.rupture_id, str(c.polarity), j.score, judge.models[c.polarity].threshold_for(c.rupture_id),
-            j.accepted, tuple(m.item_id for m in c.items), j.reasons,
-            stored_by.get((c.rupture_id, str(c.polarity))) if stored is not None else None))
-    return Explanation(article, ruleset.version, judge.version, rupture, sentences, tuple(items), tuple(judgements))
+        judgements.append(
+            JudgementReport(
+                c.rupture_id,
+                str(c.polarity),
+                j.score,
+                judge.models[c.polarity].threshold_for(c.rupture_id),
+                j.accepted,
+                tuple(m.item_id for m in c.items),
+                j.reasons,
+                stored_by.get((c.rupture_id, str(c.polarity))) if stored is not None else None,
+            )
+        )
+    return Explanation(
+        article, ruleset.version, judge.version, rupture, sentences, tuple(items), tuple(judgements)
+    )
 
 
-def explain_stored(store: Store, key: str, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
-                   rupture: str | None = None) -> Explanation:
+def explain_stored(
+    store: Store,
+    key: str,
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+    rupture: str | None = None,
+) -> Explanation:
     """Explain the stored article ``key`` (its id, or its URL as given or canonical)."""
     key = key.strip()
     with store.engine.connect() as conn:
@@ -210,14 +266,27 @@ def explain_stored(store: Store, key: str, ruleset: Ruleset, judge: JudgeModel, 
         analyses = repo.stored_analyses(conn, [original.id])
         stored = repo.article_judgements(conn, original.id)
     if not analyses:
-        raise InputError(f"article {ref.id} is not analysed yet (state: {ref.state}); run `signals process`")
+        raise InputError(
+            f"article {ref.id} is not analysed yet (state: {ref.state}); run `signals process`"
+        )
     row = analyses[0]
     sentences = row.sentences
     if row.keys_version != KEYS_VERSION:
-        sentences = [(text, " ".join(analyser.term_keys(text, row.language))) for text, _ in row.sentences]
-    doc = AnalysedDoc(row.language, tuple(Sentence(text, tuple(keys.split())) for text, keys in sentences))
-    info = ArticleInfo(ref.id, ref.url, ref.title, ref.published_at.date().isoformat(), row.language,
-                       ref.sources, ref.dup_of)
+        sentences = [
+            (text, " ".join(analyser.term_keys(text, row.language))) for text, _ in row.sentences
+        ]
+    doc = AnalysedDoc(
+        row.language, tuple(Sentence(text, tuple(keys.split())) for text, keys in sentences)
+    )
+    info = ArticleInfo(
+        ref.id,
+        ref.url,
+        ref.title,
+        ref.published_at.date().isoformat(),
+        row.language,
+        ref.sources,
+        ref.dup_of,
+    )
     return explain_doc(doc, ruleset, judge, info, rupture, stored)
 
 
@@ -227,25 +296,34 @@ def _kind(kind: str) -> str:
 
 def render_text(ex: Explanation) -> str:
     a = ex.article
-    lines = [f"article {a.id}: {a.title}", f"  {a.url}",
-             f"  published {a.published or '?'} · language {a.language} · sources: {', '.join(a.sources) or '-'}"]
+    lines = [
+        f"article {a.id}: {a.title}",
+        f"  {a.url}",
+        f"  published {a.published or '?'} · language {a.language} · sources: {', '.join(a.sources) or '-'}",
+    ]
     if a.duplicate_of is not None:
         lines.append(f"  a copy of article {a.duplicate_of}: explained through the original's text")
-    lines.append(f"  ruleset {ex.ruleset_version} · judge {ex.judge_version}"
-                 + (f" · rupture {ex.rupture}" if ex.rupture else ""))
+    lines.append(
+        f"  ruleset {ex.ruleset_version} · judge {ex.judge_version}"
+        + (f" · rupture {ex.rupture}" if ex.rupture else "")
+    )
     with_terms = [s for s in ex.sentences if s.terms]
     lines += ["", f"sentences with watch terms ({len(with_terms)} of {len(ex.sentences)}):"]
     for s in with_terms:
         lines.append(f"  [{s.index}] {s.text[:300]}")
         for tf in s.terms:
-            roles = "; ".join(f"{u.rupture_id}/{u.item_id} ({_kind(u.kind)}, {u.role})" for u in tf.uses)
+            roles = "; ".join(
+                f"{u.rupture_id}/{u.item_id} ({_kind(u.kind)}, {u.role})" for u in tf.uses
+            )
             lines.append(f"        «{tf.term}» → {roles}")
     lines += ["", "items:"]
     if not ex.items:
         lines.append("  none fired, none near (no term of an item's any/all in the article)")
     for it in sorted(ex.items, key=lambda i: (not i.fired, i.rupture_id, i.item_id)):
         where = ", ".join(str(i) for i in it.sentences)
-        head = f"  {'FIRED' if it.fired else 'near '} {it.rupture_id}/{it.item_id} ({_kind(it.kind)})"
+        head = (
+            f"  {'FIRED' if it.fired else 'near '} {it.rupture_id}/{it.item_id} ({_kind(it.kind)})"
+        )
         if it.fired:
             lines.append(f"{head}: sentence(s) {where}; terms: {', '.join(it.terms)}")
         else:
@@ -255,10 +333,14 @@ def render_text(ex: Explanation) -> str:
         lines.append("  no candidate: no evidence or doubt item fired")
     for j in ex.judgements:
         verdict = "counted" if j.accepted else "below the threshold: not counted"
-        stored = "" if j.stored is None or j.stored == j.accepted else \
-            f" (the store says {'counted' if j.stored else 'not counted'}: not re-matched yet)"
-        lines.append(f"  {j.rupture_id} {j.polarity}: score {j.score:.2f} "
-                     f"{'≥' if j.accepted else '<'} {j.threshold:.2f} → {verdict}{stored}")
+        stored = (
+            ""
+            if j.stored is None or j.stored == j.accepted
+            else f" (the store says {'counted' if j.stored else 'not counted'}: not re-matched yet)"
+        )
+        lines.append(
+            f"  {j.rupture_id} {j.polarity}: score {j.score:.2f} "
+            f"{'≥' if j.accepted else '<'} {j.threshold:.2f} → {verdict}{stored}"
+        )
         lines.append(f"      items: {', '.join(j.items)}; reasons: {', '.join(j.reasons) or '-'}")
     return "\n".join(lines)
-

@@ -15,7 +15,9 @@ from .models import Extracted
 log = logging.getLogger(__name__)
 _SPACES = re.compile(r"\s+")
 #: Where a page declares its language: <html lang>, <meta http-equiv=content-language>, og:locale.
-_HTML_LANG = re.compile(r"<html\b[^>]*?\s(?:xml:)?lang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)", re.I)
+_HTML_LANG = re.compile(
+    r"<html\b[^>]*?\s(?:xml:)?lang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)", re.I
+)
 _META = re.compile(r"<meta\b[^>]*>", re.I)
 _ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _HEAD = 32_768  # the declarations are in the <head>
@@ -42,8 +44,9 @@ def extract(html: str, url: str | None = None, with_date: bool = False) -> Extra
     trafilatura, config = _trafilatura()
     language = page_language(html)
     try:
-        doc = trafilatura.bare_extraction(html, url=url, with_metadata=with_date, include_comments=False,
-                                          config=config)
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=with_date, include_comments=False, config=config
+        )
     except Exception as e:  # trafilatura/lxml can fail on pathological markup
         log.debug("extraction failed for %s: %s", url, e)
         return Extracted(text="", language=language)
@@ -65,7 +68,8 @@ def page_language(html: str) -> str | None:
         attrs = {k.lower(): a or b or c for k, a, b, c in _ATTR.findall(tag.group(0))}
         kind = (attrs.get("http-equiv") or attrs.get("property") or attrs.get("name") or "").lower()
         if kind in ("content-language", "og:locale", "language", "dc.language") and (
-                code := language_code(attrs.get("content"))):
+            code := language_code(attrs.get("content"))
+        ):
             return code
     return None
 

@@ -83,8 +83,10 @@ def candidates(doc: AnalysedDoc, matches: Sequence[ItemMatch]) -> list[Candidate
             "share": len(sents) / n_sent,
             "repeats": _log1(sum(m.occurrences for m in items)),
             "weight": max(m.weight for m in items),
-            "early_only": 1.0 if pol is Polarity.EVIDENCE and all(
-                m.kind in (ItemKind.EARLY_SIGN, ItemKind.MILESTONE) for m in items) else 0.0,
+            "early_only": 1.0
+            if pol is Polarity.EVIDENCE
+            and all(m.kind in (ItemKind.EARLY_SIGN, ItemKind.MILESTONE) for m in items)
+            else 0.0,
             "other_side": _log1(len(other)),
             "short": 1.0 if len(doc.sentences) <= 3 else 0.0,
         }
@@ -110,9 +112,16 @@ class PolarityModel:
 
 
 _REASON_TEXT = {
-    "title": "in the title", "lead": "in the lead", "items": "{n} items", "terms": "{n} distinct terms",
-    "sentences": "{n} sentences", "share": "{pct}% of sentences", "repeats": "{n} occurrences",
-    "weight": "item weight {w}", "early_only": "early signs only", "other_side": "opposite side present",
+    "title": "in the title",
+    "lead": "in the lead",
+    "items": "{n} items",
+    "terms": "{n} distinct terms",
+    "sentences": "{n} sentences",
+    "share": "{pct}% of sentences",
+    "repeats": "{n} occurrences",
+    "weight": "item weight {w}",
+    "early_only": "early signs only",
+    "other_side": "opposite side present",
     "short": "short text",
 }
 
@@ -123,7 +132,11 @@ def _reason(name: str, value: float, contribution: float) -> str:
     elif name.startswith("item:"):
         text = f"item {name[5:]}"
     else:
-        n = round(math.expm1(value)) if name in ("items", "terms", "sentences", "repeats", "other_side") else 0
+        n = (
+            round(math.expm1(value))
+            if name in ("items", "terms", "sentences", "repeats", "other_side")
+            else 0
+        )
         text = _REASON_TEXT.get(name, name).format(n=n, pct=round(100 * value), w=f"{value:g}")
     return f"{text} {contribution:+.1f}"
 
@@ -140,10 +153,16 @@ class JudgeModel:
         m = self.models[c.polarity]
         z, parts = m.logit(c)
         p = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-        values = {**c.features, f"rupture:{c.rupture_id}": 1.0, **{f"item:{m.item_id}": 1.0 for m in c.items}}
+        values = {
+            **c.features,
+            f"rupture:{c.rupture_id}": 1.0,
+            **{f"item:{m.item_id}": 1.0 for m in c.items},
+        }
         top = sorted((x for x in parts if abs(x[1]) >= 0.05), key=lambda x: -abs(x[1]))[:4]
         reasons = tuple(_reason(name, values[name], v) for name, v in top)
-        return Judgement(c.rupture_id, c.polarity, round(p, 4), p >= m.threshold_for(c.rupture_id), reasons)
+        return Judgement(
+            c.rupture_id, c.polarity, round(p, 4), p >= m.threshold_for(c.rupture_id), reasons
+        )
 
     def judge_doc(self, doc: AnalysedDoc, matches: Sequence[ItemMatch]) -> list[Judgement]:
         return [self.judge(c) for c in candidates(doc, matches)]
@@ -153,10 +172,15 @@ class JudgeModel:
             "format": MODEL_FORMAT,
             "features": list(FEATURES),
             "meta": dict(self.meta),
-            **{str(pol): {"intercept": m.intercept, "threshold": m.threshold,
-                          "rupture_thresholds": dict(m.rupture_thresholds),
-                          "coef": dict(sorted(m.coef.items()))}
-               for pol, m in self.models.items()},
+            **{
+                str(pol): {
+                    "intercept": m.intercept,
+                    "threshold": m.threshold,
+                    "rupture_thresholds": dict(m.rupture_thresholds),
+                    "coef": dict(sorted(m.coef.items())),
+                }
+                for pol, m in self.models.items()
+            },
         }
 
 
@@ -178,12 +202,17 @@ def model_from_json(data: Mapping[str, Any], source: str = "judge model") -> Jud
             raise bad(f"missing the {pol!s} model")
         try:
             coef = {str(k): float(v) for k, v in dict(raw["coef"]).items()}
-            unknown = [k for k in coef if k not in FEATURES and not k.startswith(("rupture:", "item:"))]
+            unknown = [
+                k for k in coef if k not in FEATURES and not k.startswith(("rupture:", "item:"))
+            ]
             if unknown:
                 raise bad(f"unknown feature(s) {', '.join(unknown)} in the {pol!s} model")
             models[pol] = PolarityModel(
-                float(raw["intercept"]), coef, float(raw["threshold"]),
-                {str(k): float(v) for k, v in dict(raw.get("rupture_thresholds") or {}).items()})
+                float(raw["intercept"]),
+                coef,
+                float(raw["threshold"]),
+                {str(k): float(v) for k, v in dict(raw.get("rupture_thresholds") or {}).items()},
+            )
         except (KeyError, TypeError, ValueError) as e:
             raise bad(f"malformed {pol!s} model ({e})") from None
     return JudgeModel(models, dict(data.get("meta") or {}), _fingerprint(data))
@@ -193,21 +222,29 @@ def load_model(path: Path | None = None) -> JudgeModel:
     """The model at ``path``, or the one shipped with the package."""
     try:
         if path is None:
-            text = resources.files("signals").joinpath("judge_model.json").read_text(encoding="utf-8")
+            text = (
+                resources.files("signals").joinpath("judge_model.json").read_text(encoding="utf-8")
+            )
             source = "signals/judge_model.json"
         else:
             text = path.read_text(encoding="utf-8")
             source = str(path)
     except OSError as e:
-        raise ConfigError([ConfigProblem(str(path), None, "judge model", f"cannot read: {e.strerror}")]) from None
+        raise ConfigError(
+            [ConfigProblem(str(path), None, "judge model", f"cannot read: {e.strerror}")]
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ConfigError([ConfigProblem(source, e.lineno, "judge model", f"not JSON ({e.msg})")]) from None
+        raise ConfigError(
+            [ConfigProblem(source, e.lineno, "judge model", f"not JSON ({e.msg})")]
+        ) from None
     return model_from_json(data, source)
 
 
 def accept_all() -> JudgeModel:
     """Every candidate accepted: the sentence-hit behaviour, as a baseline for ``eval``."""
     m = PolarityModel(10.0, {}, 0.5)
-    return JudgeModel({Polarity.EVIDENCE: m, Polarity.COUNTER: m}, {"name": "every sentence hit"}, "all")
+    return JudgeModel(
+        {Polarity.EVIDENCE: m, Polarity.COUNTER: m}, {"name": "every sentence hit"}, "all"
+    )

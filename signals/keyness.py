@@ -17,9 +17,33 @@ import re
 from .analyse import strip_accents
 
 _WORD = re.compile(r"[^\W\d_][\w-]{2,}", re.UNICODE)
-_STOP_SHORT = frozenset({
-    "a", "the", "an", "plus", "fait", "faire", "dit", "ans", "ete", "etre", "avoir", "aussi", "comme",
-    "tout", "tous", "toute", "toutes", "bien", "encore", "deja", "notamment", "depuis", "selon"})
+_STOP_SHORT = frozenset(
+    {
+        "a",
+        "the",
+        "an",
+        "plus",
+        "fait",
+        "faire",
+        "dit",
+        "ans",
+        "ete",
+        "etre",
+        "avoir",
+        "aussi",
+        "comme",
+        "tout",
+        "tous",
+        "toute",
+        "toutes",
+        "bien",
+        "encore",
+        "deja",
+        "notamment",
+        "depuis",
+        "selon",
+    }
+)
 #: Weekdays and months (French and English): calendar words, never content, never names.
 _CALENDAR_WORDS = """
     lundi mardi mercredi jeudi vendredi samedi dimanche janvier fevrier mars avril mai juin
@@ -45,7 +69,9 @@ _BOILERPLATE_WORDS = """
     percent million millions milliard milliards euros euro dollars
     """
 BOILERPLATE = frozenset(strip_accents(w) for w in _BOILERPLATE_WORDS.split()) | CALENDAR
-PRIOR_STRENGTH = 50.0  # α0: pseudo-articles of the background prior (Monroe et al.'s informative prior)
+PRIOR_STRENGTH = (
+    50.0  # α0: pseudo-articles of the background prior (Monroe et al.'s informative prior)
+)
 MIN_Z = 1.96  # a candidate's log-odds ratio must be significant at about 5 %
 
 
@@ -82,7 +108,9 @@ def content_words(text: str, language: str | None = None) -> set[str]:
     return set(word_forms(text, language))
 
 
-def log_odds_z(k: int, n_ev: int, df: int, n: int, alpha0: float = PRIOR_STRENGTH) -> tuple[float, float]:
+def log_odds_z(
+    k: int, n_ev: int, df: int, n: int, alpha0: float = PRIOR_STRENGTH
+) -> tuple[float, float]:
     """(log-odds ratio δ, its z-score) of a word seen in ``k`` of ``n_ev`` evidence articles and
     in ``df`` of all ``n`` articles, evidence against the rest, each side smoothed by a Beta prior
     of ``alpha0`` pseudo-articles at the word's background rate ``p`` (Monroe et al. 2008):

@@ -66,7 +66,9 @@ def _parse(obj: object, known: set[str] | None) -> LabelRecord:
     if not isinstance(rid, str) or not rid.startswith(("http://", "https://")):
         raise ValueError(f"'id' must be the article's http(s) URL, got {rid!r}")
     scope = obj.get("scope", SCOPE_ALL)
-    if not isinstance(scope, str) or (known is not None and scope != SCOPE_ALL and scope not in known):
+    if not isinstance(scope, str) or (
+        known is not None and scope != SCOPE_ALL and scope not in known
+    ):
         raise ValueError(f"'scope' must be 'all' or a rupture id, got {scope!r}")
     raw_labels = obj.get("labels", [])
     if not isinstance(raw_labels, list):
@@ -83,7 +85,9 @@ def _parse(obj: object, known: set[str] | None) -> LabelRecord:
         try:
             pol = Polarity(str(lab.get("label")))
         except ValueError:
-            raise ValueError(f"'label' must be 'evidence' or 'counter', got {lab.get('label')!r}") from None
+            raise ValueError(
+                f"'label' must be 'evidence' or 'counter', got {lab.get('label')!r}"
+            ) from None
         conf = lab.get("confidence", "high")
         if conf not in ("high", "low"):
             raise ValueError(f"'confidence' must be 'high' or 'low', got {conf!r}")
@@ -100,14 +104,20 @@ def _parse(obj: object, known: set[str] | None) -> LabelRecord:
     if not isinstance(split, str):
         raise ValueError("'split' must be a string")
     return LabelRecord(
-        id=rid, scope=scope, labels=tuple(labels), split=split,
+        id=rid,
+        scope=scope,
+        labels=tuple(labels),
+        split=split,
         corpus=obj.get("corpus") if isinstance(obj.get("corpus"), str) else None,
         date=obj.get("date") if isinstance(obj.get("date"), str) else None,
         drawn_by=str(obj.get("drawn_by", "unknown")),
-        stream_weight=float(weight) if weight is not None else None)
+        stream_weight=float(weight) if weight is not None else None,
+    )
 
 
-def read_labels(paths: Iterable[Path], rupture_ids: Iterable[str] | None = None) -> list[LabelRecord]:
+def read_labels(
+    paths: Iterable[Path], rupture_ids: Iterable[str] | None = None
+) -> list[LabelRecord]:
     """Every record of the files (read by ``corpus.read_jsonl``), validated whole first: any bad
     line raises, listing the lines."""
     from .corpus import LineStats, read_jsonl
@@ -123,23 +133,42 @@ def read_labels(paths: Iterable[Path], rupture_ids: Iterable[str] | None = None)
         errors += stats.errors
     if invalid:
         more = invalid - min(len(errors), MAX_SHOWN_ERRORS)
-        raise InputError(f"{invalid} invalid label line(s):\n" + "\n".join(errors[:MAX_SHOWN_ERRORS])
-                         + (f"\n... and {more} more" if more > 0 else ""))
+        raise InputError(
+            f"{invalid} invalid label line(s):\n"
+            + "\n".join(errors[:MAX_SHOWN_ERRORS])
+            + (f"\n... and {more} more" if more > 0 else "")
+        )
     return records
 
 
 def record_to_json(rec: LabelRecord) -> dict[str, object]:
-    out: dict[str, object] = {"id": rec.id, "split": rec.split, "scope": rec.scope, "drawn_by": rec.drawn_by}
+    out: dict[str, object] = {
+        "id": rec.id,
+        "split": rec.split,
+        "scope": rec.scope,
+        "drawn_by": rec.drawn_by,
+    }
     if rec.corpus:
         out["corpus"] = rec.corpus
     if rec.date:
         out["date"] = rec.date
     if rec.stream_weight is not None:
         out["stream_weight"] = rec.stream_weight
-    out["labels"] = [{k: v for k, v in (("rupture", lab.rupture), ("label", str(lab.polarity)),
-                                        ("bullet", lab.bullet), ("confidence", lab.confidence),
-                                        ("span", lab.span), ("why", lab.why)) if v is not None}
-                     for lab in rec.labels]
+    out["labels"] = [
+        {
+            k: v
+            for k, v in (
+                ("rupture", lab.rupture),
+                ("label", str(lab.polarity)),
+                ("bullet", lab.bullet),
+                ("confidence", lab.confidence),
+                ("span", lab.span),
+                ("why", lab.why),
+            )
+            if v is not None
+        }
+        for lab in rec.labels
+    ]
     return out
 
 

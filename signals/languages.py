@@ -17,13 +17,27 @@ import re
 #: ISO 639-1 codes, each with a stemmer and a ruleset index.
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("fr", "en", "de", "es", "it")
 #: Snowball algorithm of each supported language.
-SNOWBALL: dict[str, str] = {"fr": "french", "en": "english", "de": "german", "es": "spanish", "it": "italian"}
+SNOWBALL: dict[str, str] = {
+    "fr": "french",
+    "en": "english",
+    "de": "german",
+    "es": "spanish",
+    "it": "italian",
+}
 #: Language code of the unstemmed key space (spaCy's multi-language tokenizer).
 UNSTEMMED = "xx"
 
 _TAG = re.compile(r"^\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*\s*$")
 #: ISO 639-2 codes of the supported languages (some feeds and pages use them).
-_THREE_LETTERS = {"fra": "fr", "fre": "fr", "eng": "en", "deu": "de", "ger": "de", "spa": "es", "ita": "it"}
+_THREE_LETTERS = {
+    "fra": "fr",
+    "fre": "fr",
+    "eng": "en",
+    "deu": "de",
+    "ger": "de",
+    "spa": "es",
+    "ita": "it",
+}
 
 
 def language_code(value: object) -> str | None:
@@ -51,4 +65,6 @@ def index_language(value: object) -> str:
 def decide_language(entry: object, page: object, source: object) -> str:
     """The entry's language, else the page's, else the source's: the first supported one.
     An unsupported source language is kept as given (2 letters); no usable one gives ``xx``."""
-    return supported_language(entry) or supported_language(page) or language_code(source) or UNSTEMMED
+    return (
+        supported_language(entry) or supported_language(page) or language_code(source) or UNSTEMMED
+    )

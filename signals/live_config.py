@@ -83,7 +83,11 @@ class LiveConfig:
         before and after (the same object when nothing in force changed)."""
         with self._lock:
             old = self.current
-            new: dict[str, Any] = {"schedule": old.schedule, "sources": old.sources, "scenarios": old.scenarios}
+            new: dict[str, Any] = {
+                "schedule": old.schedule,
+                "sources": old.sources,
+                "scenarios": old.scenarios,
+            }
             changed = False
             for key, w in self._watched.items():
                 fp = _fingerprint(w.path)

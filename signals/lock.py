@@ -106,14 +106,18 @@ def owner_token(host: str, pid: int) -> str:
 
 def advisory_key(name: str) -> int:
     """The signed 64-bit PostgreSQL advisory lock key of a lock name."""
-    return int.from_bytes(hashlib.sha256(f"signals-lock:{name}".encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(f"signals-lock:{name}".encode()).digest()[:8], "big", signed=True
+    )
 
 
 def _busy_message(name: str, row: Any) -> str:
     if row is None:  # PostgreSQL: the advisory lock is held but its row is not written yet
         return f"another '{name}' job is running (starting up: no pid recorded yet); exiting"
-    return (f"another '{name}' job is running (pid {row.pid} on {row.host}, since "
-            f"{row.acquired_at:%Y-%m-%d %H:%M:%S} UTC); exiting")
+    return (
+        f"another '{name}' job is running (pid {row.pid} on {row.host}, since "
+        f"{row.acquired_at:%Y-%m-%d %H:%M:%S} UTC); exiting"
+    )
 
 
 def _reclaimable(row: Any, host: str, stale_after: timedelta, advisory: bool) -> str | None:
@@ -127,8 +131,9 @@ def _reclaimable(row: Any, host: str, stale_after: timedelta, advisory: bool) ->
     return None
 
 
-def _write_row(store: Store, name: str, owner: str, host: str, pid: int, stale_after: timedelta,
-               advisory: bool) -> None:
+def _write_row(
+    store: Store, name: str, owner: str, host: str, pid: int, stale_after: timedelta, advisory: bool
+) -> None:
     """Insert our row, reclaiming a dead or stale one; raise LockedError if it is live."""
     if not advisory:  # a plain read first: a live holder is reported without queueing
         with store.engine.connect() as conn:
@@ -142,7 +147,9 @@ def _write_row(store: Store, name: str, owner: str, host: str, pid: int, stale_a
             why = _reclaimable(row, host, stale_after, advisory)
             if why is None:
                 raise LockedError(_busy_message(name, row))
-            log.warning("reclaiming lock %r left by pid %s on %s (%s)", name, row.pid, row.host, why)
+            log.warning(
+                "reclaiming lock %r left by pid %s on %s (%s)", name, row.pid, row.host, why
+            )
             locks.delete_owned(conn, name, row.owner)
         try:
             locks.insert(conn, name, owner, host, pid, now)
@@ -150,8 +157,9 @@ def _write_row(store: Store, name: str, owner: str, host: str, pid: int, stale_a
             raise LockedError(f"another '{name}' job started at the same moment; exiting") from None
 
 
-def _try_acquire(store: Store, name: str, owner: str, host: str, pid: int, stale_after: timedelta
-                 ) -> Connection | None:
+def _try_acquire(
+    store: Store, name: str, owner: str, host: str, pid: int, stale_after: timedelta
+) -> Connection | None:
     """Take the lock or raise LockedError. On PostgreSQL returns the connection holding the
     advisory lock (keep it open while the lock is held)."""
     if store.is_sqlite:
@@ -186,8 +194,14 @@ def _try_acquire(store: Store, name: str, owner: str, host: str, pid: int, stale
 class _Heartbeat(threading.Thread):
     """Refreshes the lock row's heartbeat until stopped."""
 
-    def __init__(self, store: Store, name: str, owner: str, every: timedelta,
-                 advisory_conn: Connection | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        owner: str,
+        every: timedelta,
+        advisory_conn: Connection | None,
+    ) -> None:
         super().__init__(name=f"signals-lock-{name}", daemon=True)
         self.store, self.lock_name, self.owner = store, name, owner
         self.every = max(every.total_seconds(), 0.01)
@@ -211,17 +225,27 @@ class _Heartbeat(threading.Thread):
                     n = locks.beat(conn, self.lock_name, self.owner, now)
         except SQLAlchemyError as e:  # a busy or unreachable database: try again next beat
             # (on SQLite a beat may queue behind this process's own long write transaction)
-            log.log(logging.DEBUG if "locked" in str(e) else logging.WARNING,
-                    "lock %r: heartbeat failed: %s", self.lock_name, str(e).splitlines()[0])
+            log.log(
+                logging.DEBUG if "locked" in str(e) else logging.WARNING,
+                "lock %r: heartbeat failed: %s",
+                self.lock_name,
+                str(e).splitlines()[0],
+            )
             if self.conn is not None and self.conn.invalidated:
-                log.error("lock %r: the PostgreSQL session holding the lock is gone; another run "
-                          "may start", self.lock_name)
+                log.error(
+                    "lock %r: the PostgreSQL session holding the lock is gone; another run "
+                    "may start",
+                    self.lock_name,
+                )
                 self.lost.set()
             return
         self.beats += 1
         if n == 0 and not self.lost.is_set():
-            log.error("lock %r was reclaimed by another process (this one was stalled for longer "
-                      "than the stale limit); finishing the current batch anyway", self.lock_name)
+            log.error(
+                "lock %r was reclaimed by another process (this one was stalled for longer "
+                "than the stale limit); finishing the current batch anyway",
+                self.lock_name,
+            )
             self.lost.set()
 
     def stop(self) -> None:
@@ -240,9 +264,15 @@ def _pause(seconds: float, should_stop: Callable[[], bool] | None) -> None:
 
 
 @contextmanager
-def job_lock(store: Store, name: str, stale_after: timedelta = STALE_AFTER,
-             heartbeat_every: timedelta = HEARTBEAT_EVERY, wait: timedelta = timedelta(0),
-             should_stop: Callable[[], bool] | None = None, poll: float = WAIT_POLL_SECONDS) -> Iterator[str]:
+def job_lock(
+    store: Store,
+    name: str,
+    stale_after: timedelta = STALE_AFTER,
+    heartbeat_every: timedelta = HEARTBEAT_EVERY,
+    wait: timedelta = timedelta(0),
+    should_stop: Callable[[], bool] | None = None,
+    poll: float = WAIT_POLL_SECONDS,
+) -> Iterator[str]:
     """Hold the lock ``name`` for the duration of the block; yields the owner token.
 
     Raises ``LockedError`` at once when another live process holds it, or after ``wait`` if

@@ -44,7 +44,9 @@ class CompiledItem:
 
 @dataclass
 class _Index:
-    by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = field(default_factory=lambda: defaultdict(list))
+    by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,18 @@ class Ruleset:
     """Compiled items and term indexes. The index of a language is built on its first use
     (with ``analyser``), so start-up pays only for the languages the articles are in."""
 
-    def __init__(self, scenarios: Scenarios, items: list[CompiledItem], terms: list[str],
-                 indexes: dict[str, _Index], analyser: Analyser | None = None):
+    def __init__(
+        self,
+        scenarios: Scenarios,
+        items: list[CompiledItem],
+        terms: list[str],
+        indexes: dict[str, _Index],
+        analyser: Analyser | None = None,
+    ):
         self.scenarios = scenarios
-        self.analyser = analyser  # to locate matched terms in sentences (signals.spans), to index terms
+        self.analyser = (
+            analyser  # to locate matched terms in sentences (signals.spans), to index terms
+        )
         self.items = items
         self.terms = terms  # term id → original text
         self._indexes = dict(indexes)
@@ -101,7 +111,9 @@ class Ruleset:
             in_article.update(st.positions)
         found: dict[str, _ItemAcc] = {}
         for idx, st in enumerate(per_sentence):
-            candidates = {it.item_id: it for t in st.positions for it in self._items_by_term.get(t, ())}
+            candidates = {
+                it.item_id: it for t in st.positions for it in self._items_by_term.get(t, ())
+            }
             for it in candidates.values():
                 strength = _sentence_hits(it, st)
                 if strength == 0:
@@ -118,8 +130,9 @@ class Ruleset:
         """One hit per item, carrying its strongest sentence (what the store keeps)."""
         return hits_of(self.match_items(doc), doc)
 
-    def term_ranges(self, sentence: Sentence, language: str, item_ids: Iterable[str]
-                    ) -> list[tuple[int, int, int]]:
+    def term_ranges(
+        self, sentence: Sentence, language: str, item_ids: Iterable[str]
+    ) -> list[tuple[int, int, int]]:
         """``(term id, first key, end key)`` of every occurrence of the ``any``/``all`` terms of
         ``item_ids`` in ``sentence``: the key positions the matcher matched (for highlighting)."""
         wanted: set[int] = set()
@@ -158,12 +171,22 @@ class _ItemAcc:
 
     def freeze(self) -> ItemMatch:
         it = self.item
-        return ItemMatch(it.rupture_id, it.item_id, it.kind, it.weight, tuple(self.sentences),
-                         tuple(sorted(self.terms)), self.occurrences, self.best)
+        return ItemMatch(
+            it.rupture_id,
+            it.item_id,
+            it.kind,
+            it.weight,
+            tuple(self.sentences),
+            tuple(sorted(self.terms)),
+            self.occurrences,
+            self.best,
+        )
 
 
 def hits_of(items: Sequence[ItemMatch], doc: AnalysedDoc) -> list[Hit]:
-    return [Hit(m.rupture_id, m.item_id, m.kind, doc.sentences[m.best].text, m.weight) for m in items]
+    return [
+        Hit(m.rupture_id, m.item_id, m.kind, doc.sentences[m.best].text, m.weight) for m in items
+    ]
 
 
 def _sentence_hits(it: CompiledItem, st: SentenceTerms) -> int:
@@ -206,7 +229,9 @@ def min_window(groups: Sequence[Sequence[int]]) -> int:
     return best
 
 
-def compile_ruleset(scenarios: Scenarios, analyser: Analyser, source: str = "scenarios.yaml") -> Ruleset:
+def compile_ruleset(
+    scenarios: Scenarios, analyser: Analyser, source: str = "scenarios.yaml"
+) -> Ruleset:
     """Compile every term for every language; a term that normalises to nothing is an error."""
     terms: list[str] = []
     term_ids: dict[str, int] = {}
@@ -225,23 +250,50 @@ def compile_ruleset(scenarios: Scenarios, analyser: Analyser, source: str = "sce
             kind = ItemKind(kind_name)
             if isinstance(it, Announcer):
                 names = [it.name, *it.aliases]
-                items.append(CompiledItem(r.id, it.id, kind, it.name, 1.0,
-                                          tuple(tid(n) for n in names), (), (), (), None))
+                items.append(
+                    CompiledItem(
+                        r.id,
+                        it.id,
+                        kind,
+                        it.name,
+                        1.0,
+                        tuple(tid(n) for n in names),
+                        (),
+                        (),
+                        (),
+                        None,
+                    )
+                )
                 continue
             label = it.text if isinstance(it, Milestone) else it.label
-            items.append(CompiledItem(
-                r.id, it.id, kind, label, it.weight,
-                tuple(tid(t) for t in it.any), tuple(tid(t) for t in it.all),
-                tuple(tid(t) for t in it.none), tuple(tid(t) for t in it.context), it.within,
-            ))
+            items.append(
+                CompiledItem(
+                    r.id,
+                    it.id,
+                    kind,
+                    label,
+                    it.weight,
+                    tuple(tid(t) for t in it.any),
+                    tuple(tid(t) for t in it.all),
+                    tuple(tid(t) for t in it.none),
+                    tuple(tid(t) for t in it.context),
+                    it.within,
+                )
+            )
 
     index = _build_index(terms, analyser, VALIDATED)
     indexed = {i for entries in index.by_first.values() for i, _ in entries}
     for i, term in enumerate(terms):
         if i not in indexed:
             owners = [it.item_id for it in items if i in it.any + it.all + it.none + it.context]
-            problems.append(ConfigProblem(source, None, f"term {term!r} (items: {', '.join(owners)})",
-                                          "normalises to nothing (only punctuation or function words)"))
+            problems.append(
+                ConfigProblem(
+                    source,
+                    None,
+                    f"term {term!r} (items: {', '.join(owners)})",
+                    "normalises to nothing (only punctuation or function words)",
+                )
+            )
     if problems:
         raise ConfigError(problems)
     return Ruleset(scenarios, items, terms, {VALIDATED: index}, analyser)

@@ -55,7 +55,7 @@ def shingles(text: str, k: int) -> frozenset[str]:
     words = _words(text)
     if len(words) < k:
         return frozenset()
-    return frozenset(" ".join(words[i:i + k]) for i in range(len(words) - k + 1))
+    return frozenset(" ".join(words[i : i + k]) for i in range(len(words) - k + 1))
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

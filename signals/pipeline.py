@@ -83,8 +83,14 @@ class Context:
             scenarios = load_scenarios(settings.scenarios_path)
             if key != ruleset_cache.file_key(settings.scenarios_path):
                 key = None  # edited while we read it: do not cache under the wrong key
-        return cls(settings, sources, scenarios, open_store(settings.db_url, create=create), _ruleset=cached,
-                   _ruleset_key=key)
+        return cls(
+            settings,
+            sources,
+            scenarios,
+            open_store(settings.db_url, create=create),
+            _ruleset=cached,
+            _ruleset_key=key,
+        )
 
     def analyser(self) -> Analyser:
         """One per process. Analysis is tokeniser-only; the NER model loads only when an
@@ -103,10 +109,15 @@ class Context:
         """``scenarios.yaml`` compiled once per run (once per scenarios version in ``serve``;
         cached on disk for the next runs)."""
         if self._ruleset is None:
-            self._ruleset = compile_ruleset(self.scenarios, self.analyser(), str(self.settings.scenarios_path))
+            self._ruleset = compile_ruleset(
+                self.scenarios, self.analyser(), str(self.settings.scenarios_path)
+            )
             if self._ruleset_key is not None:
-                ruleset_cache.save(self.settings.cache_dir or ruleset_cache.default_cache_dir(),
-                                   self._ruleset_key, self._ruleset)
+                ruleset_cache.save(
+                    self.settings.cache_dir or ruleset_cache.default_cache_dir(),
+                    self._ruleset_key,
+                    self._ruleset,
+                )
         if self._ruleset.analyser is None:  # loaded from the cache
             self._ruleset.analyser = self.analyser()
         return self._ruleset
@@ -123,24 +134,41 @@ class Context:
         self.store.dispose()
 
 
-def fetch(ctx: Context, fetcher: Fetcher | None = None, progress: Progress | None = None) -> FetchReport:
+def fetch(
+    ctx: Context, fetcher: Fetcher | None = None, progress: Progress | None = None
+) -> FetchReport:
     own = fetcher is None
     fetcher = fetcher or Fetcher(ctx.sources.fetch)
     try:
-        return fetch_feeds(ctx.store, ctx.sources, ctx.settings.clock, fetcher, progress=progress or ctx.progress)
+        return fetch_feeds(
+            ctx.store, ctx.sources, ctx.settings.clock, fetcher, progress=progress or ctx.progress
+        )
     finally:
         if own:
             fetcher.close()
 
 
-def process(ctx: Context, limit: int | None = None, progress: Progress | None = None,
-            lease: timedelta = LEASE) -> ProcessReport:
+def process(
+    ctx: Context,
+    limit: int | None = None,
+    progress: Progress | None = None,
+    lease: timedelta = LEASE,
+) -> ProcessReport:
     """Process pending articles; with ``limit``, batches no larger than it (so one call with a
     limit below ``BATCH`` processes exactly that many)."""
     batch = BATCH if limit is None else min(BATCH, limit)
-    return process_pending(ctx.store, ctx.ruleset(), ctx.judge(), ctx.analyser(), ctx.settings.clock,
-                           batch_size=batch, limit=limit, neardup=ctx.sources.dedup.params(),
-                           progress=progress or ctx.progress, lease=lease)
+    return process_pending(
+        ctx.store,
+        ctx.ruleset(),
+        ctx.judge(),
+        ctx.analyser(),
+        ctx.settings.clock,
+        batch_size=batch,
+        limit=limit,
+        neardup=ctx.sources.dedup.params(),
+        progress=progress or ctx.progress,
+        lease=lease,
+    )
 
 
 def digest(ctx: Context, week: str | None = None, progress: Progress | None = None) -> list[Path]:
@@ -153,8 +181,13 @@ def digest(ctx: Context, week: str | None = None, progress: Progress | None = No
             raise EmptyWeekError(week, redact(ctx.store.url))
     ruleset = ctx.ruleset()
     rematch(ctx.store, ruleset, ctx.judge(), ctx.analyser(), progress=progress or ctx.progress)
-    d, _ = build_digest(ctx.store, ruleset, week, now,
-                        entities=lambda ids: ensure_entities(ctx.store, ctx.analyser(), ids))
+    d, _ = build_digest(
+        ctx.store,
+        ruleset,
+        week,
+        now,
+        entities=lambda ids: ensure_entities(ctx.store, ctx.analyser(), ids),
+    )
     from .report.render import write_digest  # jinja2: only when a digest is written
 
     return write_digest(d, ctx.settings.reports_dir)
@@ -210,17 +243,21 @@ class JobResult:
         if self.job.kind.fetches:
             if self.fetched is not None:
                 f = self.fetched
-                out.append(f"fetch: {f.due} due, {f.ok} ok, {f.not_modified} not modified, {f.failed} failed; "
-                           f"{f.items} items, {f.new_articles} new articles; pages {f.pages_ok} ok, "
-                           f"{f.pages_failed} failed")
+                out.append(
+                    f"fetch: {f.due} due, {f.ok} ok, {f.not_modified} not modified, {f.failed} failed; "
+                    f"{f.items} items, {f.new_articles} new articles; pages {f.pages_ok} ok, "
+                    f"{f.pages_failed} failed"
+                )
             elif self.stopped_in is JobKind.FETCH:
                 out.append("fetch: stopped before its next feed or page batch")
         if self.processed is not None:
             p = self.processed
-            out.append(f"process: {p.processed} analysed, {p.duplicates} duplicates, "
-                       f"{p.near_duplicates} near-duplicates, {p.failed} failed, "
-                       f"{p.rematched} re-matched" + (" (stopped between batches)" if
-                                                      self.stopped_in is JobKind.PROCESS else ""))
+            out.append(
+                f"process: {p.processed} analysed, {p.duplicates} duplicates, "
+                f"{p.near_duplicates} near-duplicates, {p.failed} failed, "
+                f"{p.rematched} re-matched"
+                + (" (stopped between batches)" if self.stopped_in is JobKind.PROCESS else "")
+            )
         out += [f"wrote {p}" for p in self.written]
         return out
 
@@ -238,8 +275,13 @@ class StoppableFetcher(Fetcher):
         self._should_stop = should_stop
         self._pages = 0
 
-    def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None,
-              accept: str = FEED_ACCEPT) -> FetchResult:
+    def fetch(
+        self,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = FEED_ACCEPT,
+    ) -> FetchResult:
         if self._should_stop() and not self._pages:
             raise Stopped("stopping: feed not fetched")
         return super().fetch(url, etag, last_modified, accept)
@@ -289,14 +331,18 @@ def run_job(ctx: Context, job: Job, should_stop: ShouldStop = never) -> JobResul
     return result
 
 
-def process_batches(ctx: Context, limit: int | None, should_stop: ShouldStop,
-                    lease: timedelta = LEASE) -> ProcessReport:
+def process_batches(
+    ctx: Context, limit: int | None, should_stop: ShouldStop, lease: timedelta = LEASE
+) -> ProcessReport:
     """``process`` one batch (claimed, analysed, written) at a time, asking ``should_stop`` in
     between; other workers may be doing the same on the same database."""
     total = ProcessReport()
     while not should_stop():
-        left = None if limit is None else limit - (total.processed + total.duplicates
-                                                   + total.near_duplicates + total.failed)
+        left = (
+            None
+            if limit is None
+            else limit - (total.processed + total.duplicates + total.near_duplicates + total.failed)
+        )
         if left is not None and left <= 0:
             break
         p = process(ctx, limit=BATCH if left is None else min(BATCH, left), lease=lease)

@@ -109,10 +109,12 @@ class Preview:
         ev_g = sum(r.evidence_gained for r in self.ruptures)
         ev_l = sum(r.evidence_lost for r in self.ruptures)
         weeks = len({(s.week, s.rupture_id) for s in self.status_changes})
-        return (f"preview against {self.baseline}: {len(self.ruptures)} rupture(s) changed, "
-                f"matches +{self.matches_gained} -{self.matches_lost}, evidence articles +{ev_g} -{ev_l}, "
-                f"{weeks} week status change(s) over {self.articles} stored articles "
-                f"(details: signals preview)")
+        return (
+            f"preview against {self.baseline}: {len(self.ruptures)} rupture(s) changed, "
+            f"matches +{self.matches_gained} -{self.matches_lost}, evidence articles +{ev_g} -{ev_l}, "
+            f"{weeks} week status change(s) over {self.articles} stored articles "
+            f"(details: signals preview)"
+        )
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -135,19 +137,25 @@ def store_if_exists(url: str) -> Store | None:
         return None
 
 
-def baseline_scenarios(store: Store, against: str | None, scenarios_path: Path) -> tuple[Scenarios, str]:
+def baseline_scenarios(
+    store: Store, against: str | None, scenarios_path: Path
+) -> tuple[Scenarios, str]:
     """The scenarios to compare with, and how to name them: the applied ones (``against`` is
     None), a file, or a git revision of ``scenarios_path``."""
     if against is None:
         with store.engine.connect() as conn:
             raw = repo.get_meta(conn, META_SCENARIOS)
         if raw is None:
-            raise InputError("the database does not record the applied scenarios yet (the next "
-                             "`signals process` or `digest` records them); use --against REV|FILE")
+            raise InputError(
+                "the database does not record the applied scenarios yet (the next "
+                "`signals process` or `digest` records them); use --against REV|FILE"
+            )
         try:
             return Scenarios.model_validate(json.loads(raw)), "the applied ruleset"
         except ValueError as e:
-            raise InputError(f"the applied scenarios recorded in the database are unreadable ({e})") from None
+            raise InputError(
+                f"the applied scenarios recorded in the database are unreadable ({e})"
+            ) from None
     path = Path(against)
     if path.is_file():
         return load_scenarios(path), str(path)
@@ -157,31 +165,45 @@ def baseline_scenarios(store: Store, against: str | None, scenarios_path: Path) 
 def _git_scenarios(rev: str, scenarios_path: Path) -> Scenarios:
     where = scenarios_path.resolve().parent
     try:
-        out = subprocess.run(["git", "show", f"{rev}:./{scenarios_path.name}"], cwd=where, capture_output=True,
-                             timeout=30, check=False)
+        out = subprocess.run(
+            ["git", "show", f"{rev}:./{scenarios_path.name}"],
+            cwd=where,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise InputError(f"--against {rev}: cannot run git ({e})") from None
     if out.returncode != 0:
         msg = out.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(f"--against {rev}: not a file, and git cannot show it ({msg[0] if msg else 'no output'})")
+        raise InputError(
+            f"--against {rev}: not a file, and git cannot show it ({msg[0] if msg else 'no output'})"
+        )
     with tempfile.TemporaryDirectory(prefix="signals-preview-") as tmp:
         p = Path(tmp) / f"{rev.replace('/', '_')}-{scenarios_path.name}"
         p.write_bytes(out.stdout)
         try:
             return load_scenarios(p)
         except ConfigError as e:
-            raise InputError(f"--against {rev}: {scenarios_path.name} at that revision is invalid: "
-                             f"{e.problems[0]}") from None
+            raise InputError(
+                f"--against {rev}: {scenarios_path.name} at that revision is invalid: "
+                f"{e.problems[0]}"
+            ) from None
 
 
 # --------------------------------------------------------------------------- comparing
 
 
 def _item_dumps(r: Rupture) -> dict[str, tuple[str, str]]:
-    return {it.id: (kind, json.dumps(it.model_dump(mode="json"), sort_keys=True)) for kind, it in r.all_items()}
+    return {
+        it.id: (kind, json.dumps(it.model_dump(mode="json"), sort_keys=True))
+        for kind, it in r.all_items()
+    }
 
 
-def _changed(old: Scenarios, new: Scenarios) -> tuple[dict[str, str], dict[tuple[str, str], tuple[str, str]]]:
+def _changed(
+    old: Scenarios, new: Scenarios
+) -> tuple[dict[str, str], dict[tuple[str, str], tuple[str, str]]]:
     """rupture id → added/removed/changed, and (rupture, item) → (kind, change) for those ruptures."""
     o = {r.id: r for r in old.ruptures}
     n = {r.id: r for r in new.ruptures}
@@ -198,8 +220,16 @@ def _changed(old: Scenarios, new: Scenarios) -> tuple[dict[str, str], dict[tuple
             a, b = io.get(iid), inn.get(iid)
             either = b or a
             kind = either[0] if either is not None else ""
-            items[(rid, iid)] = (kind, "added" if a is None else "removed" if b is None
-                                 else "unchanged" if a == b else "changed")
+            items[(rid, iid)] = (
+                kind,
+                "added"
+                if a is None
+                else "removed"
+                if b is None
+                else "unchanged"
+                if a == b
+                else "changed",
+            )
     return ruptures, items
 
 
@@ -215,12 +245,22 @@ def _subset(s: Scenarios, ids: Iterable[str], analyser: Analyser, name: str) -> 
 class _Side:
     """What one ruleset version says over the history, for the changed ruptures."""
 
-    counted: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))  # (rid, pol)
-    matches: dict[str, dict[int, str]] = field(default_factory=lambda: defaultdict(dict))  # item → art → sentence
+    counted: dict[tuple[str, str], set[int]] = field(
+        default_factory=lambda: defaultdict(set)
+    )  # (rid, pol)
+    matches: dict[str, dict[int, str]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )  # item → art → sentence
 
 
-def _judge_side(side: _Side, aid: int, doc: AnalysedDoc, ruleset: Ruleset | None, judge: JudgeModel,
-                verdicts: Mapping[tuple[int, str, str], str]) -> None:
+def _judge_side(
+    side: _Side,
+    aid: int,
+    doc: AnalysedDoc,
+    ruleset: Ruleset | None,
+    judge: JudgeModel,
+    verdicts: Mapping[tuple[int, str, str], str],
+) -> None:
     if ruleset is None:
         return
     items: list[ItemMatch] = ruleset.match_items(doc)
@@ -238,8 +278,13 @@ def _example(ref: repo.ArticleRef | None, aid: int, sentence: str) -> Example:
     return Example(aid, ref.url, ref.title, ref.published_at.date().isoformat(), sentence[:300])
 
 
-def _counts(side: _Side, changed: Iterable[str], refs: Mapping[int, repo.ArticleRef], base: WeeklyCounts,
-            first_base: Mapping[str, str | None]) -> WeeklyCounts:
+def _counts(
+    side: _Side,
+    changed: Iterable[str],
+    refs: Mapping[int, repo.ArticleRef],
+    base: WeeklyCounts,
+    first_base: Mapping[str, str | None],
+) -> WeeklyCounts:
     """The stored weekly counts with the changed ruptures' replaced by this side's."""
     evidence = {k: dict(v) for k, v in base.evidence.items()}
     sources = {k: dict(v) for k, v in base.sources.items()}
@@ -262,13 +307,26 @@ def _counts(side: _Side, changed: Iterable[str], refs: Mapping[int, repo.Article
         sources[rid] = {w: len(s) for w, s in src.items()}
         doubts[rid] = {w: len(a) for w, a in dq.items()}
         first[rid] = min(ev) if ev else None
-    return WeeklyCounts(analysed=base.analysed, evidence=evidence, sources=sources, doubts=doubts,
-                        first_evidence_week=first, history_start=base.history_start)
+    return WeeklyCounts(
+        analysed=base.analysed,
+        evidence=evidence,
+        sources=sources,
+        doubts=doubts,
+        first_evidence_week=first,
+        history_start=base.history_start,
+    )
 
 
-def preview(store: Store, baseline: Scenarios, current: Scenarios, judge: JudgeModel, analyser: Analyser,
-            baseline_name: str = "the applied ruleset", params: ScoreParams | None = None,
-            batch: int = 500) -> Preview:
+def preview(
+    store: Store,
+    baseline: Scenarios,
+    current: Scenarios,
+    judge: JudgeModel,
+    analyser: Analyser,
+    baseline_name: str = "the applied ruleset",
+    params: ScoreParams | None = None,
+    batch: int = 500,
+) -> Preview:
     """Compare ``current`` with ``baseline`` over every stored analysis (read-only)."""
     started = time.monotonic()
     params = params or ScoreParams()
@@ -290,8 +348,14 @@ def preview(store: Store, baseline: Scenarios, current: Scenarios, judge: JudgeM
             for row in rows:
                 sentences = row.sentences
                 if row.keys_version != KEYS_VERSION:
-                    sentences = [(text, " ".join(analyser.term_keys(text, row.language))) for text, _ in sentences]
-                doc = AnalysedDoc(row.language, tuple(Sentence(text, tuple(keys.split())) for text, keys in sentences))
+                    sentences = [
+                        (text, " ".join(analyser.term_keys(text, row.language)))
+                        for text, _ in sentences
+                    ]
+                doc = AnalysedDoc(
+                    row.language,
+                    tuple(Sentence(text, tuple(keys.split())) for text, keys in sentences),
+                )
                 _judge_side(old, row.article_id, doc, old_rs, judge, verdicts)
                 _judge_side(new, row.article_id, doc, new_rs, judge, verdicts)
                 after = row.article_id
@@ -305,12 +369,17 @@ def preview(store: Store, baseline: Scenarios, current: Scenarios, judge: JudgeM
         with store.engine.connect() as conn:
             n = repo.count_articles(conn, state="done")
 
-    ids = sorted({a for side in (old, new) for s in side.counted.values() for a in s}
-                 | {a for side in (old, new) for m in side.matches.values() for a in m})
+    ids = sorted(
+        {a for side in (old, new) for s in side.counted.values() for a in s}
+        | {a for side in (old, new) for m in side.matches.values() for a in m}
+    )
     with store.engine.connect() as conn:
         refs = repo.article_refs(conn, ids)
-        status_changes = _status_changes(conn, weeks, baseline, current, changed_r, old, new, refs, params) \
-            if changed_r else []
+        status_changes = (
+            _status_changes(conn, weeks, baseline, current, changed_r, old, new, refs, params)
+            if changed_r
+            else []
+        )
 
     items = []
     for (rid, iid), (kind, change) in changed_i.items():
@@ -318,20 +387,44 @@ def preview(store: Store, baseline: Scenarios, current: Scenarios, judge: JudgeM
         gained, lost = sorted(set(b) - set(a)), sorted(set(a) - set(b))
         if change == "unchanged" and not gained and not lost:
             continue
-        items.append(ItemChange(rid, iid, kind, change, len(gained), len(lost),
-                                [_example(refs.get(x), x, b[x]) for x in gained[:MAX_EXAMPLES]],
-                                [_example(refs.get(x), x, a[x]) for x in lost[:MAX_EXAMPLES]]))
+        items.append(
+            ItemChange(
+                rid,
+                iid,
+                kind,
+                change,
+                len(gained),
+                len(lost),
+                [_example(refs.get(x), x, b[x]) for x in gained[:MAX_EXAMPLES]],
+                [_example(refs.get(x), x, a[x]) for x in lost[:MAX_EXAMPLES]],
+            )
+        )
     ruptures = []
     for rid, change in changed_r.items():
         ev, cn = str(Polarity.EVIDENCE), str(Polarity.COUNTER)
         eo, en = old.counted.get((rid, ev), set()), new.counted.get((rid, ev), set())
         co, cnn = old.counted.get((rid, cn), set()), new.counted.get((rid, cn), set())
         rc = RuptureChange(rid, change, len(en - eo), len(eo - en), len(cnn - co), len(co - cnn))
-        rc.examples_gained = [_example(refs.get(x), x, _sentence_of(new, x, rid, current)) for x in sorted(en - eo)[:MAX_EXAMPLES]]
-        rc.examples_lost = [_example(refs.get(x), x, _sentence_of(old, x, rid, baseline)) for x in sorted(eo - en)[:MAX_EXAMPLES]]
+        rc.examples_gained = [
+            _example(refs.get(x), x, _sentence_of(new, x, rid, current))
+            for x in sorted(en - eo)[:MAX_EXAMPLES]
+        ]
+        rc.examples_lost = [
+            _example(refs.get(x), x, _sentence_of(old, x, rid, baseline))
+            for x in sorted(eo - en)[:MAX_EXAMPLES]
+        ]
         ruptures.append(rc)
-    return Preview(baseline_name, baseline.fingerprint(), current.fingerprint(), n, len(weeks), ruptures, items,
-                   status_changes, round(time.monotonic() - started, 3))
+    return Preview(
+        baseline_name,
+        baseline.fingerprint(),
+        current.fingerprint(),
+        n,
+        len(weeks),
+        ruptures,
+        items,
+        status_changes,
+        round(time.monotonic() - started, 3),
+    )
 
 
 def _sentence_of(side: _Side, aid: int, rid: str, s: Scenarios) -> str:
@@ -346,16 +439,30 @@ def _sentence_of(side: _Side, aid: int, rid: str, s: Scenarios) -> str:
     return ""
 
 
-def _status_changes(conn: Connection, weeks: list[str], baseline: Scenarios, current: Scenarios, changed: Mapping[str, str],
-                    old: _Side, new: _Side, refs: Mapping[int, repo.ArticleRef], params: ScoreParams
-                    ) -> list[StatusChange]:
+def _status_changes(
+    conn: Connection,
+    weeks: list[str],
+    baseline: Scenarios,
+    current: Scenarios,
+    changed: Mapping[str, str],
+    old: _Side,
+    new: _Side,
+    refs: Mapping[int, repo.ArticleRef],
+    params: ScoreParams,
+) -> list[StatusChange]:
     if not weeks:
         return []
     ev, src = repo.rupture_counts(conn, weeks, Polarity.EVIDENCE)
     dq, _ = repo.rupture_counts(conn, weeks, Polarity.COUNTER)
     first = repo.first_evidence_weeks(conn, Polarity.EVIDENCE)
-    base = WeeklyCounts(analysed=repo.analysed_per_week(conn, weeks), evidence=ev, sources=src, doubts=dq,
-                        first_evidence_week={}, history_start=repo.first_analysed_week(conn))
+    base = WeeklyCounts(
+        analysed=repo.analysed_per_week(conn, weeks),
+        evidence=ev,
+        sources=src,
+        doubts=dq,
+        first_evidence_week={},
+        history_start=repo.first_analysed_week(conn),
+    )
     before = _counts(old, changed, refs, base, first)
     after = _counts(new, changed, refs, base, first)
     ids_before = [r.id for r in baseline.ruptures]
@@ -379,8 +486,10 @@ def _ex_line(sign: str, e: Example) -> str:
 
 
 def render_text(p: Preview) -> str:
-    lines = [f"preview: scenarios.yaml ({p.current_version}) against {p.baseline} ({p.baseline_version}) "
-             f"over {p.articles} stored articles, {p.weeks} weeks, in {p.seconds:.1f} s"]
+    lines = [
+        f"preview: scenarios.yaml ({p.current_version}) against {p.baseline} ({p.baseline_version}) "
+        f"over {p.articles} stored articles, {p.weeks} weeks, in {p.seconds:.1f} s"
+    ]
     if not p.ruptures:
         lines.append("no rupture differs: nothing would change")
         return "\n".join(lines)
@@ -388,8 +497,11 @@ def render_text(p: Preview) -> str:
     for it in p.items:
         by_rupture[it.rupture_id].append(it)
     for r in p.ruptures:
-        lines += ["", f"== {r.rupture_id} ({r.change}): evidence articles +{r.evidence_gained} -{r.evidence_lost}, "
-                      f"counter-evidence +{r.counter_gained} -{r.counter_lost}"]
+        lines += [
+            "",
+            f"== {r.rupture_id} ({r.change}): evidence articles +{r.evidence_gained} -{r.evidence_lost}, "
+            f"counter-evidence +{r.counter_gained} -{r.counter_lost}",
+        ]
         lines += [_ex_line("+", e) for e in r.examples_gained]
         lines += [_ex_line("-", e) for e in r.examples_lost]
         quiet = 0
@@ -397,20 +509,26 @@ def render_text(p: Preview) -> str:
             if r.change != "changed" and not it.gained and not it.lost:
                 quiet += 1  # an added or removed rupture: list only the items that matter
                 continue
-            lines.append(f"  {it.item_id} ({it.kind}, {it.change}): matches +{it.gained} -{it.lost}")
+            lines.append(
+                f"  {it.item_id} ({it.kind}, {it.change}): matches +{it.gained} -{it.lost}"
+            )
             lines += [_ex_line("+", e) for e in it.examples_gained]
             lines += [_ex_line("-", e) for e in it.examples_lost]
         if quiet:
             lines.append(f"  ({quiet} {r.change} items without any match)")
     lines += ["", f"weeks whose status changes: {len(p.status_changes)}"]
     for s in p.status_changes:
-        lines.append(f"  {s.week} {s.rupture_id}: {s.before} → {s.after} "
-                     f"(evidence {s.evidence_before} → {s.evidence_after})")
+        lines.append(
+            f"  {s.week} {s.rupture_id}: {s.before} → {s.after} "
+            f"(evidence {s.evidence_before} → {s.evidence_after})"
+        )
     lines += ["", "nothing was written to the database"]
     return "\n".join(lines)
 
 
-def check_summary(db_url: str, scenarios: Scenarios, judge_path: Path | None, analyser: Analyser) -> str | None:
+def check_summary(
+    db_url: str, scenarios: Scenarios, judge_path: Path | None, analyser: Analyser
+) -> str | None:
     """The one-line preview ``signals check`` prints when a database exists (None when none does)."""
     from .errors import SignalsError
     from .judge import load_model

@@ -68,7 +68,15 @@ class ProcessReport:
     discarded: int = 0  # claimed, but another worker took the batch over (our lease expired)
 
     def add(self, other: ProcessReport) -> None:
-        for f in ("processed", "duplicates", "near_duplicates", "failed", "rematched", "seconds", "discarded"):
+        for f in (
+            "processed",
+            "duplicates",
+            "near_duplicates",
+            "failed",
+            "rematched",
+            "seconds",
+            "discarded",
+        ):
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
 
@@ -114,10 +122,18 @@ def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
     return f"{ruleset.version}+{judge.version}"
 
 
-def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
-                    clock: Callable[[], datetime], batch_size: int = BATCH,
-                    limit: int | None = None, neardup: NearDupParams | None = DEFAULT_PARAMS,
-                    progress: Progress = NO_PROGRESS, lease: timedelta = LEASE) -> ProcessReport:
+def process_pending(
+    store: Store,
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+    clock: Callable[[], datetime],
+    batch_size: int = BATCH,
+    limit: int | None = None,
+    neardup: NearDupParams | None = DEFAULT_PARAMS,
+    progress: Progress = NO_PROGRESS,
+    lease: timedelta = LEASE,
+) -> ProcessReport:
     """Process ready articles; ``neardup`` None turns near-duplicate collapse off. Any number
     of workers may run this at once on one database: each claims batches for ``lease``."""
     report = ProcessReport()
@@ -128,28 +144,45 @@ def process_pending(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
             total = repo.count_articles(conn, state="ready")
         total = total if limit is None else min(total, limit)
     with progress.task("process", total=total) as bar:
-        _process_batches(store, ruleset, judge, analyser, clock, batch_size, limit, neardup, report, bar,
-                         lease)
+        _process_batches(
+            store, ruleset, judge, analyser, clock, batch_size, limit, neardup, report, bar, lease
+        )
     return report
 
 
-def _process_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
-                     clock: Callable[[], datetime], batch_size: int, limit: int | None,
-                     neardup: NearDupParams | None, report: ProcessReport, bar: Task,
-                     lease: timedelta = LEASE, worker: str | None = None) -> None:
+def _process_batches(
+    store: Store,
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+    clock: Callable[[], datetime],
+    batch_size: int,
+    limit: int | None,
+    neardup: NearDupParams | None,
+    report: ProcessReport,
+    bar: Task,
+    lease: timedelta = LEASE,
+    worker: str | None = None,
+) -> None:
     worker = worker or worker_token()
     version = scoring_version(ruleset, judge)
     while True:
         size = batch_size
         if limit is not None:  # exactly ``limit`` articles: the last batch is cut to fit
-            size = min(batch_size, limit - (report.processed + report.duplicates + report.near_duplicates
-                                           + report.failed))
+            size = min(
+                batch_size,
+                limit
+                - (report.processed + report.duplicates + report.near_duplicates + report.failed),
+            )
             if size <= 0:
                 break
         now = clock()
         until = datetime.now(UTC) + lease  # wall-clock time: --now is for data, not for leases
-        batch = store.transaction(partial(claims.claim, worker=worker, limit=size, now=datetime.now(UTC),
-                                          lease_until=until))
+        batch = store.transaction(
+            partial(
+                claims.claim, worker=worker, limit=size, now=datetime.now(UTC), lease_until=until
+            )
+        )
         if not batch:
             break
         try:
@@ -178,8 +211,12 @@ def reclaim_dead(store: Store) -> int:
     released = 0
     for w in workers:
         parts = w.split(":")
-        if len(parts) == 4 and parts[0] == host and parts[1].isdigit() \
-                and local_process_gone(int(parts[1]), parts[2]):
+        if (
+            len(parts) == 4
+            and parts[0] == host
+            and parts[1].isdigit()
+            and local_process_gone(int(parts[1]), parts[2])
+        ):
             n = store.transaction(partial(claims.release_all, worker=w))
             log.warning("released %d articles claimed by worker %s, which is gone", n, w)
             released += n
@@ -200,9 +237,17 @@ class _Item:
     near: bool = False
 
 
-def _work(store: Store, batch: list[repo.ReadyArticle], ruleset: Ruleset, judge: JudgeModel,
-          analyser: Analyser, now: datetime, neardup: NearDupParams | None, worker: str,
-          version: str) -> ProcessReport | None:
+def _work(
+    store: Store,
+    batch: list[repo.ReadyArticle],
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+    now: datetime,
+    neardup: NearDupParams | None,
+    worker: str,
+    version: str,
+) -> ProcessReport | None:
     """Extract, collapse and analyse a claimed batch outside any transaction, then write it in
     one short one. None when the batch was not written: the ruleset changed meanwhile (the
     worker stops) or another worker took part of it over after our lease expired (its work
@@ -230,22 +275,41 @@ def _work(store: Store, batch: list[repo.ReadyArticle], ruleset: Ruleset, judge:
     for it, doc in zip(todo, docs, strict=True):
         items_matched = ruleset.match_items(doc)
         judgements = judge.judge_doc(doc, items_matched)
-        done[it.art.id] = repo.Processed(it.art.id, it.content.text, it.hash, it.content.language, doc,
-                                         hits_of(items_matched, doc), judgements, it.content.redate)
+        done[it.art.id] = repo.Processed(
+            it.art.id,
+            it.content.text,
+            it.hash,
+            it.content.language,
+            doc,
+            hits_of(items_matched, doc),
+            judgements,
+            it.content.redate,
+        )
         if any(j.accepted for j in judgements):
             evidence.append((it.art.id, it.content.text))
-    entities = dict(zip([aid for aid, _ in evidence],
-                        analyser.entities([text for _, text in evidence]) if evidence else [], strict=True))
+    entities = dict(
+        zip(
+            [aid for aid, _ in evidence],
+            analyser.entities([text for _, text in evidence]) if evidence else [],
+            strict=True,
+        )
+    )
 
     def write(conn: Connection) -> ProcessReport | None:
         claims.serialise_writes(conn)
         ids = [a.id for a in batch]
         if claims.still_ours(conn, ids, worker) != set(ids):
-            log.warning("lease expired on a batch of %d articles; another worker redid it: discarded", len(ids))
+            log.warning(
+                "lease expired on a batch of %d articles; another worker redid it: discarded",
+                len(ids),
+            )
             claims.release(conn, ids, worker)
             return ProcessReport(discarded=len(ids))
         if (applied := claims.meta_shared(conn, META_RULESET)) not in (None, version):
-            log.warning("scenarios changed while processing (now %s); stopping: the next run uses them", applied)
+            log.warning(
+                "scenarios changed while processing (now %s); stopping: the next run uses them",
+                applied,
+            )
             claims.release(conn, ids, worker)
             return None
         out = ProcessReport(failed=len(failed))
@@ -269,7 +333,9 @@ def _work(store: Store, batch: list[repo.ReadyArticle], ruleset: Ruleset, judge:
     return store.transaction(write)
 
 
-def _collapse(conn: Connection, items: list[_Item], params: NearDupParams | None, write: bool) -> None:
+def _collapse(
+    conn: Connection, items: list[_Item], params: NearDupParams | None, write: bool
+) -> None:
     """Decide which items copy an original: a stored one (exact or near) or an earlier item of
     the batch. Decisions already made are kept; ``write`` (inside the write transaction) also
     stores the new originals' LSH buckets, and follows a copy whose batch original turned out
@@ -293,13 +359,16 @@ def _collapse(conn: Connection, items: list[_Item], params: NearDupParams | None
         by_id = {it.art.id: it for it in items}
         for it in items:
             hops = 0
-            while it.copy_of in by_id and by_id[it.copy_of].copy_of is not None and hops < len(items):
+            while (
+                it.copy_of in by_id and by_id[it.copy_of].copy_of is not None and hops < len(items)
+            ):
                 it.copy_of = by_id[it.copy_of].copy_of
                 hops += 1
 
 
-def _near_original(conn: Connection, it: _Item, params: NearDupParams, batch: dict[int, _Item],
-                   write: bool) -> int | None:
+def _near_original(
+    conn: Connection, it: _Item, params: NearDupParams, batch: dict[int, _Item], write: bool
+) -> int | None:
     """The original this item nearly copies (the oldest candidate at or above the Jaccard
     threshold), or None; with ``write`` an original's LSH buckets are stored for the articles
     that follow (before that, the batch's own originals are compared in memory)."""
@@ -309,7 +378,11 @@ def _near_original(conn: Connection, it: _Item, params: NearDupParams, batch: di
     window = timedelta(days=params.window_days)
     start, end = it.published - window, it.published + window
     for cand_id, cand_text in near.candidates(conn, keys, start, end, it.art.id):
-        cand = batch[cand_id].shingles if cand_id in batch else shingles(cand_text, params.shingle_words)
+        cand = (
+            batch[cand_id].shingles
+            if cand_id in batch
+            else shingles(cand_text, params.shingle_words)
+        )
         if jaccard(it.shingles, cand) >= params.threshold:
             return cand_id
     if write:
@@ -317,8 +390,11 @@ def _near_original(conn: Connection, it: _Item, params: NearDupParams, batch: di
     else:
         wanted = set(keys)
         for other in batch.values():
-            if start <= other.published <= end and not wanted.isdisjoint(other.keys) \
-                    and jaccard(it.shingles, other.shingles) >= params.threshold:
+            if (
+                start <= other.published <= end
+                and not wanted.isdisjoint(other.keys)
+                and jaccard(it.shingles, other.shingles) >= params.threshold
+            ):
                 return other.art.id
     return None
 
@@ -342,9 +418,15 @@ def applied_scenarios_json(ruleset: Ruleset) -> str:
     return json.dumps(ruleset.scenarios.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
 
 
-def rematch(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
-            report: ProcessReport | None = None, force: bool = False,
-            progress: Progress = NO_PROGRESS) -> int:
+def rematch(
+    store: Store,
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+    report: ProcessReport | None = None,
+    force: bool = False,
+    progress: Progress = NO_PROGRESS,
+) -> int:
     """Re-match and re-judge every stored analysis when the ruleset, the judge model or the key
     normalisation changed (stored keys only: no model, tokeniser speed)."""
     version = scoring_version(ruleset, judge)
@@ -368,8 +450,16 @@ def _up_to_date(store: Store, version: str, applied: str) -> bool:
     return current == version
 
 
-def _rematch_locked(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser, version: str,
-                    applied: str, report: ProcessReport | None, progress: Progress) -> int:
+def _rematch_locked(
+    store: Store,
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+    version: str,
+    applied: str,
+    report: ProcessReport | None,
+    progress: Progress,
+) -> int:
     total = None
     if progress.enabled:
         with store.begin() as conn:
@@ -383,8 +473,15 @@ def _rematch_locked(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser:
     return done
 
 
-def _rematch_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser,
-                     version: str, applied: str, bar: Task) -> int:
+def _rematch_batches(
+    store: Store,
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+    version: str,
+    applied: str,
+    bar: Task,
+) -> int:
     done = 0
     after = 0
     while True:
@@ -406,18 +503,27 @@ def _rematch_batches(store: Store, ruleset: Ruleset, judge: JudgeModel, analyser
     return done
 
 
-def _rematch_rows(conn: Connection, rows: list[repo.StoredAnalysis], ruleset: Ruleset, judge: JudgeModel,
-                  analyser: Analyser) -> int:
+def _rematch_rows(
+    conn: Connection,
+    rows: list[repo.StoredAnalysis],
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+) -> int:
     """Re-match stored analyses; the last article id done."""
     for row in rows:
         sentences = row.sentences
         if row.keys_version != KEYS_VERSION:
-            sentences = [(text, " ".join(analyser.term_keys(text, row.language)))
-                         for text, _ in row.sentences]
+            sentences = [
+                (text, " ".join(analyser.term_keys(text, row.language)))
+                for text, _ in row.sentences
+            ]
             repo.update_keys(conn, row.article_id, [list(s) for s in sentences], KEYS_VERSION)
-        doc = AnalysedDoc(row.language, tuple(Sentence(text, tuple(keys.split()))
-                                             for text, keys in sentences))
+        doc = AnalysedDoc(
+            row.language, tuple(Sentence(text, tuple(keys.split())) for text, keys in sentences)
+        )
         items = ruleset.match_items(doc)
-        repo.replace_matches(conn, row.article_id, hits_of(items, doc), ruleset.version,
-                             judge.judge_doc(doc, items))
+        repo.replace_matches(
+            conn, row.article_id, hits_of(items, doc), ruleset.version, judge.judge_doc(doc, items)
+        )
     return rows[-1].article_id

@@ -75,10 +75,18 @@ class RichProgress(Progress):
             return
         from rich import progress as rp
 
-        bars = rp.Progress(rp.TextColumn("[bold]{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
-                           _rate_column(), rp.TimeElapsedColumn(), rp.TextColumn("ETA"),
-                           rp.TimeRemainingColumn(),
-                           console=self.console, redirect_stdout=False, redirect_stderr=False)
+        bars = rp.Progress(
+            rp.TextColumn("[bold]{task.description}"),
+            rp.BarColumn(),
+            rp.MofNCompleteColumn(),
+            _rate_column(),
+            rp.TimeElapsedColumn(),
+            rp.TextColumn("ETA"),
+            rp.TimeRemainingColumn(),
+            console=self.console,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         with bars:
             task_id = bars.add_task(description, total=total)
             yield _RichTask(bars, task_id)

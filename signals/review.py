@@ -22,28 +22,56 @@ from .labels import Label, LabelRecord
 from .models import Polarity
 from .store import Store, repo
 
-REVIEW_COLUMNS = ("article_id", "url", "title", "source", "published", "rupture", "polarity", "score",
-                  "accepted", "reasons", "sentence", "verdict", "note")
+REVIEW_COLUMNS = (
+    "article_id",
+    "url",
+    "title",
+    "source",
+    "published",
+    "rupture",
+    "polarity",
+    "score",
+    "accepted",
+    "reasons",
+    "sentence",
+    "verdict",
+    "note",
+)
 RIGHT = frozenset({"right", "yes", "y", "1", "ok", "true", "confirmed", "oui", "o"})
 WRONG = frozenset({"wrong", "no", "n", "0", "false", "rejected", "non"})
 MAX_SHOWN_ERRORS = 20
 
 
-def export_review(store: Store, start: datetime, end: datetime, out: IO[str], include_rejected: bool) -> int:
+def export_review(
+    store: Store, start: datetime, end: datetime, out: IO[str], include_rejected: bool
+) -> int:
     writer = csv.DictWriter(out, fieldnames=REVIEW_COLUMNS)
     writer.writeheader()
     n = 0
     with store.engine.connect() as conn:
         for r in list(repo.review_rows(conn, start, end, include_rejected)):
             pol = Polarity(r["polarity"])
-            writer.writerow({
-                "article_id": r["id"], "url": r["url"], "title": r["title"], "source": r["source"] or "",
-                "published": r["published_at"].isoformat(), "rupture": r["rupture_id"], "polarity": str(pol),
-                "score": f"{r['score']:.3f}", "accepted": "yes" if r["accepted"] else "no",
-                "reasons": "; ".join(r["reasons"] or ()),
-                "sentence": repo.best_sentence(conn, r["id"], r["rupture_id"], repo.kinds_of(pol)),
-                "verdict": {"confirmed": "right", "rejected": "wrong"}.get(r["verdict"] or "", ""),
-                "note": r["note"] or ""})
+            writer.writerow(
+                {
+                    "article_id": r["id"],
+                    "url": r["url"],
+                    "title": r["title"],
+                    "source": r["source"] or "",
+                    "published": r["published_at"].isoformat(),
+                    "rupture": r["rupture_id"],
+                    "polarity": str(pol),
+                    "score": f"{r['score']:.3f}",
+                    "accepted": "yes" if r["accepted"] else "no",
+                    "reasons": "; ".join(r["reasons"] or ()),
+                    "sentence": repo.best_sentence(
+                        conn, r["id"], r["rupture_id"], repo.kinds_of(pol)
+                    ),
+                    "verdict": {"confirmed": "right", "rejected": "wrong"}.get(
+                        r["verdict"] or "", ""
+                    ),
+                    "note": r["note"] or "",
+                }
+            )
             n += 1
     return n
 
@@ -61,12 +89,19 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
-            missing = {"article_id", "rupture", "polarity", "verdict"} - set(reader.fieldnames or ())
+            missing = {"article_id", "rupture", "polarity", "verdict"} - set(
+                reader.fieldnames or ()
+            )
             if missing:
-                raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))} "
-                                 f"(write the file with `signals export --review`)")
+                raise InputError(
+                    f"{path}: missing column(s) {', '.join(sorted(missing))} "
+                    f"(write the file with `signals export --review`)"
+                )
             for row in reader:
-                yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k is not None}
+                yield (
+                    reader.line_num,
+                    {k: (v or "").strip() for k, v in row.items() if k is not None},
+                )
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise InputError(f"{path}: cannot read: {e}") from None
 
@@ -102,13 +137,24 @@ def import_verdicts(store: Store, path: Path, who: str, now: datetime) -> Import
         if problems:
             errors.append(f"{path}:{line}: " + "; ".join(problems))
             continue
-        parsed.append({"article_id": int(aid), "rupture_id": r["rupture"], "polarity": r["polarity"],
-                       "verdict": "confirmed" if verdict in RIGHT else "rejected", "who": who.strip()[:200],
-                       "at": now, "note": r.get("note", "")[:2000]})
+        parsed.append(
+            {
+                "article_id": int(aid),
+                "rupture_id": r["rupture"],
+                "polarity": r["polarity"],
+                "verdict": "confirmed" if verdict in RIGHT else "rejected",
+                "who": who.strip()[:200],
+                "at": now,
+                "note": r.get("note", "")[:2000],
+            }
+        )
     if errors:
         more = len(errors) - MAX_SHOWN_ERRORS
-        raise InputError(f"{len(errors)} invalid row(s); nothing stored:\n" + "\n".join(errors[:MAX_SHOWN_ERRORS])
-                         + (f"\n... and {more} more" if more > 0 else ""))
+        raise InputError(
+            f"{len(errors)} invalid row(s); nothing stored:\n"
+            + "\n".join(errors[:MAX_SHOWN_ERRORS])
+            + (f"\n... and {more} more" if more > 0 else "")
+        )
     with store.begin() as conn:
         repo.save_verdicts(conn, parsed)
     confirmed = sum(1 for p in parsed if p["verdict"] == "confirmed")
@@ -122,8 +168,24 @@ def verdict_records(store: Store) -> list[LabelRecord]:
         for v in repo.all_verdicts(conn):
             labels: tuple[Label, ...] = ()
             if v["verdict"] == "confirmed":
-                labels = (Label(v["rupture_id"], Polarity(v["polarity"]), None, "high", None,
-                                f"analyst {v['who']}"),)
-            out.append(LabelRecord(id=v["url"], scope=v["rupture_id"], labels=labels, split="feedback",
-                                   date=v["published_at"].date().isoformat(), drawn_by="analyst"))
+                labels = (
+                    Label(
+                        v["rupture_id"],
+                        Polarity(v["polarity"]),
+                        None,
+                        "high",
+                        None,
+                        f"analyst {v['who']}",
+                    ),
+                )
+            out.append(
+                LabelRecord(
+                    id=v["url"],
+                    scope=v["rupture_id"],
+                    labels=labels,
+                    split="feedback",
+                    date=v["published_at"].date().isoformat(),
+                    drawn_by="analyst",
+                )
+            )
     return out

@@ -123,7 +123,9 @@ def save(cache_dir: Path, key: str, ruleset: Ruleset) -> Path | None:
 def _prune(cache_dir: Path, keep: Path) -> None:
     """Drop all but the ``KEEP`` most recent entries."""
     try:
-        entries = sorted(cache_dir.glob("ruleset-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        entries = sorted(
+            cache_dir.glob("ruleset-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True
+        )
         for old in entries[KEEP:]:
             if old != keep:
                 old.unlink(missing_ok=True)

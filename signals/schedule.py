@@ -16,7 +16,9 @@ from pydantic import Field, field_validator, model_validator
 from .config import ID_RE, _load, _Strict
 
 DEFAULT_SCHEDULE = Path("jobs/schedule.yaml")
-Command = Literal["run", "fetch", "process", "digest"]  # the pipeline's job kinds (``pipeline.JobKind``)
+Command = Literal[
+    "run", "fetch", "process", "digest"
+]  # the pipeline's job kinds (``pipeline.JobKind``)
 
 
 class ScheduledJob(_Strict):
@@ -39,8 +41,9 @@ class ScheduledJob(_Strict):
             try:
                 CronTrigger.from_crontab(v, timezone="UTC")
             except ValueError as e:
-                raise ValueError(f"not a crontab expression {v!r} (minute hour day month "
-                                 f"day-of-week): {e}") from None
+                raise ValueError(
+                    f"not a crontab expression {v!r} (minute hour day month day-of-week): {e}"
+                ) from None
         return v
 
     @model_validator(mode="after")
@@ -66,7 +69,9 @@ class Schedule(_Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Europe/Paris)") from None
+            raise ValueError(
+                f"unknown time zone {v!r} (an IANA name such as Europe/Paris)"
+            ) from None
         return v
 
     def semantic_problems(self) -> list[tuple[tuple[int | str, ...], str]]:

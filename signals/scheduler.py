@@ -46,7 +46,15 @@ from .schedule import DEFAULT_SCHEDULE, Schedule, ScheduledJob, describe, load_s
 from .settings import Settings
 from .store import open_store
 
-__all__ = ["DEFAULT_SCHEDULE", "Config", "JobOutcome", "ScheduledJob", "Service", "load_schedule", "serve"]
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "Config",
+    "JobOutcome",
+    "ScheduledJob",
+    "Service",
+    "load_schedule",
+    "serve",
+]
 log = logging.getLogger(__name__)
 
 
@@ -75,10 +83,14 @@ class Service:
         self.stopping = threading.Event()
         self._signals: dict[str, bool] = {"stop": False, "reload": False}
         self._signal_name = ""
-        self.live = LiveConfig(self.schedule_path, self.settings.sources_path, self.settings.scenarios_path)
+        self.live = LiveConfig(
+            self.schedule_path, self.settings.sources_path, self.settings.scenarios_path
+        )
         cfg = self.live.current
         # one context for every job: the store, the analyser and the compiled ruleset are reused
-        self.ctx = pipeline.Context(self.settings, cfg.sources, cfg.scenarios, open_store(self.settings.db_url))
+        self.ctx = pipeline.Context(
+            self.settings, cfg.sources, cfg.scenarios, open_store(self.settings.db_url)
+        )
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=2)},
@@ -120,9 +132,17 @@ class Service:
             if starting and spec.at_start:
                 kwargs["next_run_time"] = datetime.now(tz)
             self.scheduler.add_job(
-                self._execute, spec.trigger(tz), args=[job_id], id=job_id, name=f"{job_id} ({spec.command})",
-                replace_existing=True, max_instances=1, coalesce=True,
-                misfire_grace_time=spec.misfire_grace_minutes * 60, **kwargs)
+                self._execute,
+                spec.trigger(tz),
+                args=[job_id],
+                id=job_id,
+                name=f"{job_id} ({spec.command})",
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=spec.misfire_grace_minutes * 60,
+                **kwargs,
+            )
             if not starting:
                 log.info("job %s (re)scheduled: %s", job_id, describe(spec))
 
@@ -140,15 +160,26 @@ class Service:
         if spec is None:
             return
         for path, err in self.config_errors().items():
-            log.warning("job %s runs with the last good configuration: %s is invalid (%s)",
-                        job_id, path, err.splitlines()[0])
+            log.warning(
+                "job %s runs with the last good configuration: %s is invalid (%s)",
+                job_id,
+                path,
+                err.splitlines()[0],
+            )
         started = time.monotonic()
         log.info("job %s (%s) started", job_id, spec.command)
-        outcome = self._outcome(job_id, lambda: (self.runner or Service.run_command)(self, spec, cfg))
+        outcome = self._outcome(
+            job_id, lambda: (self.runner or Service.run_command)(self, spec, cfg)
+        )
         self.outcomes.append(outcome)
         if outcome.status in ("ok", "stopped"):
-            log.info("job %s %s in %.1f s: %s", job_id, "finished" if outcome.status == "ok" else
-                     "stopped after its current batch", time.monotonic() - started, outcome.detail)
+            log.info(
+                "job %s %s in %.1f s: %s",
+                job_id,
+                "finished" if outcome.status == "ok" else "stopped after its current batch",
+                time.monotonic() - started,
+                outcome.detail,
+            )
 
     def _outcome(self, job_id: str, run: Callable[[], str]) -> JobOutcome:
         """Run a job body and classify how it ended (logging skips and failures)."""
@@ -174,7 +205,9 @@ class Service:
         """The real job: ``pipeline.run_job``, as the CLI runs it, with the configuration in
         force; stops between batches once the service is stopping."""
         self.ctx.configure(cfg.sources, cfg.scenarios)
-        job = pipeline.Job(pipeline.JobKind(spec.command), lock_wait=timedelta(minutes=spec.lock_wait_minutes))
+        job = pipeline.Job(
+            pipeline.JobKind(spec.command), lock_wait=timedelta(minutes=spec.lock_wait_minutes)
+        )
         return "; ".join(pipeline.run_job(self.ctx, job, self.stopping.is_set).lines())
 
     # -- lifecycle
@@ -190,7 +223,9 @@ class Service:
 
     def start(self, paused: bool = False) -> None:
         self.scheduler.start(paused=paused)
-        jobs = ", ".join(f"{j.id} {describe(j)}" for j in self.config.schedule.enabled_jobs().values())
+        jobs = ", ".join(
+            f"{j.id} {describe(j)}" for j in self.config.schedule.enabled_jobs().values()
+        )
         log.info("signals serve: started (time zone %s): %s", self.config.schedule.timezone, jobs)
 
     def request_stop(self) -> None:

@@ -286,11 +286,18 @@ def _weeks_between(start: str, end: str) -> int:
 
 
 def _status(
-    raw: _Raw, q_gain: float, q_fade: float, first: str | None, week: str, params: ScoreParams,
+    raw: _Raw,
+    q_gain: float,
+    q_fade: float,
+    first: str | None,
+    week: str,
+    params: ScoreParams,
     history_start: str | None = None,
 ) -> str:
-    enough_history = history_start is None or _weeks_between(history_start, week) >= params.min_history_weeks
-    if (raw.e >= params.min_new_evidence and enough_history and (first is None or first >= week)):
+    enough_history = (
+        history_start is None or _weeks_between(history_start, week) >= params.min_history_weeks
+    )
+    if raw.e >= params.min_new_evidence and enough_history and (first is None or first >= week):
         return "new"
     if raw.e >= params.min_evidence and raw.direction == "up" and q_gain < params.alpha:
         return "gaining"
@@ -429,7 +436,9 @@ def span_weeks(params: ScoreParams) -> int:
     return max(params.baseline_weeks + params.window_weeks - 1, params.history_weeks - 1)
 
 
-def counts_as_of(counts: WeeklyCounts, week: str, params: ScoreParams = ScoreParams()) -> WeeklyCounts:
+def counts_as_of(
+    counts: WeeklyCounts, week: str, params: ScoreParams = ScoreParams()
+) -> WeeklyCounts:
     """What the store held about ``week`` and the weeks before it that :func:`score_week` reads,
     and nothing later: the digest's view of that week, with no look-ahead."""
     span = [*previous_weeks(week, span_weeks(params)), week]
@@ -437,16 +446,27 @@ def counts_as_of(counts: WeeklyCounts, week: str, params: ScoreParams = ScorePar
     def cut(d: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
         return {r: {w: v[w] for w in span if w in v} for r, v in d.items()}
 
-    first = {r: (f if f is not None and f <= week else None) for r, f in counts.first_evidence_week.items()}
+    first = {
+        r: (f if f is not None and f <= week else None)
+        for r, f in counts.first_evidence_week.items()
+    }
     start = counts.history_start
-    return WeeklyCounts(analysed={w: counts.analysed[w] for w in span if w in counts.analysed},
-                        evidence=cut(counts.evidence), sources=cut(counts.sources), doubts=cut(counts.doubts),
-                        first_evidence_week=first,
-                        history_start=None if start is None else min(start, week))
+    return WeeklyCounts(
+        analysed={w: counts.analysed[w] for w in span if w in counts.analysed},
+        evidence=cut(counts.evidence),
+        sources=cut(counts.sources),
+        doubts=cut(counts.doubts),
+        first_evidence_week=first,
+        history_start=None if start is None else min(start, week),
+    )
 
 
-def score_weeks(counts: WeeklyCounts, weeks: Sequence[str], rupture_ids: Sequence[str],
-                params: ScoreParams = ScoreParams()) -> dict[str, list[RuptureScore]]:
+def score_weeks(
+    counts: WeeklyCounts,
+    weeks: Sequence[str],
+    rupture_ids: Sequence[str],
+    params: ScoreParams = ScoreParams(),
+) -> dict[str, list[RuptureScore]]:
     """Rupture id → its score for each of ``weeks`` (same order), each week scored from
     :func:`counts_as_of` that week: a timeline with no look-ahead."""
     out: dict[str, list[RuptureScore]] = {r: [] for r in rupture_ids}

@@ -44,8 +44,9 @@ def merge_spans(spans: Iterable[Span], length: int) -> tuple[Span, ...]:
     return tuple(merged)
 
 
-def sentence_spans(ruleset: Ruleset, text: str, language: str, item_ids: Sequence[str],
-                   index: int = -1) -> SentenceSpans:
+def sentence_spans(
+    ruleset: Ruleset, text: str, language: str, item_ids: Sequence[str], index: int = -1
+) -> SentenceSpans:
     """The spans of the ``any``/``all`` terms of ``item_ids`` in one sentence.
 
     The sentence is re-tokenised to know each key's offsets; its keys are the stored ones
@@ -55,14 +56,21 @@ def sentence_spans(ruleset: Ruleset, text: str, language: str, item_ids: Sequenc
     if analyser is None:
         return SentenceSpans(index, text, (), tuple(item_ids), ())
     located = analyser.key_spans(text, language)
-    ranges = ruleset.term_ranges(Sentence(text, tuple(k for k, _, _ in located)), language, item_ids)
+    ranges = ruleset.term_ranges(
+        Sentence(text, tuple(k for k, _, _ in located)), language, item_ids
+    )
     spans = merge_spans(((located[a][1], located[b - 1][2]) for _, a, b in ranges), len(text))
     terms = tuple(dict.fromkeys(ruleset.terms[t] for t, _, _ in ranges))
     return SentenceSpans(index, text, spans, tuple(item_ids), terms)
 
 
-def matched_sentences(ruleset: Ruleset, doc: AnalysedDoc | None, item_ids: Sequence[str],
-                      language: str, fallback: dict[str, str] | None = None) -> tuple[SentenceSpans, ...]:
+def matched_sentences(
+    ruleset: Ruleset,
+    doc: AnalysedDoc | None,
+    item_ids: Sequence[str],
+    language: str,
+    fallback: dict[str, str] | None = None,
+) -> tuple[SentenceSpans, ...]:
     """Every sentence of ``doc`` (the stored analysis) that one of ``item_ids`` hits, in article
     order, with those items' term spans.
 
@@ -79,7 +87,9 @@ def matched_sentences(ruleset: Ruleset, doc: AnalysedDoc | None, item_ids: Seque
     out = []
     for idx in sorted(hit):
         ids = tuple(i for i in item_ids if i in hit[idx])
-        out.append(sentence_spans(ruleset, doc.sentences[idx].text if doc else "", language, ids, idx))
+        out.append(
+            sentence_spans(ruleset, doc.sentences[idx].text if doc else "", language, ids, idx)
+        )
     found = set().union(*hit.values()) if hit else set()
     known = {s.text for s in out}
     for iid in item_ids:

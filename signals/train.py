@@ -37,8 +37,13 @@ class Row:
     items: tuple[str, ...] = ()
 
 
-def training_rows(records: Sequence[LabelRecord], docs: Mapping[str, Document], ruleset: Ruleset,
-                  analyser: Analyser, rupture_ids: Sequence[str]) -> list[Row]:
+def training_rows(
+    records: Sequence[LabelRecord],
+    docs: Mapping[str, Document],
+    ruleset: Ruleset,
+    analyser: Analyser,
+    rupture_ids: Sequence[str],
+) -> list[Row]:
     wanted = [r for r in records if r.id in docs]
     texts = [(compose_text(docs[r.id].title, docs[r.id].text), "fr") for r in wanted]
     rows = []
@@ -46,17 +51,29 @@ def training_rows(records: Sequence[LabelRecord], docs: Mapping[str, Document], 
         judged = set(rec.judged(rupture_ids))
         for c in candidates(doc, ruleset.match_items(doc)):
             if c.rupture_id in judged:
-                rows.append(Row(c.rupture_id, c.polarity, c.features, int(rec.truth(c.rupture_id) is c.polarity),
-                                tuple(sorted({m.item_id for m in c.items}))))
+                rows.append(
+                    Row(
+                        c.rupture_id,
+                        c.polarity,
+                        c.features,
+                        int(rec.truth(c.rupture_id) is c.polarity),
+                        tuple(sorted({m.item_id for m in c.items})),
+                    )
+                )
     return rows
 
 
 def _vector(row: Row, ruptures: Sequence[str], items: Sequence[str]) -> list[float]:
-    return ([row.features[f] for f in FEATURES] + [1.0 if row.rupture_id == r else 0.0 for r in ruptures]
-            + [1.0 if i in row.items else 0.0 for i in items])
+    return (
+        [row.features[f] for f in FEATURES]
+        + [1.0 if row.rupture_id == r else 0.0 for r in ruptures]
+        + [1.0 if i in row.items else 0.0 for i in items]
+    )
 
 
-def _threshold(probs: Sequence[float], targets: Sequence[int], target_precision: float) -> tuple[float, dict[str, float]]:
+def _threshold(
+    probs: Sequence[float], targets: Sequence[int], target_precision: float
+) -> tuple[float, dict[str, float]]:
     best_f1: tuple[float, float, dict[str, float]] = (0.0, 0.5, {})
     best_p: tuple[float, float, dict[str, float]] | None = None
     positives = sum(targets)
@@ -67,7 +84,11 @@ def _threshold(probs: Sequence[float], targets: Sequence[int], target_precision:
             continue
         prec, rec = tp / (tp + fp), tp / positives
         f1 = 2 * prec * rec / (prec + rec)
-        stats = {"precision": round(prec, 4), "recall_of_candidates": round(rec, 4), "f1": round(f1, 4)}
+        stats = {
+            "precision": round(prec, 4),
+            "recall_of_candidates": round(rec, 4),
+            "f1": round(f1, 4),
+        }
         if f1 > best_f1[0]:
             best_f1 = (f1, t, stats)
         if prec >= target_precision and (best_p is None or rec > best_p[0]):
@@ -76,8 +97,14 @@ def _threshold(probs: Sequence[float], targets: Sequence[int], target_precision:
     return chosen[1], chosen[2]
 
 
-def fit(rows: Sequence[Row], target_precision: float = 0.8,
-        c: float = 1.0, seed: int = 0, source: str = "", labels_sha256: str | None = None) -> JudgeModel:
+def fit(
+    rows: Sequence[Row],
+    target_precision: float = 0.8,
+    c: float = 1.0,
+    seed: int = 0,
+    source: str = "",
+    labels_sha256: str | None = None,
+) -> JudgeModel:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -88,15 +115,24 @@ def fit(rows: Sequence[Row], target_precision: float = 0.8,
         positives = sum(r.target for r in sub)
         if positives < MIN_POSITIVES or len(sub) - positives < MIN_POSITIVES:
             if pol is Polarity.EVIDENCE:
-                raise InputError(f"too few labelled evidence candidates to train ({positives} positive of "
-                                 f"{len(sub)}; need {MIN_POSITIVES} of each class)")
+                raise InputError(
+                    f"too few labelled evidence candidates to train ({positives} positive of "
+                    f"{len(sub)}; need {MIN_POSITIVES} of each class)"
+                )
             # Too few to fit: counter-evidence shares the evidence model's article-level weights
             # (being *about* a doubt looks like being about a signal), without rupture biases.
             ev = out[str(Polarity.EVIDENCE)]
-            out[str(pol)] = {**ev, "coef": {k: v for k, v in ev["coef"].items()
-                                            if not k.startswith(("rupture:", "item:"))}}
-            report[str(pol)] = {"candidates": len(sub), "positives": positives,
-                                "cross_validated": "too few labels: shares the evidence weights"}
+            out[str(pol)] = {
+                **ev,
+                "coef": {
+                    k: v for k, v in ev["coef"].items() if not k.startswith(("rupture:", "item:"))
+                },
+            }
+            report[str(pol)] = {
+                "candidates": len(sub),
+                "positives": positives,
+                "cross_validated": "too few labels: shares the evidence weights",
+            }
             continue
         ruptures = sorted({r.rupture_id for r in sub})
         items = sorted({i for r in sub for i in r.items})
@@ -108,14 +144,27 @@ def fit(rows: Sequence[Row], target_precision: float = 0.8,
         threshold, stats = _threshold(list(probs), y, target_precision)
         lr.fit(x, y)
         names = list(FEATURES) + [f"rupture:{r}" for r in ruptures] + [f"item:{i}" for i in items]
-        coef = {n: round(float(w), 4) for n, w in zip(names, lr.coef_[0], strict=True) if abs(w) >= 1e-4}
-        out[str(pol)] = {"intercept": round(float(lr.intercept_[0]), 4), "threshold": threshold,
-                         "rupture_thresholds": {}, "coef": coef}
-        report[str(pol)] = {"candidates": len(sub), "positives": positives, "cross_validated": stats}
+        coef = {
+            n: round(float(w), 4) for n, w in zip(names, lr.coef_[0], strict=True) if abs(w) >= 1e-4
+        }
+        out[str(pol)] = {
+            "intercept": round(float(lr.intercept_[0]), 4),
+            "threshold": threshold,
+            "rupture_thresholds": {},
+            "coef": coef,
+        }
+        report[str(pol)] = {
+            "candidates": len(sub),
+            "positives": positives,
+            "cross_validated": stats,
+        }
     out["meta"] = {
         "name": "logistic regression (signals train)",
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "labels": source, "labels_sha256": labels_sha256,
-        "target_precision": target_precision, "C": c, "training": report,
+        "labels": source,
+        "labels_sha256": labels_sha256,
+        "target_precision": target_precision,
+        "C": c,
+        "training": report,
     }
     return model_from_json(out, "signals train")

@@ -102,8 +102,14 @@ class _Doc:
     url: str | None = None
 
 
-def read_corpus(path: Path, field_map: Mapping[str, str], default_language: str = "fr",
-                limit: int | None = None, sample: int = 1, skip_invalid: bool = False) -> Iterator[_Doc]:
+def read_corpus(
+    path: Path,
+    field_map: Mapping[str, str],
+    default_language: str = "fr",
+    limit: int | None = None,
+    sample: int = 1,
+    skip_invalid: bool = False,
+) -> Iterator[_Doc]:
     """Documents of a JSON Lines corpus (same fields and bad-line policy as ``signals import``:
     a line that is not a JSON object is an error unless ``skip_invalid``). A line with neither
     title nor text has nothing to match and is passed over."""
@@ -120,14 +126,21 @@ def read_corpus(path: Path, field_map: Mapping[str, str], default_language: str 
                 published = parse_now(rec["published"])
             except ValueError:
                 published = None  # tune only counts per year: an undated line still counts
-        url = rec["url"] if isinstance(rec["url"], str) and rec["url"].startswith(("http://", "https://")) else None
-        return _Doc(text, published, str(rec["language"] or default_language), str(rec["title"] or ""), url)
+        url = (
+            rec["url"]
+            if isinstance(rec["url"], str) and rec["url"].startswith(("http://", "https://"))
+            else None
+        )
+        return _Doc(
+            text, published, str(rec["language"] or default_language), str(rec["title"] or ""), url
+        )
 
     return read_jsonl(path, doc, skip_invalid, sample=sample, limit=limit)
 
 
-def stored_docs(store: Store, analyser: Analyser, limit: int | None = None,
-                sample: int = 1) -> Iterator[tuple[_Doc, AnalysedDoc]]:
+def stored_docs(
+    store: Store, analyser: Analyser, limit: int | None = None, sample: int = 1
+) -> Iterator[tuple[_Doc, AnalysedDoc]]:
     """The database's analysed articles (copies collapsed), with their stored analyses."""
     after, n, seen = 0, 0, 0
     while True:
@@ -146,24 +159,56 @@ def stored_docs(store: Store, analyser: Analyser, limit: int | None = None,
                 continue
             sentences = row.sentences
             if row.keys_version != KEYS_VERSION:
-                sentences = [(text, " ".join(analyser.term_keys(text, row.language))) for text, _ in sentences]
-            doc = AnalysedDoc(row.language, tuple(Sentence(t, tuple(k.split())) for t, k in sentences))
-            yield _Doc(" ".join(t for t, _ in sentences), ref.published_at, row.language, ref.title, ref.url), doc
+                sentences = [
+                    (text, " ".join(analyser.term_keys(text, row.language)))
+                    for text, _ in sentences
+                ]
+            doc = AnalysedDoc(
+                row.language, tuple(Sentence(t, tuple(k.split())) for t, k in sentences)
+            )
+            yield (
+                _Doc(
+                    " ".join(t for t, _ in sentences),
+                    ref.published_at,
+                    row.language,
+                    ref.title,
+                    ref.url,
+                ),
+                doc,
+            )
             n += 1
             if limit is not None and n >= limit:
                 return
 
 
-def tune(docs: Iterable[_Doc], ruleset: Ruleset, analyser: Analyser, corpus_name: str = "",
-         noisy: float = 0.02, candidates: int = 10, min_support: int = 3) -> TuneReport:
+def tune(
+    docs: Iterable[_Doc],
+    ruleset: Ruleset,
+    analyser: Analyser,
+    corpus_name: str = "",
+    noisy: float = 0.02,
+    candidates: int = 10,
+    min_support: int = 3,
+) -> TuneReport:
     """The report over documents of a corpus (analysed here, keys only)."""
-    return tune_analysed(_analysed(docs, analyser), ruleset, corpus_name, noisy, candidates, min_support)
+    return tune_analysed(
+        _analysed(docs, analyser), ruleset, corpus_name, noisy, candidates, min_support
+    )
 
 
-def tune_analysed(pairs: Iterable[tuple[_Doc, AnalysedDoc]], ruleset: Ruleset, corpus_name: str = "",
-                  noisy: float = 0.02, candidates: int = 10, min_support: int = 3) -> TuneReport:
+def tune_analysed(
+    pairs: Iterable[tuple[_Doc, AnalysedDoc]],
+    ruleset: Ruleset,
+    corpus_name: str = "",
+    noisy: float = 0.02,
+    candidates: int = 10,
+    min_support: int = 3,
+) -> TuneReport:
     """The report over already analysed documents (the database's, or a corpus's)."""
-    items = {it.item_id: ItemStats(it.item_id, it.rupture_id, str(it.kind), it.label) for it in ruleset.items}
+    items = {
+        it.item_id: ItemStats(it.item_id, it.rupture_id, str(it.kind), it.label)
+        for it in ruleset.items
+    }
     item_weeks: dict[str, set[str]] = defaultdict(set)
     by_year: dict[str, Counter[str]] = defaultdict(Counter)
     evidence_n: Counter[str] = Counter()
@@ -184,8 +229,13 @@ def tune_analysed(pairs: Iterable[tuple[_Doc, AnalysedDoc]], ruleset: Ruleset, c
             st.articles += 1
             if len(st.examples) < MAX_EXAMPLES:
                 st.examples.append(hit.sentence[:300])
-                st.example_articles.append(ExampleArticle(
-                    doc.title, doc.published.date().isoformat() if doc.published else None, doc.url))
+                st.example_articles.append(
+                    ExampleArticle(
+                        doc.title,
+                        doc.published.date().isoformat() if doc.published else None,
+                        doc.url,
+                    )
+                )
             if week:
                 item_weeks[hit.item_id].add(week)
             if hit.kind in EVIDENCE_KINDS:
@@ -219,19 +269,29 @@ def tune_analysed(pairs: Iterable[tuple[_Doc, AnalysedDoc]], ruleset: Ruleset, c
                     ranked.append((z, w, k, round((k / ne) / (df_all[w] / n), 2)))
             ranked.sort(key=lambda c: (-c[0], c[1]))
             cands = [(w, k, lift) for _, w, k, lift in ranked]
-        ruptures.append(RuptureStats(r.id, ne, dict(sorted(by_year[r.id].items())), cands[:candidates]))
+        ruptures.append(
+            RuptureStats(r.id, ne, dict(sorted(by_year[r.id].items())), cands[:candidates])
+        )
     return TuneReport(corpus_name, n, len(weeks), noisy, list(items.values()), ruptures)
 
 
-def _analysed(docs: Iterable[_Doc], analyser: Analyser, chunk: int = 512) -> Iterator[tuple[_Doc, Any]]:
+def _analysed(
+    docs: Iterable[_Doc], analyser: Analyser, chunk: int = 512
+) -> Iterator[tuple[_Doc, Any]]:
     batch: list[_Doc] = []
     for d in docs:
         batch.append(d)
         if len(batch) >= chunk:
-            yield from zip(batch, analyser.analyse_many([(x.text, x.language) for x in batch], 256), strict=True)
+            yield from zip(
+                batch,
+                analyser.analyse_many([(x.text, x.language) for x in batch], 256),
+                strict=True,
+            )
             batch = []
     if batch:
-        yield from zip(batch, analyser.analyse_many([(x.text, x.language) for x in batch], 256), strict=True)
+        yield from zip(
+            batch, analyser.analyse_many([(x.text, x.language) for x in batch], 256), strict=True
+        )
 
 
 def _item_comments(ruleset: Ruleset) -> dict[str, str]:
@@ -249,7 +309,7 @@ def _known_words(ruleset: Ruleset) -> set[str]:
 
 
 def _link(art: ExampleArticle, hyperlinks: bool) -> str:
-    """" — title (date) <url>"; with ``hyperlinks`` (a terminal) the title is an OSC 8 link."""
+    """ " — title (date) <url>"; with ``hyperlinks`` (a terminal) the title is an OSC 8 link."""
     title = " ".join(art.title.split())[:90] or "(untitled)"
     date = f" ({art.published})" if art.published else ""
     if not art.url:
@@ -260,8 +320,11 @@ def _link(art: ExampleArticle, hyperlinks: bool) -> str:
 
 
 def render_text(rep: TuneReport, show_examples: bool = True, links: bool = False) -> str:
-    lines = [f"corpus: {rep.corpus} — {rep.articles} articles over {rep.weeks} weeks; "
-             f"noisy above {rep.noisy_threshold:.1%} of articles", ""]
+    lines = [
+        f"corpus: {rep.corpus} — {rep.articles} articles over {rep.weeks} weeks; "
+        f"noisy above {rep.noisy_threshold:.1%} of articles",
+        "",
+    ]
     by_rupture: dict[str, list[ItemStats]] = defaultdict(list)
     for it in rep.items:
         by_rupture[it.rupture_id].append(it)
@@ -270,8 +333,10 @@ def render_text(rep: TuneReport, show_examples: bool = True, links: bool = False
         lines.append(f"== {r.rupture_id}: {r.evidence_articles} evidence articles ({years})")
         for it in by_rupture[r.rupture_id]:
             flag = {"dead": "DEAD ", "noisy": "NOISY"}.get(it.status, "     ")
-            lines.append(f"  {flag} {it.item_id:38} {it.kind:10} {it.articles:6} art {it.weeks:4} wk "
-                         f"{it.share:7.3%}")
+            lines.append(
+                f"  {flag} {it.item_id:38} {it.kind:10} {it.articles:6} art {it.weeks:4} wk "
+                f"{it.share:7.3%}"
+            )
             if it.status == "dead" and it.comment:
                 lines.append(f"        why it stays: {it.comment}")
             if show_examples and it.status != "dead":
@@ -279,8 +344,10 @@ def render_text(rep: TuneReport, show_examples: bool = True, links: bool = False
                     art = it.example_articles[i] if i < len(it.example_articles) else None
                     lines.append(f"        « {ex[:160]} »" + (_link(art, links) if art else ""))
         if r.candidates:
-            lines.append("  co-occurring words (candidates): " +
-                         ", ".join(f"{w} ({k}, ×{lift})" for w, k, lift in r.candidates))
+            lines.append(
+                "  co-occurring words (candidates): "
+                + ", ".join(f"{w} ({k}, ×{lift})" for w, k, lift in r.candidates)
+            )
         lines.append("")
     lines.append(f"dead items: {len(rep.dead)}; noisy items: {len(rep.noisy)}")
     return "\n".join(lines)

@@ -37,8 +37,13 @@ def split_limit(limit: int | None, workers: int) -> list[int | None]:
     return [limit // n + (1 if i < limit % n else 0) for i in range(n)]
 
 
-def _worker(settings: Settings, need_sources: bool, limit: int | None, lease: timedelta,
-            out: Queue[tuple[str, ProcessReport | str]]) -> None:
+def _worker(
+    settings: Settings,
+    need_sources: bool,
+    limit: int | None,
+    lease: timedelta,
+    out: Queue[tuple[str, ProcessReport | str]],
+) -> None:
     """One worker process: its own context and connection, until the queue is empty."""
     from .pipeline import Context, process_batches
 
@@ -54,17 +59,23 @@ def _worker(settings: Settings, need_sources: bool, limit: int | None, lease: ti
         out.put(("error", f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
 
 
-def run_workers(ctx: Context, workers: int, limit: int | None, lease: timedelta,
-                should_stop: ShouldStop) -> ProcessReport:
+def run_workers(
+    ctx: Context, workers: int, limit: int | None, lease: timedelta, should_stop: ShouldStop
+) -> ProcessReport:
     """Run ``workers`` process workers to the end of the queue (or of ``limit``); their
     reports summed. A worker that fails raises ``StoreError`` once the others have finished."""
     spawn = mp.get_context("spawn")
     out: Queue[tuple[str, ProcessReport | str]] = spawn.Queue()
     need_sources = bool(ctx.sources.sources)
     procs: list[BaseProcess] = [
-        spawn.Process(target=_worker, args=(ctx.settings, need_sources, share, lease, out),
-                      name=f"signals-worker-{i}", daemon=False)
-        for i, share in enumerate(split_limit(limit, workers))]
+        spawn.Process(
+            target=_worker,
+            args=(ctx.settings, need_sources, share, lease, out),
+            name=f"signals-worker-{i}",
+            daemon=False,
+        )
+        for i, share in enumerate(split_limit(limit, workers))
+    ]
     for p in procs:
         p.start()
     total, errors, results, stopping = ProcessReport(), [], 0, False

@@ -94,8 +94,19 @@ def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     tmp = tmp_path_factory.mktemp("demo-db")
     db = tmp / "demo.db"
-    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", "--reports", str(tmp / "reports"),
-                                   "--scenarios", str(REPO / "scenarios.yaml"), "-q", "demo"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            f"sqlite:///{db}",
+            "--reports",
+            str(tmp / "reports"),
+            "--scenarios",
+            str(REPO / "scenarios.yaml"),
+            "-q",
+            "demo",
+        ],
+    )
     assert res.exit_code == 0, res.output
     return db
 

@@ -15,13 +15,16 @@ def keys(text: str, lang: str) -> tuple[str, ...]:
     return tuple(k for s in ANALYSER.analyse(text, lang).sentences for k in s.keys)
 
 
-@pytest.mark.parametrize(("lang", "a", "b"), [
-    ("fr", "monnaies locales", "MONNAIE LOCALE"),
-    ("en", "universal basic incomes", "Universal Basic Income"),
-    ("de", "bedingungslosen Grundeinkommens", "bedingungsloses Grundeinkommen"),
-    ("es", "rentas básicas", "renta básica"),
-    ("it", "redditi di cittadinanza", "reddito di cittadinanza"),
-])
+@pytest.mark.parametrize(
+    ("lang", "a", "b"),
+    [
+        ("fr", "monnaies locales", "MONNAIE LOCALE"),
+        ("en", "universal basic incomes", "Universal Basic Income"),
+        ("de", "bedingungslosen Grundeinkommens", "bedingungsloses Grundeinkommen"),
+        ("es", "rentas básicas", "renta básica"),
+        ("it", "redditi di cittadinanza", "reddito di cittadinanza"),
+    ],
+)
 def test_inflections_share_keys_in_every_supported_language(lang: str, a: str, b: str) -> None:
     assert lang in SUPPORTED_LANGUAGES
     assert ANALYSER.term_keys(a, lang) == ANALYSER.term_keys(b, lang) == keys(a, lang)
@@ -37,7 +40,9 @@ def test_unsupported_language_is_not_stemmed() -> None:
 def test_function_words_elisions_hyphens_accents_and_breaks() -> None:
     assert ANALYSER.term_keys("la monnaie", "fr") == ANALYSER.term_keys("monnaie", "fr")
     assert ANALYSER.term_keys("l'ubérisation", "fr") == ANALYSER.term_keys("uberisation", "fr")
-    assert ANALYSER.term_keys("Vier-Tage-Woche", "de") == ANALYSER.term_keys("vier tage woche", "de")
+    assert ANALYSER.term_keys("Vier-Tage-Woche", "de") == ANALYSER.term_keys(
+        "vier tage woche", "de"
+    )
     assert BREAK in ANALYSER.term_keys("monnaie, locale", "fr")
     assert strip_accents("Éàç") == "Eac"
 
@@ -49,7 +54,13 @@ def test_sentences() -> None:
 
 
 def test_analyse_many_keeps_order_across_languages() -> None:
-    items = [("Eins zwei.", "de"), ("Un deux.", "fr"), ("Uno due.", "it"), ("Un dos.", "es"), ("Drei.", "de")]
+    items = [
+        ("Eins zwei.", "de"),
+        ("Un deux.", "fr"),
+        ("Uno due.", "it"),
+        ("Un dos.", "es"),
+        ("Drei.", "de"),
+    ]
     docs = list(ANALYSER.analyse_many(items, batch_size=2))
     assert [d.language for d in docs] == ["de", "fr", "it", "es", "de"]
     assert [d.sentences[0].text for d in docs] == [t for t, _ in items]

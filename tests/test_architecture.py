@@ -9,8 +9,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "signals"
-SQL_BUILDERS = {"select", "insert", "update", "delete", "text", "func", "and_", "or_", "table", "column",
-                "literal_column"}
+SQL_BUILDERS = {
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "text",
+    "func",
+    "and_",
+    "or_",
+    "table",
+    "column",
+    "literal_column",
+}
 
 
 def _sql_outside_store() -> list[str]:
@@ -21,11 +32,23 @@ def _sql_outside_store() -> list[str]:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
-                found += [f"{rel}:{node.lineno}: imports {a.name}" for a in node.names if a.name in SQL_BUILDERS]
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("store") \
-                    and any(a.name == "schema" for a in node.names):
+                found += [
+                    f"{rel}:{node.lineno}: imports {a.name}"
+                    for a in node.names
+                    if a.name in SQL_BUILDERS
+                ]
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.endswith("store")
+                and any(a.name == "schema" for a in node.names)
+            ):
                 found.append(f"{rel}:{node.lineno}: imports the table definitions")
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "execute":
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "execute"
+            ):
                 found.append(f"{rel}:{node.lineno}: calls .execute()")
     return found
 
@@ -38,9 +61,15 @@ def test_the_check_sees_a_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     pkg = tmp_path / "signals"
     (pkg / "store").mkdir(parents=True)
     (pkg / "store" / "repo.py").write_text("from sqlalchemy import select\n", encoding="utf-8")
-    (pkg / "bad.py").write_text("from sqlalchemy import select, Connection\n"
-                                "from .store import schema as t\n"
-                                "def f(conn):\n    return conn.execute(select(t.locks))\n", encoding="utf-8")
+    (pkg / "bad.py").write_text(
+        "from sqlalchemy import select, Connection\n"
+        "from .store import schema as t\n"
+        "def f(conn):\n    return conn.execute(select(t.locks))\n",
+        encoding="utf-8",
+    )
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", pkg)
-    assert _sql_outside_store() == ["bad.py:1: imports select", "bad.py:2: imports the table definitions",
-                                    "bad.py:4: calls .execute()"]
+    assert _sql_outside_store() == [
+        "bad.py:1: imports select",
+        "bad.py:2: imports the table definitions",
+        "bad.py:4: calls .execute()",
+    ]

@@ -29,24 +29,48 @@ def demo_jsonl(path: Path) -> Path:
     """The demo corpus as JSON Lines (the form `import` reads)."""
     with path.open("w", encoding="utf-8") as fh:
         for a in load_corpus().articles:
-            fh.write(json.dumps({"url": f"https://{a.source}.example/articles/{a.id}.html", "title": a.title,
-                                 "text": "\n\n".join((a.lede, *a.text_paragraphs)),
-                                 "published": a.published.isoformat(), "source": a.source,
-                                 "language": a.language}, ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "url": f"https://{a.source}.example/articles/{a.id}.html",
+                        "title": a.title,
+                        "text": "\n\n".join((a.lede, *a.text_paragraphs)),
+                        "published": a.published.isoformat(),
+                        "source": a.source,
+                        "language": a.language,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     return path
 
 
 def invoke(tmp: Path, *args: str) -> Any:
-    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp / 'bt.db'}", "--reports", str(tmp / "reports"),
-                                   "--scenarios", str(REPO / "scenarios.yaml"), "--now", "2025-04-20T08:00:00Z",
-                                   *args])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            f"sqlite:///{tmp / 'bt.db'}",
+            "--reports",
+            str(tmp / "reports"),
+            "--scenarios",
+            str(REPO / "scenarios.yaml"),
+            "--now",
+            "2025-04-20T08:00:00Z",
+            *args,
+        ],
+    )
     assert res.exit_code == 0, res.output
     return res
 
 
 def statuses(tmp: Path) -> dict[tuple[str, str], tuple[str, int, int]]:
     doc = json.loads((tmp / "reports/history/weeks.json").read_text(encoding="utf-8"))
-    return {(r["week"], r["rupture_id"]): (r["status"], r["evidence"], r["analysed"]) for r in doc["rows"]}
+    return {
+        (r["week"], r["rupture_id"]): (r["status"], r["evidence"], r["analysed"])
+        for r in doc["rows"]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +84,22 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     late = invoke(tmp, "backtest", str(corpus), "--from", FIRST, "--to", LAST)
     after = statuses(tmp)
     events = tmp / "events.yaml"
-    events.write_text("- {rupture: post-patrimonial, from: 2025-03-31, to: 2025-04-13, what: the demo story}\n"
-                      "- {rupture: my-data, from: 2025-02-03, to: 2025-02-09, what: nothing happens}\n",
-                      encoding="utf-8")
+    events.write_text(
+        "- {rupture: post-patrimonial, from: 2025-03-31, to: 2025-04-13, what: the demo story}\n"
+        "- {rupture: my-data, from: 2025-02-03, to: 2025-02-09, what: nothing happens}\n",
+        encoding="utf-8",
+    )
     scored = invoke(tmp, "backtest", "--from", FIRST, "--to", LAST, "--events", str(events))
     digests = invoke(tmp, "digest", "--from", "2025-W14", "--to", "2025-W15")
-    return {"tmp": tmp, "early": early.output, "late": late.output, "before": before, "after": after,
-            "events": scored.output, "digests": digests.output}
+    return {
+        "tmp": tmp,
+        "early": early.output,
+        "late": late.output,
+        "before": before,
+        "after": after,
+        "events": scored.output,
+        "digests": digests.output,
+    }
 
 
 @pytest.mark.slow  # the shared `run` fixture: three backtests of the demo corpus
@@ -78,8 +111,11 @@ def test_history_files(run: dict[str, Any]) -> None:
     with (out / "weeks.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(doc["rows"]) and rows[0]["week"] == "2025-W02"
-    gaining = {r["week"] for r in doc["rows"] if r["rupture_id"] == "post-patrimonial"
-               and r["status"] in ("gaining", "new")}
+    gaining = {
+        r["week"]
+        for r in doc["rows"]
+        if r["rupture_id"] == "post-patrimonial" and r["status"] in ("gaining", "new")
+    }
     assert "2025-W15" in gaining, "the demo's story: post-patrimonial gains in its last week"
     peaks = next(r for r in doc["ruptures"] if r["id"] == "post-patrimonial")["peaks"]
     assert peaks and peaks[-1]["articles"], "the peak lists its top articles"
@@ -105,8 +141,13 @@ def test_weeks_scored_as_the_digest_scored_them(run: dict[str, Any]) -> None:
     for week in ("2025-W14", "2025-W15"):
         digest = json.loads((run["tmp"] / f"reports/{week}.json").read_text(encoding="utf-8"))
         for r in digest["ruptures"]:
-            assert after[(week, r["id"])] == (r["status"], r["evidence"], r["analysed"]), (week, r["id"])
-        assert len(digest["ruptures"][0]["trend"]) == 52, "the digest carries each rupture's 52 weeks"
+            assert after[(week, r["id"])] == (r["status"], r["evidence"], r["analysed"]), (
+                week,
+                r["id"],
+            )
+        assert len(digest["ruptures"][0]["trend"]) == 52, (
+            "the digest carries each rupture's 52 weeks"
+        )
     assert "digest: 2 weeks" in run["digests"]
 
 
@@ -120,21 +161,26 @@ def test_events_hit_and_false_alarm_rates(run: dict[str, Any]) -> None:
 
 def test_bad_events_file_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "events.yaml"
-    bad.write_text("- {rupture: no-such-rupture, from: 2025-01-01, to: 2025-01-05}\n", encoding="utf-8")
+    bad.write_text(
+        "- {rupture: no-such-rupture, from: 2025-01-01, to: 2025-01-05}\n", encoding="utf-8"
+    )
     with pytest.raises(InputError, match="unknown rupture 'no-such-rupture'"):
         load_events(bad, {"my-data"})
     bad.write_text("- {rupture: my-data, from: 2025-01-09, to: 2025-01-05}\n", encoding="utf-8")
     with pytest.raises(InputError, match="'to' is before 'from'"):
         load_events(bad, {"my-data"})
-    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'x.db'}", "backtest", "--from", LAST,
-                                   "--to", FIRST])
+    res = CliRunner().invoke(
+        cli, ["--db", f"sqlite:///{tmp_path / 'x.db'}", "backtest", "--from", LAST, "--to", FIRST]
+    )
     assert res.exit_code == 2 and "--to is before --from" in res.output
 
 
 def test_evaluate_events() -> None:
     weeks = week_range("2025-W01", "2025-W30")
     event = EventWindow("a", date(2025, 3, 3), date(2025, 3, 9))  # 2025-W10
-    rep = evaluate_events([event], {"a": {"2025-W10", "2025-W25"}, "b": {"2025-W03"}}, weeks, weeks, ["a", "b"])
+    rep = evaluate_events(
+        [event], {"a": {"2025-W10", "2025-W25"}, "b": {"2025-W03"}}, weeks, weeks, ["a", "b"]
+    )
     assert rep.hits == 1 and rep.results[0].hit_weeks == ("2025-W10",)
     # a: 30 weeks minus W06..W15 (4 weeks either side, +1 for the window) → 20; b: 30
     assert (rep.false_alarms, rep.other_weeks) == (2, 50)
@@ -147,11 +193,22 @@ def test_evaluate_events() -> None:
 def test_score_weeks_ignores_later_weeks() -> None:
     weeks = week_range("2025-W01", "2025-W20")
     ev = {w: (6 if w == "2025-W12" else 1) for w in weeks}
-    base = WeeklyCounts(analysed={w: 100 for w in weeks}, evidence={"a": ev}, sources={"a": {}},
-                        doubts={"a": {}}, first_evidence_week={"a": "2025-W01"}, history_start="2025-W01")
-    more = WeeklyCounts(analysed={**base.analysed, "2025-W21": 5000}, evidence={"a": {**ev, "2025-W21": 900}},
-                        sources={"a": {}}, doubts={"a": {}}, first_evidence_week={"a": "2025-W01"},
-                        history_start="2025-W01")
+    base = WeeklyCounts(
+        analysed={w: 100 for w in weeks},
+        evidence={"a": ev},
+        sources={"a": {}},
+        doubts={"a": {}},
+        first_evidence_week={"a": "2025-W01"},
+        history_start="2025-W01",
+    )
+    more = WeeklyCounts(
+        analysed={**base.analysed, "2025-W21": 5000},
+        evidence={"a": {**ev, "2025-W21": 900}},
+        sources={"a": {}},
+        doubts={"a": {}},
+        first_evidence_week={"a": "2025-W01"},
+        history_start="2025-W01",
+    )
     a, b = score_weeks(base, weeks, ["a"]), score_weeks(more, weeks, ["a"])
     assert a == b
     assert a["a"][weeks.index("2025-W12")].status == "gaining"
@@ -160,20 +217,31 @@ def test_score_weeks_ignores_later_weeks() -> None:
 def test_periods() -> None:
     assert weeks_between(date(2024, 12, 30), date(2025, 1, 12)) == ["2025-W01", "2025-W02"]
     start, end = import_period(date(2025, 3, 5), date(2025, 3, 5))
-    assert (start.isoformat(), end.isoformat()) == ("2024-12-16T00:00:00+00:00", "2025-03-10T00:00:00+00:00")
+    assert (start.isoformat(), end.isoformat()) == (
+        "2024-12-16T00:00:00+00:00",
+        "2025-03-10T00:00:00+00:00",
+    )
     with pytest.raises(ValueError):
         weeks_between(date(2025, 2, 1), date(2025, 1, 1))
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--from", "2025-W10", "--to", "2025-W02"], "--to 2025-W02 is before --from 2025-W10"),
-    (["--week", "2025-W10", "--from", "2025-W02"], "--week cannot be combined with --from/--to"),
-    (["--to", "2025-W10"], "--to goes with --from"),
-    (["--from", "2025-W54"], "--from: no such ISO week"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2025-W10", "--to", "2025-W02"], "--to 2025-W02 is before --from 2025-W10"),
+        (
+            ["--week", "2025-W10", "--from", "2025-W02"],
+            "--week cannot be combined with --from/--to",
+        ),
+        (["--to", "2025-W10"], "--to goes with --from"),
+        (["--from", "2025-W54"], "--from: no such ISO week"),
+    ],
+)
 def test_digest_range_bad_input_is_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'x.db'}", "digest", *args])
-    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, res.output
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, (
+        res.output
+    )
     assert not (tmp_path / "x.db").exists()
 
 
@@ -200,16 +268,47 @@ def test_a_small_backtest_writes_the_history_files(tmp_path: Path) -> None:
     lines = []
     for week, day in enumerate(("2025-03-04", "2025-03-11", "2025-03-18", "2025-03-25")):
         for i in range(3):
-            text = "L'ubérisation des livreurs inquiète." if week == 3 and i < 2 else "Il pleut sur la ville."
-            lines.append(json.dumps({"url": f"https://ex.org/{week}-{i}", "title": f"T{week}{i}", "text": text,
-                                     "published": f"{day}T{i + 8:02d}:00:00+00:00", "source": f"S{i}"},
-                                    ensure_ascii=False))
+            text = (
+                "L'ubérisation des livreurs inquiète."
+                if week == 3 and i < 2
+                else "Il pleut sur la ville."
+            )
+            lines.append(
+                json.dumps(
+                    {
+                        "url": f"https://ex.org/{week}-{i}",
+                        "title": f"T{week}{i}",
+                        "text": text,
+                        "published": f"{day}T{i + 8:02d}:00:00+00:00",
+                        "source": f"S{i}",
+                    },
+                    ensure_ascii=False,
+                )
+            )
     corpus = tmp_path / "c.jsonl"
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'bt.db'}", "--reports", str(tmp_path / "r"),
-                                   "--scenarios", str(tmp_path / "s.yaml"), "--judge", str(tmp_path / "judge.json"),
-                                   "--now", "2025-04-01T08:00:00Z", "-q",
-                                   "backtest", str(corpus), "--from", "2025-03-03", "--to", "2025-03-30"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            f"sqlite:///{tmp_path / 'bt.db'}",
+            "--reports",
+            str(tmp_path / "r"),
+            "--scenarios",
+            str(tmp_path / "s.yaml"),
+            "--judge",
+            str(tmp_path / "judge.json"),
+            "--now",
+            "2025-04-01T08:00:00Z",
+            "-q",
+            "backtest",
+            str(corpus),
+            "--from",
+            "2025-03-03",
+            "--to",
+            "2025-03-30",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = tmp_path / "r" / "history"
     doc = json.loads((out / "weeks.json").read_text(encoding="utf-8"))

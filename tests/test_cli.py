@@ -26,8 +26,14 @@ def invoke(*args: str) -> tuple[int, str]:
 
 @pytest.fixture
 def base(tmp_path: Path) -> list[str]:
-    return ["--db", f"sqlite:///{tmp_path / 's.db'}", "--reports", str(tmp_path / "reports"),
-            "--scenarios", str(REPO / "scenarios.yaml")]
+    return [
+        "--db",
+        f"sqlite:///{tmp_path / 's.db'}",
+        "--reports",
+        str(tmp_path / "reports"),
+        "--scenarios",
+        str(REPO / "scenarios.yaml"),
+    ]
 
 
 def test_every_command_has_help_with_an_example() -> None:
@@ -43,7 +49,10 @@ def test_import_process_digest_export_tvnews_slice(base: list[str], tmp_path: Pa
     src = shared("backtest", "fr-tvnews-2013-2022", "tvnews_fr2_fr3_tf1_2013_2022.jsonl.xz")
     slice_path = tmp_path / "slice.jsonl"
     n = 0
-    with lzma.open(src, "rt", encoding="utf-8") as fh, slice_path.open("w", encoding="utf-8") as out:
+    with (
+        lzma.open(src, "rt", encoding="utf-8") as fh,
+        slice_path.open("w", encoding="utf-8") as out,
+    ):
         for line in fh:
             d = json.loads(line)
             if "2016-03-28" <= d["date"] < "2016-04-04":
@@ -52,10 +61,23 @@ def test_import_process_digest_export_tvnews_slice(base: list[str], tmp_path: Pa
             elif d["date"] >= "2016-04-04":
                 break
     assert n > 150
-    code, out = invoke(*base, "--now", "2016-04-05", "import", str(slice_path),
-                       "--field", "published=date", "--field", "source=media", "--field", "text=description")
+    code, out = invoke(
+        *base,
+        "--now",
+        "2016-04-05",
+        "import",
+        str(slice_path),
+        "--field",
+        "published=date",
+        "--field",
+        "source=media",
+        "--field",
+        "text=description",
+    )
     assert code == 0, out
-    m = re.search(r"import: (\d+) lines, (\d+) new articles, (\d+) already known, (\d+) invalid", out)
+    m = re.search(
+        r"import: (\d+) lines, (\d+) new articles, (\d+) already known, (\d+) invalid", out
+    )
     assert m, out
     lines, new, known, invalid = map(int, m.groups())
     assert (lines, invalid) == (n, 0) and new + known == n and new > 150, out
@@ -67,26 +89,61 @@ def test_import_process_digest_export_tvnews_slice(base: list[str], tmp_path: Pa
     assert data["week"] == "2016-W13"
     assert 50 < data["articles_analysed"] <= n
     assert {r["id"] for r in data["ruptures"]} >= {"post-patrimonial"}
-    res = CliRunner().invoke(cli, [*base, "export", "--since", "2016-03-01", "--until", "2016-04-04",
-                                   "--format", "csv"])
+    res = CliRunner().invoke(
+        cli, [*base, "export", "--since", "2016-03-01", "--until", "2016-04-04", "--format", "csv"]
+    )
     assert res.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert f"export: {len(rows)} matches" in res.stderr
-    assert rows and set(rows[0]) == {"url", "title", "source", "published", "rupture_id", "item_id", "kind", "sentence",
-                                     "score", "accepted", "reasons"}
+    assert rows and set(rows[0]) == {
+        "url",
+        "title",
+        "source",
+        "published",
+        "rupture_id",
+        "item_id",
+        "kind",
+        "sentence",
+        "score",
+        "accepted",
+        "reasons",
+    }
     # importing the same file twice adds nothing
-    code, out = invoke(*base, "import", str(slice_path), "--field", "published=date",
-                       "--field", "source=media", "--field", "text=description")
+    code, out = invoke(
+        *base,
+        "import",
+        str(slice_path),
+        "--field",
+        "published=date",
+        "--field",
+        "source=media",
+        "--field",
+        "text=description",
+    )
     assert code == 0 and ", 0 new articles" in out
 
 
 def test_import_rejects_bad_lines_and_writes_nothing(base: list[str], tmp_path: Path) -> None:
     p = tmp_path / "bad.jsonl"
-    good = {"url": "https://ex.org/a", "title": "t", "text": "La monnaie locale.", "published": "2024-01-02",
-            "source": "Ex"}
-    p.write_text("\n".join([json.dumps(good), "{not json", json.dumps({**good, "url": "ftp://x"}),
-                            json.dumps({**good, "published": "yesterday"}), json.dumps({**good, "text": None, "title": ""})]),
-                 encoding="utf-8")
+    good = {
+        "url": "https://ex.org/a",
+        "title": "t",
+        "text": "La monnaie locale.",
+        "published": "2024-01-02",
+        "source": "Ex",
+    }
+    p.write_text(
+        "\n".join(
+            [
+                json.dumps(good),
+                "{not json",
+                json.dumps({**good, "url": "ftp://x"}),
+                json.dumps({**good, "published": "yesterday"}),
+                json.dumps({**good, "text": None, "title": ""}),
+            ]
+        ),
+        encoding="utf-8",
+    )
     code, out = invoke(*base, "import", str(p))
     assert code == 2
     for line in (2, 3, 4, 5):
@@ -104,7 +161,12 @@ def test_bad_week_and_now_are_usage_errors(base: list[str]) -> None:
 
 
 def test_unreachable_database_exit_3() -> None:
-    code, out = invoke("--db", "postgresql+psycopg://nobody:secret@127.0.0.1:1/x", "--scenarios",
-                       str(REPO / "scenarios.yaml"), "digest")
+    code, out = invoke(
+        "--db",
+        "postgresql+psycopg://nobody:secret@127.0.0.1:1/x",
+        "--scenarios",
+        str(REPO / "scenarios.yaml"),
+        "digest",
+    )
     assert code == 3
     assert "cannot open database" in out and "secret" not in out

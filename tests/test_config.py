@@ -35,8 +35,16 @@ def _check(tmp_path: Path, scenarios: str, sources: str | None = None) -> tuple[
 
 
 def test_repository_files_pass_check() -> None:
-    res = CliRunner().invoke(cli, ["--scenarios", str(REPO / "scenarios.yaml"),
-                                   "--sources", str(REPO / "sources.yaml"), "check"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--scenarios",
+            str(REPO / "scenarios.yaml"),
+            "--sources",
+            str(REPO / "sources.yaml"),
+            "check",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert res.output.startswith("ok: ")
     assert "ruptures" in res.output and "terms" in res.output
@@ -52,15 +60,42 @@ def test_good_file_summary(tmp_path: Path) -> None:
     ("text", "line", "key", "message"),
     [
         (GOOD + "    bogus: 1\n", 9, "ruptures[0](demo-rupture).bogus", "unknown key"),
-        (GOOD.replace("        any:", "        anyy:"), 8, "ruptures[0](demo-rupture).watch[0](w-one).anyy", "unknown key"),
-        (GOOD.replace('any: ["monnaie locale"]', "any: []"), 6, "ruptures[0](demo-rupture).watch[0](w-one)", "empty term list"),
-        (GOOD + GOOD.split("ruptures:\n")[1], 9, "ruptures[1](demo-rupture).id", "duplicate rupture id"),
+        (
+            GOOD.replace("        any:", "        anyy:"),
+            8,
+            "ruptures[0](demo-rupture).watch[0](w-one).anyy",
+            "unknown key",
+        ),
+        (
+            GOOD.replace('any: ["monnaie locale"]', "any: []"),
+            6,
+            "ruptures[0](demo-rupture).watch[0](w-one)",
+            "empty term list",
+        ),
+        (
+            GOOD + GOOD.split("ruptures:\n")[1],
+            9,
+            "ruptures[1](demo-rupture).id",
+            "duplicate rupture id",
+        ),
         (GOOD.replace("title:", "title: [unclosed\n    x:"), 5, "(syntax)", "invalid YAML"),
-        (GOOD.replace("demo-rupture", "Demo Rupture"), 3, "ruptures[0](Demo Rupture).id", "kebab-case"),
-        (GOOD.replace("    title:", "    title: a\n    title:"), 5, "ruptures[0].title", "duplicate key"),
+        (
+            GOOD.replace("demo-rupture", "Demo Rupture"),
+            3,
+            "ruptures[0](Demo Rupture).id",
+            "kebab-case",
+        ),
+        (
+            GOOD.replace("    title:", "    title: a\n    title:"),
+            5,
+            "ruptures[0].title",
+            "duplicate key",
+        ),
     ],
 )
-def test_broken_files_exit_2_naming_file_line_key(tmp_path: Path, text: str, line: int, key: str, message: str) -> None:
+def test_broken_files_exit_2_naming_file_line_key(
+    tmp_path: Path, text: str, line: int, key: str, message: str
+) -> None:
     code, out = _check(tmp_path, text)
     assert code == 2, out
     path = str(tmp_path / "scenarios.yaml")

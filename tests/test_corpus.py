@@ -28,8 +28,13 @@ from signals.store import open_store
 from signals.store import schema as t
 
 NOW = datetime(2024, 1, 10, tzinfo=UTC)
-GOOD = {"url": "https://ex.org/a", "title": "t", "text": "La monnaie locale.", "published": "2024-01-02",
-        "source": "Ex Média"}
+GOOD = {
+    "url": "https://ex.org/a",
+    "title": "t",
+    "text": "La monnaie locale.",
+    "published": "2024-01-02",
+    "source": "Ex Média",
+}
 
 
 def _write(path: Path, lines: list[str]) -> Path:
@@ -49,12 +54,16 @@ def test_a_bad_line_is_one_line_error_naming_file_and_line(tmp_path: Path) -> No
     with pytest.raises(InputError) as e:
         list(read_jsonl(p, _ident))
     msg = str(e.value)
-    assert msg == f"{p}:3: not a JSON object (pass --skip-invalid to skip bad lines)"  # blank line 2 counts
+    assert (
+        msg == f"{p}:3: not a JSON object (pass --skip-invalid to skip bad lines)"
+    )  # blank line 2 counts
     assert "\n" not in msg
 
 
 def test_skip_invalid_skips_and_counts_bad_lines(tmp_path: Path) -> None:
-    p = _write(tmp_path / "c.jsonl", [json.dumps({"n": 1}), "{broken", "", "42", json.dumps({"n": 2})])
+    p = _write(
+        tmp_path / "c.jsonl", [json.dumps({"n": 1}), "{broken", "", "42", json.dumps({"n": 2})]
+    )
     stats = LineStats()
     assert list(read_jsonl(p, _ident, skip_invalid=True, stats=stats)) == [{"n": 1}, {"n": 2}]
     assert (stats.lines, stats.invalid) == (4, 2)  # blank lines are not lines
@@ -107,11 +116,24 @@ def test_unknown_field_names_are_refused() -> None:
 
 
 def test_documents_use_aliases_field_map_and_wanted_urls(tmp_path: Path) -> None:
-    tv = _write(tmp_path / "tv.jsonl", [
-        json.dumps({"url": "https://tv/1", "title": "T1", "description": "texte 1", "date": "2019-03-01",
-                    "media": "TF1"}),
-        json.dumps({"url": "https://tv/2", "title": "T2", "description": "texte 2"})])
-    lm = _write(tmp_path / "lm.jsonl", [json.dumps({"link": "https://lm/1", "title": "L1", "summary": "s"})])
+    tv = _write(
+        tmp_path / "tv.jsonl",
+        [
+            json.dumps(
+                {
+                    "url": "https://tv/1",
+                    "title": "T1",
+                    "description": "texte 1",
+                    "date": "2019-03-01",
+                    "media": "TF1",
+                }
+            ),
+            json.dumps({"url": "https://tv/2", "title": "T2", "description": "texte 2"}),
+        ],
+    )
+    lm = _write(
+        tmp_path / "lm.jsonl", [json.dumps({"link": "https://lm/1", "title": "L1", "summary": "s"})]
+    )
     docs = read_documents([tv, lm], {"https://tv/1", "https://lm/1"})
     assert set(docs) == {"https://tv/1", "https://lm/1"}
     d = docs["https://tv/1"]
@@ -122,8 +144,14 @@ def test_documents_use_aliases_field_map_and_wanted_urls(tmp_path: Path) -> None
 
 
 def test_documents_follow_the_same_bad_line_policy(tmp_path: Path) -> None:
-    p = _write(tmp_path / "c.jsonl", [json.dumps({"url": "https://x/1", "title": "a"}), "{broken",
-                                      json.dumps({"title": "no url"})])
+    p = _write(
+        tmp_path / "c.jsonl",
+        [
+            json.dumps({"url": "https://x/1", "title": "a"}),
+            "{broken",
+            json.dumps({"title": "no url"}),
+        ],
+    )
     with pytest.raises(InputError, match=r"c\.jsonl:2: not JSON"):
         read_documents([p])
     q = _write(tmp_path / "d.jsonl", [json.dumps({"title": "no url"})])
@@ -137,8 +165,15 @@ def test_documents_follow_the_same_bad_line_policy(tmp_path: Path) -> None:
 
 def test_import_lists_every_bad_line_and_writes_nothing(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
-    p = _write(tmp_path / "bad.jsonl", [json.dumps(GOOD), "{not json", json.dumps({**GOOD, "url": "ftp://x"}),
-                                        json.dumps({**GOOD, "source": ""})])
+    p = _write(
+        tmp_path / "bad.jsonl",
+        [
+            json.dumps(GOOD),
+            "{not json",
+            json.dumps({**GOOD, "url": "ftp://x"}),
+            json.dumps({**GOOD, "source": ""}),
+        ],
+    )
     with pytest.raises(InputError) as e:
         import_jsonl(store, p, lambda: NOW)
     msg = str(e.value)
@@ -166,18 +201,34 @@ def test_import_shows_at_most_the_first_errors(tmp_path: Path) -> None:
 
 def test_import_field_map_and_limit_then_export(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
-    lines = [json.dumps({"url": f"https://ex.org/{i}", "title": f"t{i}", "description": "texte",
-                         "date": "2024-01-02", "media": "TF1"}) for i in range(5)]
+    lines = [
+        json.dumps(
+            {
+                "url": f"https://ex.org/{i}",
+                "title": f"t{i}",
+                "description": "texte",
+                "date": "2024-01-02",
+                "media": "TF1",
+            }
+        )
+        for i in range(5)
+    ]
     p = _write(tmp_path / "c.jsonl", lines)
     fields = {"text": "description", "published": "date", "source": "media"}
     rep = import_jsonl(store, p, lambda: NOW, fields, limit=3)
     assert (rep.lines, rep.imported) == (3, 3)
     with store.engine.connect() as c:
         rows = c.execute(select(t.articles.c.url, t.articles.c.week, t.articles.c.state)).all()
-    assert sorted(r.url for r in rows) == ["https://ex.org/0", "https://ex.org/1", "https://ex.org/2"]
+    assert sorted(r.url for r in rows) == [
+        "https://ex.org/0",
+        "https://ex.org/1",
+        "https://ex.org/2",
+    ]
     assert {(r.week, r.state) for r in rows} == {("2024-W01", "ready")}
     out = io.StringIO()
-    assert export_matches(store, datetime(2024, 1, 1, tzinfo=UTC), NOW, out, "csv") == 0  # not processed yet
+    assert (
+        export_matches(store, datetime(2024, 1, 1, tzinfo=UTC), NOW, out, "csv") == 0
+    )  # not processed yet
     assert out.getvalue().startswith("url,title,source,published,rupture_id")
     store.dispose()
 
@@ -188,15 +239,21 @@ def test_eval_and_train_take_skip_invalid(tmp_path: Path) -> None:
     from signals.cli import cli
 
     repo_dir = Path(__file__).resolve().parents[1]
-    labels = _write(tmp_path / "l.jsonl", [json.dumps({"id": "https://ex.org/a", "split": "dev", "labels": []})])
+    labels = _write(
+        tmp_path / "l.jsonl", [json.dumps({"id": "https://ex.org/a", "split": "dev", "labels": []})]
+    )
     corpus = _write(tmp_path / "c.jsonl", [json.dumps(GOOD), "{broken"])
     base = ["--scenarios", str(repo_dir / "scenarios.yaml")]
-    for cmd in (["eval", str(labels), "--corpus", str(corpus)],
-                ["train", str(labels), "--corpus", str(corpus), "-o", str(tmp_path / "m.json")]):
+    for cmd in (
+        ["eval", str(labels), "--corpus", str(corpus)],
+        ["train", str(labels), "--corpus", str(corpus), "-o", str(tmp_path / "m.json")],
+    ):
         res = CliRunner().invoke(cli, [*base, *cmd])
         assert res.exit_code == 2, res.output
         assert res.output.strip().startswith(f"error: {corpus}:2: not JSON (")
         assert len(res.output.strip().splitlines()) == 1
-    res = CliRunner().invoke(cli, [*base, "eval", str(labels), "--corpus", str(corpus), "--skip-invalid"])
+    res = CliRunner().invoke(
+        cli, [*base, "eval", str(labels), "--corpus", str(corpus), "--skip-invalid"]
+    )
     assert res.exit_code == 0, res.output
     assert "1 labelled records used, 0 not found" in res.output

@@ -16,16 +16,35 @@ from signals.score import iso_week
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_the_last_days_replayed_give_the_last_week_s_digest_with_archived_links(tmp_path: Path) -> None:
+def test_the_last_days_replayed_give_the_last_week_s_digest_with_archived_links(
+    tmp_path: Path,
+) -> None:
     reports = tmp_path / "reports"
-    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / 'demo.db'}", "--reports", str(reports),
-                                   "--scenarios", str(REPO / "scenarios.yaml"), "demo", "--days", "7"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            f"sqlite:///{tmp_path / 'demo.db'}",
+            "--reports",
+            str(reports),
+            "--scenarios",
+            str(REPO / "scenarios.yaml"),
+            "demo",
+            "--days",
+            "7",
+        ],
+    )
     assert res.exit_code == 0, res.output
     corpus = load_corpus()
     week = iso_week(end_of_day(demo_days(corpus)[-1]))
-    assert re.search(rf"demo: serving {len(corpus.articles)} demo articles from {len(corpus.sources)} outlets "
-                     r"on http://127\.0\.0\.1:\d+; replaying 7 days into sqlite:///", res.output), res.output
-    m = re.search(rf"week {week}: (\d+) new articles, (\d+) pages downloaded, (\d+) analysed", res.output)
+    assert re.search(
+        rf"demo: serving {len(corpus.articles)} demo articles from {len(corpus.sources)} outlets "
+        r"on http://127\.0\.0\.1:\d+; replaying 7 days into sqlite:///",
+        res.output,
+    ), res.output
+    m = re.search(
+        rf"week {week}: (\d+) new articles, (\d+) pages downloaded, (\d+) analysed", res.output
+    )
     assert m, res.output
     new, pages, analysed = map(int, m.groups())
     assert new > 0 and pages == new and analysed == new

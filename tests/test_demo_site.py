@@ -30,12 +30,17 @@ def test_archive_holds_every_published_page_with_relative_links(tmp_path: Path) 
 def test_relink_points_digest_links_at_the_archive(tmp_path: Path) -> None:
     base = "http://127.0.0.1:40123"
     md = tmp_path / "2025-W15.md"
-    md.write_text(f"1. [Titre](<{base}/articles/a-b.html>) and <{base}/feeds/x.xml>\n", encoding="utf-8")
+    md.write_text(
+        f"1. [Titre](<{base}/articles/a-b.html>) and <{base}/feeds/x.xml>\n", encoding="utf-8"
+    )
     html = tmp_path / "2025-W15.html"
     html.write_text(f'<a href="{base}/articles/a-b.html">x</a>', encoding="utf-8")
     other = tmp_path / "notes.txt"
     other.write_text(f"{base}/articles/a-b.html", encoding="utf-8")
     relink_to_archive([md, html, other, tmp_path / "missing.json"], base + "/")
-    assert md.read_text(encoding="utf-8") == f"1. [Titre](<demo/articles/a-b.html>) and <{base}/feeds/x.xml>\n"
+    assert (
+        md.read_text(encoding="utf-8")
+        == f"1. [Titre](<demo/articles/a-b.html>) and <{base}/feeds/x.xml>\n"
+    )
     assert html.read_text(encoding="utf-8") == '<a href="demo/articles/a-b.html">x</a>'
     assert other.read_text(encoding="utf-8") == f"{base}/articles/a-b.html"  # not a digest file

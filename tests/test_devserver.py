@@ -7,7 +7,9 @@ import http.client
 from signals.devserver import Response, serve
 
 
-def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def _get(
+    port: int, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request("GET", path, headers=headers or {})
@@ -34,7 +36,9 @@ def test_the_router_answers_and_every_path_is_recorded() -> None:
         assert hdrs["content-length"] == "6"  # added when the router gives none
         assert _get(srv.port, "/nothing")[::2] == (404, b"no route")
         assert srv.hits == ["/feed.xml?x=1", "/nothing"]
-    assert seen[0][0] == "/feed.xml?x=1" and seen[0][1]["if-none-match"] == '"e0"'  # lower-cased names
+    assert (
+        seen[0][0] == "/feed.xml?x=1" and seen[0][1]["if-none-match"] == '"e0"'
+    )  # lower-cased names
 
 
 def test_a_304_has_no_body_and_a_router_error_is_a_500() -> None:

@@ -48,8 +48,16 @@ CITIES = ["Nantes", "Lyon", "Lille", "Brest"]
 
 
 def _line(i: str, title: str, text: str, when: datetime, source: str) -> str:
-    return json.dumps({"url": f"https://ex.org/{i}", "title": title, "text": text,
-                       "published": when.isoformat(), "source": source}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "url": f"https://ex.org/{i}",
+            "title": title,
+            "text": text,
+            "published": when.isoformat(),
+            "source": source,
+        },
+        ensure_ascii=False,
+    )
 
 
 def _corpus() -> list[str]:
@@ -60,15 +68,40 @@ def _corpus() -> list[str]:
             text += f" La monnaie locale de {city} les soutient."
         if i == 0:
             text += " Le troc revient aussi. La Coop des Livreurs le dit."
-        lines.append(_line(f"e{i}", f"Reportage {i + 1} à {city}", text, DAY + timedelta(hours=i),
-                           "Journal A" if i % 2 == 0 else "Journal B"))
+        lines.append(
+            _line(
+                f"e{i}",
+                f"Reportage {i + 1} à {city}",
+                text,
+                DAY + timedelta(hours=i),
+                "Journal A" if i % 2 == 0 else "Journal B",
+            )
+        )
     for i in range(3):  # analysed, no match
-        lines.append(_line(f"n{i}", f"Météo {i}", "Du soleil et quelques nuages.", DAY + timedelta(hours=9 + i),
-                           "Journal C"))
+        lines.append(
+            _line(
+                f"n{i}",
+                f"Météo {i}",
+                "Du soleil et quelques nuages.",
+                DAY + timedelta(hours=9 + i),
+                "Journal C",
+            )
+        )
     for w in range(1, 11):  # quiet weeks before: the history the baseline is made of
-        lines.append(_line(f"q{w}", f"Semaine {w}", "Il pleut un peu.", DAY - timedelta(weeks=w), "Journal A"))
-    lines.append(_line("next", "La semaine suivante", "L'ubérisation, encore.", DAY + timedelta(weeks=1),
-                       "Journal A"))
+        lines.append(
+            _line(
+                f"q{w}", f"Semaine {w}", "Il pleut un peu.", DAY - timedelta(weeks=w), "Journal A"
+            )
+        )
+    lines.append(
+        _line(
+            "next",
+            "La semaine suivante",
+            "L'ubérisation, encore.",
+            DAY + timedelta(weeks=1),
+            "Journal A",
+        )
+    )
     return lines
 
 
@@ -87,13 +120,33 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     (tmp / "judge.json").write_text(json.dumps(accept_all().to_json()), encoding="utf-8")
     (tmp / "c.jsonl").write_text("\n".join(_corpus()) + "\n", encoding="utf-8")
     db = f"sqlite:///{tmp / 'd.db'}"
-    base = ["--db", db, "--judge", str(tmp / "judge.json"), "--scenarios", str(tmp / "scenarios.yaml"),
-            "--reports", str(tmp / "r"), "--now", NOW.isoformat(), "-q"]
+    base = [
+        "--db",
+        db,
+        "--judge",
+        str(tmp / "judge.json"),
+        "--scenarios",
+        str(tmp / "scenarios.yaml"),
+        "--reports",
+        str(tmp / "r"),
+        "--now",
+        NOW.isoformat(),
+        "-q",
+    ]
     for args in (["import", str(tmp / "c.jsonl")], ["process"]):
         res = CliRunner().invoke(cli, [*base, *args])
         assert res.exit_code == 0, res.output
-    ctx = Context.open(Settings(db_url=db, scenarios_path=tmp / "scenarios.yaml", judge_path=tmp / "judge.json",
-                                cache_dir=tmp / "cache", now=NOW), need_sources=False, create=False)
+    ctx = Context.open(
+        Settings(
+            db_url=db,
+            scenarios_path=tmp / "scenarios.yaml",
+            judge_path=tmp / "judge.json",
+            cache_dir=tmp / "cache",
+            now=NOW,
+        ),
+        need_sources=False,
+        create=False,
+    )
     calls: list[list[int]] = []
     ruleset = ctx.ruleset()
     digest, _ = build_digest(ctx.store, ruleset, WEEK, NOW, entities=calls.append)
@@ -126,7 +179,9 @@ def test_scores_and_statuses(built: Built) -> None:
 
 def test_the_article_lists(built: Built) -> None:
     p = _rupture(built.digest, "plateformes")
-    assert sorted(a.title for a in p.articles) == [f"Reportage {i + 1} à {c}" for i, c in enumerate(CITIES)]
+    assert sorted(a.title for a in p.articles) == [
+        f"Reportage {i + 1} à {c}" for i, c in enumerate(CITIES)
+    ]
     scores = [a.score for a in p.articles]
     assert scores == sorted(scores, reverse=True)
     first = next(a for a in p.articles if a.url == "https://ex.org/e0")
@@ -136,7 +191,11 @@ def test_the_article_lists(built: Built) -> None:
     assert [a.url for a in p.counter_evidence] == ["https://ex.org/e0"]
     assert p.counter_evidence[0].item_ids == ("d-troc",)
     # activity over evidence and counter-evidence articles, busiest first
-    assert [(i.item_id, i.articles) for i in p.items] == [("w-uber", 4), ("w-money", 2), ("d-troc", 1)]
+    assert [(i.item_id, i.articles) for i in p.items] == [
+        ("w-uber", 4),
+        ("w-money", 2),
+        ("d-troc", 1),
+    ]
     assert p.announcers == ("La Coop des Livreurs",)
 
 
@@ -153,19 +212,37 @@ def test_a_collapsed_copy_is_not_counted_or_listed(built: Built, tmp_path: Path)
     assert src is not None
     copy = tmp_path / "copy.db"
     shutil.copyfile(src, copy)
-    ctx = Context.open(Settings(db_url=f"sqlite:///{copy}", scenarios_path=built.ctx.settings.scenarios_path,
-                                cache_dir=tmp_path / "cache", now=NOW), need_sources=False, create=False)
+    ctx = Context.open(
+        Settings(
+            db_url=f"sqlite:///{copy}",
+            scenarios_path=built.ctx.settings.scenarios_path,
+            cache_dir=tmp_path / "cache",
+            now=NOW,
+        ),
+        need_sources=False,
+        create=False,
+    )
     try:
         with ctx.store.begin() as c:
-            ids = dict(c.execute(t.articles.select().with_only_columns(t.articles.c.url, t.articles.c.id)).all())
-            c.execute(update(t.articles).where(t.articles.c.url == "https://ex.org/e3")
-                      .values(dup_of=ids["https://ex.org/e1"]))
+            ids = dict(
+                c.execute(
+                    t.articles.select().with_only_columns(t.articles.c.url, t.articles.c.id)
+                ).all()
+            )
+            c.execute(
+                update(t.articles)
+                .where(t.articles.c.url == "https://ex.org/e3")
+                .values(dup_of=ids["https://ex.org/e1"])
+            )
         d, _ = build_digest(ctx.store, built.ruleset, WEEK, NOW)
     finally:
         ctx.close()
     p = _rupture(d, "plateformes")
     assert p.score.evidence == len(CITIES) - 1
-    assert "https://ex.org/e3" not in {a.url for a in p.articles} and len(p.articles) == len(CITIES) - 1
+    assert (
+        "https://ex.org/e3" not in {a.url for a in p.articles}
+        and len(p.articles) == len(CITIES) - 1
+    )
 
 
 def test_a_week_without_articles_is_all_zero(built: Built) -> None:
@@ -175,12 +252,18 @@ def test_a_week_without_articles_is_all_zero(built: Built) -> None:
     assert all(r.articles == () for r in d.ruptures)
 
 
-@pytest.mark.parametrize(("now", "week"), [
-    (NOW, "2024-W19"),                                        # a Tuesday: the week before
-    (datetime(2024, 5, 13, 0, 0, tzinfo=UTC), "2024-W19"),    # Monday 00:00: the week just ended
-    (datetime(2024, 5, 12, 23, 59, tzinfo=UTC), "2024-W18"),  # Sunday night: this week is not over
-    (datetime(2021, 1, 4, 9, tzinfo=UTC), "2020-W53"),        # across a 53-week year
-    (datetime(2025, 1, 1, 9, tzinfo=UTC), "2024-W52"),        # 1 Jan 2025 is in 2025-W01
-])
+@pytest.mark.parametrize(
+    ("now", "week"),
+    [
+        (NOW, "2024-W19"),  # a Tuesday: the week before
+        (datetime(2024, 5, 13, 0, 0, tzinfo=UTC), "2024-W19"),  # Monday 00:00: the week just ended
+        (
+            datetime(2024, 5, 12, 23, 59, tzinfo=UTC),
+            "2024-W18",
+        ),  # Sunday night: this week is not over
+        (datetime(2021, 1, 4, 9, tzinfo=UTC), "2020-W53"),  # across a 53-week year
+        (datetime(2025, 1, 1, 9, tzinfo=UTC), "2024-W52"),  # 1 Jan 2025 is in 2025-W01
+    ],
+)
 def test_last_complete_week(now: datetime, week: str) -> None:
     assert last_complete_week(now) == week

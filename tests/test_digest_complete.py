@@ -20,7 +20,20 @@ from signals.judge import accept_all
 NOW = datetime(2024, 5, 14, 12, tzinfo=UTC)
 WEEK = "2024-W19"
 EVIDENCE, COUNTER = 12, 3
-WORDS = ["Nantes", "Lyon", "Lille", "Brest", "Rennes", "Metz", "Nice", "Pau", "Dijon", "Caen", "Tours", "Albi"]
+WORDS = [
+    "Nantes",
+    "Lyon",
+    "Lille",
+    "Brest",
+    "Rennes",
+    "Metz",
+    "Nice",
+    "Pau",
+    "Dijon",
+    "Caen",
+    "Tours",
+    "Albi",
+]
 
 SCENARIOS = """\
 ruptures:
@@ -36,26 +49,40 @@ ruptures:
 
 
 def _item(guid: str, title: str, body: str, when: datetime) -> str:
-    return (f"<item><title>{title}</title><link>https://ex.org/{guid}</link><guid>{guid}</guid>"
-            f"<description>{body}</description>"
-            f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>")
+    return (
+        f"<item><title>{title}</title><link>https://ex.org/{guid}</link><guid>{guid}</guid>"
+        f"<description>{body}</description>"
+        f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>"
+    )
 
 
 def _feed() -> str:
     day = datetime(2024, 5, 7, 8, tzinfo=UTC)
     items = []
     for i, city in enumerate(WORDS[:EVIDENCE]):
-        body = (f"À {city}, les chauffeurs ubérisés manifestent depuis {i + 2} jours. "
-                f"Le maire de {city} parle du temps qu'il fait. "
-                f"La monnaie locale de {city} les soutient, comme l'ubérisation inquiète.")
+        body = (
+            f"À {city}, les chauffeurs ubérisés manifestent depuis {i + 2} jours. "
+            f"Le maire de {city} parle du temps qu'il fait. "
+            f"La monnaie locale de {city} les soutient, comme l'ubérisation inquiète."
+        )
         if i < COUNTER:
             body += f" À {city}, le troc revient aussi."
-        items.append(_item(f"e{i}", f"Reportage numéro {i + 1} à {city}", body, day + timedelta(minutes=i)))
+        items.append(
+            _item(f"e{i}", f"Reportage numéro {i + 1} à {city}", body, day + timedelta(minutes=i))
+        )
     for w in range(1, 11):  # quiet weeks before: the rupture can be "new"
-        items.append(_item(f"q{w}", f"Météo de la semaine {w}", "Du soleil et quelques nuages.",
-                           day - timedelta(weeks=w)))
-    return ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Ex</title>"
-            f"<link>https://ex.org/</link>{''.join(items)}</channel></rss>")
+        items.append(
+            _item(
+                f"q{w}",
+                f"Météo de la semaine {w}",
+                "Du soleil et quelques nuages.",
+                day - timedelta(weeks=w),
+            )
+        )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Ex</title>"
+        f"<link>https://ex.org/</link>{''.join(items)}</channel></rss>"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +92,28 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     judge = tmp / "judge.json"
     judge.write_text(json.dumps(accept_all().to_json()), encoding="utf-8")
     feed = _feed().encode()
-    with serve(lambda _path, _headers: Response(200, feed, {"Content-Type": "application/rss+xml"})) as srv:
+    with serve(
+        lambda _path, _headers: Response(200, feed, {"Content-Type": "application/rss+xml"})
+    ) as srv:
         (tmp / "sources.yaml").write_text(
-            "defaults: {fetch_pages: false}\nfetch: {allow_networks: [\"127.0.0.0/8\"]}\nsources:\n"
-            f"  - {{id: ex, name: Ex, url: '{srv.base_url}/feed.xml'}}\n", encoding="utf-8")
-        base = ["--db", f"sqlite:///{tmp / 'x.db'}", "--judge", str(judge), "--sources", str(tmp / "sources.yaml"),
-                "--scenarios", str(tmp / "scenarios.yaml"), "--reports", str(tmp / "r"), "--now", NOW.isoformat()]
+            'defaults: {fetch_pages: false}\nfetch: {allow_networks: ["127.0.0.0/8"]}\nsources:\n'
+            f"  - {{id: ex, name: Ex, url: '{srv.base_url}/feed.xml'}}\n",
+            encoding="utf-8",
+        )
+        base = [
+            "--db",
+            f"sqlite:///{tmp / 'x.db'}",
+            "--judge",
+            str(judge),
+            "--sources",
+            str(tmp / "sources.yaml"),
+            "--scenarios",
+            str(tmp / "scenarios.yaml"),
+            "--reports",
+            str(tmp / "r"),
+            "--now",
+            NOW.isoformat(),
+        ]
         res = CliRunner().invoke(cli, [*base, "run"])
         assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, [*base, "digest", "--week", WEEK])
@@ -94,7 +137,9 @@ def test_json_lists_every_article_with_every_item_and_sentence(reports: Path) ->
         assert set(a["item_ids"]) == {"w-uber", "w-money"}
         hit = {i for s in a["sentences"] for i in s["item_ids"]}
         assert hit == {"w-uber", "w-money"}
-        assert len(a["sentences"]) == 2  # the first and the third sentence; the weather is not listed
+        assert (
+            len(a["sentences"]) == 2
+        )  # the first and the third sentence; the weather is not listed
         first = a["sentences"][0]
         assert [first["text"][x:y] for x, y in first["spans"]] == ["ubérisés"]
         third = a["sentences"][1]
@@ -167,11 +212,18 @@ def test_emerging_terms_in_json_html_and_markdown(reports: Path) -> None:
     assert em["evidence"] == EVIDENCE and em["recent_evidence"] == EVIDENCE
     terms = {t["term"]: t for t in em["terms"]}
     assert "chauffeurs" in terms, terms  # in every evidence article, in none of the weather ones
-    assert terms["chauffeurs"]["visibility"] == 1.0 and terms["chauffeurs"]["growth"] == 0.0  # no earlier weeks
-    assert not {"comme", "depuis", "jours", "les", "fait"} & set(terms)  # function words and boilerplate
+    assert (
+        terms["chauffeurs"]["visibility"] == 1.0 and terms["chauffeurs"]["growth"] == 0.0
+    )  # no earlier weeks
+    assert not {"comme", "depuis", "jours", "les", "fait"} & set(
+        terms
+    )  # function words and boilerplate
     assert terms["ubérisation"]["in_watch_list"] and not terms["chauffeurs"]["in_watch_list"]
     html = (reports / f"{WEEK}.html").read_text(encoding="utf-8")
     section = html.split('<div class="emerging">')[1].split("</div>\n</div>")[0]
     assert '<svg class="emerging-map"' in section and "<td>chauffeurs</td>" in section
     md = (reports / f"{WEEK}.md").read_text(encoding="utf-8")
-    assert "### Emerging terms (2024-W08 to 2024-W19)" in md and "| chauffeurs | well-known | 100% (12) |" in md
+    assert (
+        "### Emerging terms (2024-W08 to 2024-W19)" in md
+        and "| chauffeurs | well-known | 100% (12) |" in md
+    )

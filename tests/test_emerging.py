@@ -33,8 +33,15 @@ FILLER = "Le conseil municipal a voté le budget de la ville pour la rentrée sc
 
 def _background(evidence: list[EvidenceDoc], others: int = 120) -> Background:
     docs = [BackgroundDoc(d.article_id, d.text, "fr", "tv") for d in evidence]
-    docs += [BackgroundDoc(10_000 + i, f"{FILLER} Sujet numéro {i} sur la météo et le sport.", "fr",
-                           "tv" if i % 2 else "radio") for i in range(others)]
+    docs += [
+        BackgroundDoc(
+            10_000 + i,
+            f"{FILLER} Sujet numéro {i} sur la météo et le sport.",
+            "fr",
+            "tv" if i % 2 else "radio",
+        )
+        for i in range(others)
+    ]
     return Background(docs)
 
 
@@ -51,8 +58,10 @@ def _evidence() -> list[EvidenceDoc]:
             words.append("plateforme")
         if not recent and i % 5 == 0:
             words.append("entrepôt")
-        text = (f"Selon le journal de samedi, les {' et les '.join(words)} sont aussi dans "
-                "cette tribune, lundi, selon la rédaction de France.")
+        text = (
+            f"Selon le journal de samedi, les {' et les '.join(words)} sont aussi dans "
+            "cette tribune, lundi, selon la rédaction de France."
+        )
         docs.append(EvidenceDoc(i + 1, week, text, "fr"))
     return docs
 
@@ -84,8 +93,12 @@ def test_map_places_hand_made_terms() -> None:
     assert by["plateforme"].earlier_share == 0.0 and by["plateforme"].recent_share >= 0.5
     assert by["salariés"].in_watch_list and not by["plateforme"].in_watch_list  # stems compared
     # strong: high visibility and rising
-    rising = [EvidenceDoc(100 + i, d.week, d.text + (" Les livreurs aussi." if d.week >= "2024-W05" else ""),
-                          "fr") for i, d in enumerate(ev)]
+    rising = [
+        EvidenceDoc(
+            100 + i, d.week, d.text + (" Les livreurs aussi." if d.week >= "2024-W05" else ""), "fr"
+        )
+        for i, d in enumerate(ev)
+    ]
     m2 = emerging_map(rising, _background(rising), WEEKS)
     assert m2 is not None and _terms(m2)["livreurs"] == "strong", m2.terms
 
@@ -94,16 +107,31 @@ def test_stopwords_and_boilerplate_never_listed() -> None:
     ev = _evidence()
     m = emerging_map(ev, _background(ev), WEEKS)
     assert m is not None and m.terms
-    banned = {"selon", "journal", "samedi", "lundi", "tribune", "redaction", "france", "cette", "aussi", "les"}
+    banned = {
+        "selon",
+        "journal",
+        "samedi",
+        "lundi",
+        "tribune",
+        "redaction",
+        "france",
+        "cette",
+        "aussi",
+        "les",
+    }
     assert not {t.term for t in m.terms} & banned
     assert m.terms[0].term in {"coopérative", "salariés", "plateforme"}
-    assert not content_words("Selon le journal de samedi, cette tribune est aussi la nôtre") - {"notre"}
+    assert not content_words("Selon le journal de samedi, cette tribune est aussi la nôtre") - {
+        "notre"
+    }
     assert "les" in stopwords("fr") and "the" in stopwords("en")
 
 
 def test_one_article_does_not_make_a_signal() -> None:
     ev = _evidence()
-    ev[-1] = EvidenceDoc(ev[-1].article_id, ev[-1].week, ev[-1].text + " Un seul ornithorynque.", "fr")
+    ev[-1] = EvidenceDoc(
+        ev[-1].article_id, ev[-1].week, ev[-1].text + " Un seul ornithorynque.", "fr"
+    )
     m = emerging_map(ev, _background(ev), WEEKS)
     assert m is not None and "ornithorynque" not in _terms(m)  # below min_support
     m1 = emerging_map(ev, _background(ev), WEEKS, params=EmergingParams(min_support=1))
@@ -127,24 +155,60 @@ def test_entity_filter() -> None:
     assert not looks_like_name("L'impact") and looks_like_name("L'Oréal")
     assert not looks_like_name("Bonjour Fanny")
     assert looks_like_name("Emmanuel Macron") and looks_like_name("Banque de France")
-    docs = [BackgroundDoc(i, f"Les élus de la région votent. Signals, le journal {i}. Emmanuel Macron parle."
-                          if i < 3 else f"Sujet {i} sur TF1 : Signals résume.", "fr", "tf1" if i % 2 else "f2")
-            for i in range(40)]
-    docs.append(BackgroundDoc(99, "Bonsoir Claude Sempère, vous êtes à Londres. Claude Sempère : rien de neuf.",
-                              "fr", "f2"))
+    docs = [
+        BackgroundDoc(
+            i,
+            f"Les élus de la région votent. Signals, le journal {i}. Emmanuel Macron parle."
+            if i < 3
+            else f"Sujet {i} sur TF1 : Signals résume.",
+            "fr",
+            "tf1" if i % 2 else "f2",
+        )
+        for i in range(40)
+    ]
+    docs.append(
+        BackgroundDoc(
+            99,
+            "Bonsoir Claude Sempère, vous êtes à Londres. Claude Sempère : rien de neuf.",
+            "fr",
+            "f2",
+        )
+    )
     bg = Background(docs)
-    counts = [("Signals", 10), ("Samedi", 5), ("n’", 4), ("Élus", 3), ("TF1", 3), ("Claude Sempère", 2),
-              ("Emmanuel Macron", 2)]
+    counts = [
+        ("Signals", 10),
+        ("Samedi", 5),
+        ("n’", 4),
+        ("Élus", 3),
+        ("TF1", 3),
+        ("Claude Sempère", 2),
+        ("Emmanuel Macron", 2),
+    ]
     assert clean_entities(counts, bg) == [("Emmanuel Macron", 2)]
-    assert bg.is_boilerplate("Signals") and bg.is_boilerplate("TF1")  # everywhere; one source's name
+    assert bg.is_boilerplate("Signals") and bg.is_boilerplate(
+        "TF1"
+    )  # everywhere; one source's name
     assert bg.is_common_word("Élus") and bg.is_on_air("Claude Sempère")
 
 
 def test_channel_name_is_not_an_emerging_term() -> None:
-    ev = [EvidenceDoc(i, WEEKS[-1 - i % 6], f"France 2 : la coopérative ouvrière numéro {i} ouvre.", "fr",
-                      ("France 2",)) for i in range(12)]
-    bg = Background([BackgroundDoc(d.article_id, d.text, "fr", "france2") for d in ev]
-                    + [BackgroundDoc(100 + i, f"France 2 : le sport numéro {i}.", "fr", "france2") for i in range(60)])
+    ev = [
+        EvidenceDoc(
+            i,
+            WEEKS[-1 - i % 6],
+            f"France 2 : la coopérative ouvrière numéro {i} ouvre.",
+            "fr",
+            ("France 2",),
+        )
+        for i in range(12)
+    ]
+    bg = Background(
+        [BackgroundDoc(d.article_id, d.text, "fr", "france2") for d in ev]
+        + [
+            BackgroundDoc(100 + i, f"France 2 : le sport numéro {i}.", "fr", "france2")
+            for i in range(60)
+        ]
+    )
     m = emerging_map(ev, bg, WEEKS)
     assert m is not None
     terms = _terms(m)
@@ -167,7 +231,9 @@ def test_scatter_is_svg_without_script_and_escapes_terms() -> None:
     m = emerging_map(ev, _background(ev), WEEKS)
     assert m is not None
     hostile = m.terms[0].__class__(**{**m.terms[0].to_dict(), "term": "<script>alert(1)</script>"})
-    m = EmergingMap.from_dict({**m.to_dict(), "terms": [hostile.to_dict(), *(t.to_dict() for t in m.terms[1:])]})
+    m = EmergingMap.from_dict(
+        {**m.to_dict(), "terms": [hostile.to_dict(), *(t.to_dict() for t in m.terms[1:])]}
+    )
     svg = str(emerging_chart(m, label="<img src=x onerror=alert(1)>"))
     audit = _Audit()
     audit.feed(svg)
@@ -189,12 +255,21 @@ def test_hostile_terms_are_escaped_in_the_digest_html_and_markdown() -> None:
     ev = _evidence()
     m = emerging_map(ev, _background(ev), WEEKS)
     assert m is not None
-    hostile = tuple(dataclasses.replace(t, term=XSS_PAYLOADS[i % len(XSS_PAYLOADS)]) for i, t in enumerate(m.terms))
+    hostile = tuple(
+        dataclasses.replace(t, term=XSS_PAYLOADS[i % len(XSS_PAYLOADS)])
+        for i, t in enumerate(m.terms)
+    )
     d = make_digest()
     moved = next(r for r in d.ruptures if r.score.status in ("gaining", "new", "fading"))
-    d = dataclasses.replace(d, ruptures=tuple(
-        dataclasses.replace(r, emerging=dataclasses.replace(m, terms=hostile)) if r is moved else r
-        for r in d.ruptures))
+    d = dataclasses.replace(
+        d,
+        ruptures=tuple(
+            dataclasses.replace(r, emerging=dataclasses.replace(m, terms=hostile))
+            if r is moved
+            else r
+            for r in d.ruptures
+        ),
+    )
     html = render_html(d)
     audit = _Audit()
     audit.feed(html)
@@ -203,7 +278,9 @@ def test_hostile_terms_are_escaped_in_the_digest_html_and_markdown() -> None:
     md = render_markdown(d)
     assert "### Emerging terms (" in md and "<script" not in md.lower()
     back = digest_from_json(render_json(d))
-    assert next(r for r in back.ruptures if r.id == moved.id).emerging == dataclasses.replace(m, terms=hostile)
+    assert next(r for r in back.ruptures if r.id == moved.id).emerging == dataclasses.replace(
+        m, terms=hostile
+    )
 
 
 def test_digest_reads_the_window_from_the_store(db_url: str, tmp_path: Path) -> None:
@@ -215,27 +292,59 @@ def test_digest_reads_the_window_from_the_store(db_url: str, tmp_path: Path) -> 
         day = (monday + timedelta(weeks=w)).isoformat()
         for k in range(3 if w >= 8 else 1):
             extra = " Les livreurs de la plateforme rejoignent la coopérative." if w >= 8 else ""
-            lines.append({"url": f"https://ex.org/e{w}-{k}", "title": f"Monnaie locale, épisode {w}-{k}",
-                          "text": f"La monnaie locale des salariés de la coopérative progresse.{extra}",
-                          "published": day, "source": "tv"})
-        lines += [{"url": f"https://ex.org/q{w}-{k}", "title": f"Météo {w}-{k}", "published": day,
-                   "source": "radio" if k % 2 else "tv",
-                   "text": "Du soleil et quelques nuages sur la région."} for k in range(6)]
+            lines.append(
+                {
+                    "url": f"https://ex.org/e{w}-{k}",
+                    "title": f"Monnaie locale, épisode {w}-{k}",
+                    "text": f"La monnaie locale des salariés de la coopérative progresse.{extra}",
+                    "published": day,
+                    "source": "tv",
+                }
+            )
+        lines += [
+            {
+                "url": f"https://ex.org/q{w}-{k}",
+                "title": f"Météo {w}-{k}",
+                "published": day,
+                "source": "radio" if k % 2 else "tv",
+                "text": "Du soleil et quelques nuages sur la région.",
+            }
+            for k in range(6)
+        ]
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    corpus.write_text(
+        "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8"
+    )
     (tmp_path / "scenarios.yaml").write_text(
         "ruptures:\n  - id: monnaies\n    title: Monnaies\n    summary: Les monnaies locales.\n    watch:\n"
-        "      - {id: w-money, label: les monnaies locales, any: [\"monnaie locale\"]}\n", encoding="utf-8")
+        '      - {id: w-money, label: les monnaies locales, any: ["monnaie locale"]}\n',
+        encoding="utf-8",
+    )
     judge = tmp_path / "judge.json"
     judge.write_text(json.dumps(accept_all().to_json()), encoding="utf-8")
-    base = ["--db", db_url, "--judge", str(judge), "--scenarios", str(tmp_path / "scenarios.yaml"),
-            "--reports", str(tmp_path / "r"), "--now", "2024-05-20T12:00:00+00:00"]
+    base = [
+        "--db",
+        db_url,
+        "--judge",
+        str(judge),
+        "--scenarios",
+        str(tmp_path / "scenarios.yaml"),
+        "--reports",
+        str(tmp_path / "r"),
+        "--now",
+        "2024-05-20T12:00:00+00:00",
+    ]
     for cmd in (["import", str(corpus)], ["process"], ["digest", "--week", "2024-W19"]):
         res = CliRunner().invoke(cli, [*base, *cmd])
         assert res.exit_code == 0, res.output
     r = json.loads((tmp_path / "r" / "2024-W19.json").read_text(encoding="utf-8"))["ruptures"][0]
     em = r["emerging"]
-    assert (em["first_week"], em["last_week"], em["evidence"], em["recent_evidence"]) == ("2024-W08", "2024-W19", 20, 12)
+    assert (em["first_week"], em["last_week"], em["evidence"], em["recent_evidence"]) == (
+        "2024-W08",
+        "2024-W19",
+        20,
+        12,
+    )
     assert em["background"] == 20 + 12 * 6
     terms = {t["term"]: t for t in em["terms"]}
     assert terms["livreurs"]["growth"] > 1 and terms["livreurs"]["earlier_share"] == 0, terms

@@ -28,14 +28,30 @@ def decision(*accepted: tuple[str, Polarity]) -> DocDecision:
     return DocDecision({(r, p): Judgement(r, p, 0.9, True, ()) for r, p in accepted}, {})
 
 
-def rec(id_: str, *labels: tuple[str, Polarity], scope: str = "all", drawn_by: str = "random",
-        weight: float | None = None) -> LabelRecord:
-    return LabelRecord(f"https://x.org/{id_}", scope, tuple(Label(r, p) for r, p in labels),
-                       drawn_by=drawn_by, stream_weight=weight)
+def rec(
+    id_: str,
+    *labels: tuple[str, Polarity],
+    scope: str = "all",
+    drawn_by: str = "random",
+    weight: float | None = None,
+) -> LabelRecord:
+    return LabelRecord(
+        f"https://x.org/{id_}",
+        scope,
+        tuple(Label(r, p) for r, p in labels),
+        drawn_by=drawn_by,
+        stream_weight=weight,
+    )
 
 
 def test_counts_per_polarity_and_rupture() -> None:
-    records = [rec("1", ("a", E)), rec("2", ("a", E)), rec("3"), rec("4", ("b", C)), rec("5", ("b", E))]
+    records = [
+        rec("1", ("a", E)),
+        rec("2", ("a", E)),
+        rec("3"),
+        rec("4", ("b", C)),
+        rec("5", ("b", E)),
+    ]
     decisions = {
         "https://x.org/1": decision(("a", E)),  # tp
         "https://x.org/2": decision(),  # miss
@@ -58,11 +74,16 @@ def test_missing_articles_are_counted_not_scored() -> None:
 
 
 def test_pairs_count_only_for_their_rupture_and_stream_precision() -> None:
-    records = [rec("1", ("a", E), scope="a", drawn_by="matcher", weight=10.0),
-               rec("2", scope="a", drawn_by="matcher", weight=10.0),
-               rec("3", ("b", E), scope="b", drawn_by="matcher", weight=1.0)]
-    decisions = {"https://x.org/1": decision(("a", E), ("b", E)), "https://x.org/2": decision(("a", E)),
-                 "https://x.org/3": decision(("b", E))}
+    records = [
+        rec("1", ("a", E), scope="a", drawn_by="matcher", weight=10.0),
+        rec("2", scope="a", drawn_by="matcher", weight=10.0),
+        rec("3", ("b", E), scope="b", drawn_by="matcher", weight=1.0),
+    ]
+    decisions = {
+        "https://x.org/1": decision(("a", E), ("b", E)),
+        "https://x.org/2": decision(("a", E)),
+        "https://x.org/3": decision(("b", E)),
+    }
     rep = evaluate(records, decisions, RUPTURES)
     assert rep.micro["evidence"].fp == 1  # article 1's "b" is out of the pair's scope
     assert rep.stream_precision["raw"] == round(2 / 3, 4)
@@ -79,14 +100,20 @@ def test_metric_and_wilson() -> None:
 
 
 def test_floors_check_update_and_refuse_to_lower(tmp_path: Path) -> None:
-    rep = evaluate([rec("1", ("a", E)), rec("2")], {"https://x.org/1": decision(("a", E)),
-                                                   "https://x.org/2": decision(("a", E))}, RUPTURES)
+    rep = evaluate(
+        [rec("1", ("a", E)), rec("2")],
+        {"https://x.org/1": decision(("a", E)), "https://x.org/2": decision(("a", E))},
+        RUPTURES,
+    )
     assert check_floors(rep, {"evidence.precision": 0.5}) == []
     assert check_floors(rep, {"evidence.precision": 0.6}) == [
-        "evidence.precision = 0.5 is below its floor 0.6"]
+        "evidence.precision = 0.5 is below its floor 0.6"
+    ]
     with pytest.raises(InputError, match="refusing to lower"):
         new_floors(rep, {"evidence.precision": 0.6}, allow_lower=False)
-    assert new_floors(rep, {"evidence.precision": 0.6}, allow_lower=True)["evidence.precision"] == 0.5
+    assert (
+        new_floors(rep, {"evidence.precision": 0.6}, allow_lower=True)["evidence.precision"] == 0.5
+    )
     bad = tmp_path / "f.json"
     bad.write_text('{"floors": {"evidence.precision": "high"}}')
     with pytest.raises(InputError):

@@ -37,11 +37,13 @@ ruptures:
       - {id: o-fires, label: o, any: ["monnaie locale"]}
 """
 
-TEXT = ("Une monnaie locale arrive en ville. "
-        "La coopérative ouvre près du supermarché. "
-        "La banque du coin recrute. "
-        "Le maire a présenté hier soir aux habitants inquiets le budget. "
-        "Un jardin partagé ouvre.")
+TEXT = (
+    "Une monnaie locale arrive en ville. "
+    "La coopérative ouvre près du supermarché. "
+    "La banque du coin recrute. "
+    "Le maire a présenté hier soir aux habitants inquiets le budget. "
+    "Un jardin partagé ouvre."
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,10 @@ def test_each_reason_a_near_item_did_not_fire(analysed) -> None:  # type: ignore
     items = {i.item_id: i for i in ex.items}
     assert items["w-fires"].fired and items["w-fires"].sentences == (0,)
     assert items["w-fires"].terms == ("monnaie locale",)
-    assert not items["w-none"].fired and "'none' term present: «supermarché»" in items["w-none"].why_not
+    assert (
+        not items["w-none"].fired
+        and "'none' term present: «supermarché»" in items["w-none"].why_not
+    )
     assert items["w-all"].why_not == ("'all' term missing: «faillite»",)
     assert len(items["w-within"].why_not) == 1
     assert items["w-within"].why_not[0].startswith("'within 3': the terms are ")
@@ -77,7 +82,9 @@ def test_each_reason_a_near_item_did_not_fire(analysed) -> None:  # type: ignore
     assert {(u.rupture_id, u.kind) for u in ml.uses} == {("pp", "watch"), ("other", "watch")}
     # the judgement: both ruptures are evidence candidates, accepted by the accept-all judge
     assert {(j.rupture_id, j.polarity, j.accepted) for j in ex.judgements} == {
-        ("pp", "evidence", True), ("other", "evidence", True)}
+        ("pp", "evidence", True),
+        ("other", "evidence", True),
+    }
     out = render_text(ex)
     assert "FIRED pp/w-fires (signal)" in out and "near  pp/w-none (signal)" in out
 
@@ -115,9 +122,12 @@ def _one(db_url: str, sql: str) -> tuple:  # type: ignore[type-arg]
 @pytest.mark.slow  # on the demo database: `signals demo` once per worker
 def test_explain_demo_article_by_url_and_id(demo_db: str) -> None:
     base = ["--db", demo_db, "--scenarios", str(REPO / "scenarios.yaml")]
-    aid, url, rid = _one(demo_db, "select a.id, a.url, j.rupture_id from judgements j join articles a "
-                                  "on a.id = j.article_id where j.accepted and j.polarity = 'evidence' "
-                                  "order by j.score desc limit 1")
+    aid, url, rid = _one(
+        demo_db,
+        "select a.id, a.url, j.rupture_id from judgements j join articles a "
+        "on a.id = j.article_id where j.accepted and j.polarity = 'evidence' "
+        "order by j.score desc limit 1",
+    )
     res = CliRunner().invoke(cli, [*base, "explain", url, "--json"])
     assert res.exit_code == 0, res.output
     ex = json.loads(res.output)
@@ -134,12 +144,28 @@ def test_explain_demo_article_by_url_and_id(demo_db: str) -> None:
 
 @pytest.mark.slow  # on the demo database: `signals demo` once per worker
 def test_explain_demo_rejected_candidate(demo_db: str) -> None:
-    aid, rid = _one(demo_db, "select article_id, rupture_id from judgements where not accepted "
-                             "and polarity = 'evidence' order by score limit 1")
-    res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", str(REPO / "scenarios.yaml"),
-                                   "explain", str(aid), "--rupture", rid])
+    aid, rid = _one(
+        demo_db,
+        "select article_id, rupture_id from judgements where not accepted "
+        "and polarity = 'evidence' order by score limit 1",
+    )
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            demo_db,
+            "--scenarios",
+            str(REPO / "scenarios.yaml"),
+            "explain",
+            str(aid),
+            "--rupture",
+            rid,
+        ],
+    )
     assert res.exit_code == 0, res.output
-    assert f"{rid} evidence: score" in res.output and "below the threshold: not counted" in res.output
+    assert (
+        f"{rid} evidence: score" in res.output and "below the threshold: not counted" in res.output
+    )
 
 
 @pytest.mark.slow  # on the demo database: `signals demo` once per worker
@@ -148,7 +174,9 @@ def test_explain_unknown_article_is_one_line(demo_db: str) -> None:
     for key in ("https://nowhere.example/x", "999999"):
         res = CliRunner().invoke(cli, [*base, key])
         assert res.exit_code == 2
-        assert res.output.strip().count("\n") == 0 and res.output.startswith("error: no stored article")
+        assert res.output.strip().count("\n") == 0 and res.output.startswith(
+            "error: no stored article"
+        )
     res = CliRunner().invoke(cli, [*base, "1", "--rupture", "no-such"])
     assert res.exit_code == 2 and "unknown rupture" in res.output
 
@@ -158,11 +186,29 @@ def test_explain_and_preview_on_both_databases(db_url: str, tmp_path: Path) -> N
     scen = tmp_path / "s.yaml"
     scen.write_text(SCEN, encoding="utf-8")
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
-        {"url": "https://ex.org/a", "title": "Une monnaie locale", "text": TEXT, "published": "2025-01-06",
-         "source": "s1"},
-        {"url": "https://ex.org/b", "title": "Rien", "text": "La banque est en faillite.", "published": "2025-01-07",
-         "source": "s2"}]) + "\n", encoding="utf-8")
+    corpus.write_text(
+        "\n".join(
+            json.dumps(r, ensure_ascii=False)
+            for r in [
+                {
+                    "url": "https://ex.org/a",
+                    "title": "Une monnaie locale",
+                    "text": TEXT,
+                    "published": "2025-01-06",
+                    "source": "s1",
+                },
+                {
+                    "url": "https://ex.org/b",
+                    "title": "Rien",
+                    "text": "La banque est en faillite.",
+                    "published": "2025-01-07",
+                    "source": "s2",
+                },
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     base = ["--db", db_url, "--scenarios", str(scen)]
     for args in (["import", str(corpus)], ["process"]):
         res = CliRunner().invoke(cli, [*base, *args])
@@ -173,9 +219,12 @@ def test_explain_and_preview_on_both_databases(db_url: str, tmp_path: Path) -> N
     assert ex["article"]["sources"] == ["import-s1"] and ex["article"]["published"] == "2025-01-06"
     assert {i["item_id"] for i in ex["items"] if i["fired"]} == {"w-fires", "o-fires"}
     edited = tmp_path / "e.yaml"
-    edited.write_text(SCEN.replace('label: fires, any: ["monnaie locale"]', 'label: fires, any: ["zzqxj"]')
-                      .replace('any: ["jardin partagé"], context: ["quartier"]', 'any: ["jardin partagé"]'),
-                      encoding="utf-8")
+    edited.write_text(
+        SCEN.replace(
+            'label: fires, any: ["monnaie locale"]', 'label: fires, any: ["zzqxj"]'
+        ).replace('any: ["jardin partagé"], context: ["quartier"]', 'any: ["jardin partagé"]'),
+        encoding="utf-8",
+    )
     res = CliRunner().invoke(cli, ["--db", db_url, "--scenarios", str(edited), "preview", "--json"])
     assert res.exit_code == 0, res.output
     p = json.loads(res.output)

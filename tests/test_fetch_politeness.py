@@ -18,9 +18,11 @@ from signals.models import FetchResult
 from signals.store import open_store, repo
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
-RSS = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title>"
-       "<item><title>Item {n}</title><link>https://news.example/{n}</link>"
-       "<pubDate>Sun, 01 Jun 2025 10:00:00 +0000</pubDate></item></channel></rss>")
+RSS = (
+    "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title>"
+    "<item><title>Item {n}</title><link>https://news.example/{n}</link>"
+    "<pubDate>Sun, 01 Jun 2025 10:00:00 +0000</pubDate></item></channel></rss>"
+)
 
 
 class Peaks:
@@ -46,11 +48,17 @@ class Peaks:
 def config(port: int, per_host: int) -> Sources:
     urls = [f"http://127.0.0.1:{port}/feeds/a{i}" for i in range(8)]
     urls += [f"http://localhost:{port}/feeds/b{i}" for i in range(4)]
-    return Sources.model_validate({
-        "defaults": {"fetch_pages": False, "language": "fr"},
-        "fetch": {"allow_networks": ["127.0.0.0/8", "::1/128"], "concurrency": 8,
-                  "per_host_concurrency": per_host},
-        "sources": [{"id": f"s{i:02d}", "name": f"s{i}", "url": u} for i, u in enumerate(urls)]})
+    return Sources.model_validate(
+        {
+            "defaults": {"fetch_pages": False, "language": "fr"},
+            "fetch": {
+                "allow_networks": ["127.0.0.0/8", "::1/128"],
+                "concurrency": 8,
+                "per_host_concurrency": per_host,
+            },
+            "sources": [{"id": f"s{i:02d}", "name": f"s{i}", "url": u} for i, u in enumerate(urls)],
+        }
+    )
 
 
 @pytest.mark.parametrize("per_host", [1, 2])
@@ -77,8 +85,13 @@ class StopAfter(Fetcher):
         self.calls = 0
         self.lock = threading.Lock()
 
-    def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None,
-              accept: str = FEED_ACCEPT) -> FetchResult:
+    def fetch(
+        self,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = FEED_ACCEPT,
+    ) -> FetchResult:
         with self.lock:
             self.calls += 1
             n = self.calls
@@ -90,9 +103,12 @@ class StopAfter(Fetcher):
 def test_fetch_each_starts_nothing_after_a_raise_and_yields_what_was_in_flight() -> None:
     peaks = Peaks()
     with serve(peaks.router) as srv:
-        settings = FetchSettings(allow_networks=["127.0.0.0/8"], concurrency=3, per_host_concurrency=3)
+        settings = FetchSettings(
+            allow_networks=["127.0.0.0/8"], concurrency=3, per_host_concurrency=3
+        )
         requests: list[tuple[str, str | None, str | None]] = [
-            (f"{srv.base_url}/feeds/{i}", None, None) for i in range(20)]
+            (f"{srv.base_url}/feeds/{i}", None, None) for i in range(20)
+        ]
         got: list[int] = []
         fetcher = StopAfter(settings)
         with fetcher, pytest.raises(RuntimeError, match="stop"):

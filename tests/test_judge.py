@@ -23,14 +23,18 @@ def setup() -> tuple[Analyser, object]:
     return analyser, compile_ruleset(load_scenarios(REPO / "scenarios.yaml"), analyser)
 
 
-ABOUT = ("Les monnaies locales se multiplient en France.\n"
-         "À Bayonne, l'eusko, monnaie locale complémentaire, circule désormais dans 800 commerces. "
-         "Les monnaies locales complémentaires sont reconnues par la loi depuis 2014. "
-         "D'autres villes lancent leur propre monnaie locale.")
-PASSING = ("Un incendie ravage un entrepôt à Lyon.\n"
-           "Les pompiers sont intervenus pendant toute la nuit. Aucun blessé n'est à déplorer. "
-           "Les riverains ont été évacués vers un gymnase. "
-           "Le quartier, connu pour sa monnaie locale, a été bouclé. L'enquête commence.")
+ABOUT = (
+    "Les monnaies locales se multiplient en France.\n"
+    "À Bayonne, l'eusko, monnaie locale complémentaire, circule désormais dans 800 commerces. "
+    "Les monnaies locales complémentaires sont reconnues par la loi depuis 2014. "
+    "D'autres villes lancent leur propre monnaie locale."
+)
+PASSING = (
+    "Un incendie ravage un entrepôt à Lyon.\n"
+    "Les pompiers sont intervenus pendant toute la nuit. Aucun blessé n'est à déplorer. "
+    "Les riverains ont été évacués vers un gymnase. "
+    "Le quartier, connu pour sa monnaie locale, a été bouclé. L'enquête commence."
+)
 
 
 def test_an_article_about_the_topic_scores_above_a_passing_mention(setup: tuple) -> None:
@@ -38,9 +42,16 @@ def test_an_article_about_the_topic_scores_above_a_passing_mention(setup: tuple)
     judge = load_model()
     about = analyser.analyse(ABOUT, "fr")
     passing = analyser.analyse(PASSING, "fr")
-    (ja,) = [j for j in judge.judge_doc(about, ruleset.match_items(about)) if j.rupture_id == "post-patrimonial"]
-    (jp,) = [j for j in judge.judge_doc(passing, ruleset.match_items(passing))
-             if j.rupture_id == "post-patrimonial"]
+    (ja,) = [
+        j
+        for j in judge.judge_doc(about, ruleset.match_items(about))
+        if j.rupture_id == "post-patrimonial"
+    ]
+    (jp,) = [
+        j
+        for j in judge.judge_doc(passing, ruleset.match_items(passing))
+        if j.rupture_id == "post-patrimonial"
+    ]
     assert ja.score > jp.score
     assert ja.polarity is Polarity.EVIDENCE and ja.reasons
 
@@ -48,12 +59,16 @@ def test_an_article_about_the_topic_scores_above_a_passing_mention(setup: tuple)
 def test_features_measure_title_lead_and_spread(setup: tuple) -> None:
     analyser, ruleset = setup
     doc = analyser.analyse(ABOUT, "fr")
-    (c,) = [c for c in candidates(doc, ruleset.match_items(doc)) if c.rupture_id == "post-patrimonial"]
+    (c,) = [
+        c for c in candidates(doc, ruleset.match_items(doc)) if c.rupture_id == "post-patrimonial"
+    ]
     assert set(c.features) == set(FEATURES)
     assert c.features["title"] == 1.0 and c.features["lead"] == 1.0
     assert c.features["sentences"] > c.features["title"] * 0.5
     doc = analyser.analyse(PASSING, "fr")
-    (c,) = [c for c in candidates(doc, ruleset.match_items(doc)) if c.rupture_id == "post-patrimonial"]
+    (c,) = [
+        c for c in candidates(doc, ruleset.match_items(doc)) if c.rupture_id == "post-patrimonial"
+    ]
     assert c.features["title"] == 0.0 and c.features["lead"] == 0.0
 
 
@@ -71,12 +86,15 @@ def test_the_shipped_model_round_trips_and_has_a_stable_version() -> None:
     assert set(again.models) == set(Polarity)
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda d: d.update(format=99), "format"),
-    (lambda d: d.pop("counter"), "missing the counter model"),
-    (lambda d: d["evidence"]["coef"].update(bogus=1.0), "unknown feature"),
-    (lambda d: d["evidence"].update(threshold="high"), "malformed evidence model"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(format=99), "format"),
+        (lambda d: d.pop("counter"), "missing the counter model"),
+        (lambda d: d["evidence"]["coef"].update(bogus=1.0), "unknown feature"),
+        (lambda d: d["evidence"].update(threshold="high"), "malformed evidence model"),
+    ],
+)
 def test_a_bad_model_file_is_one_clear_error(tmp_path: Path, mutate, message: str) -> None:
     data = load_model().to_json()
     mutate(data)

@@ -21,11 +21,29 @@ def _write(path: Path, rows: list[object]) -> Path:
 
 def test_round_trip_and_truth(tmp_path: Path) -> None:
     rows = [
-        {"id": "https://ex.org/a", "split": "dev", "scope": "all", "drawn_by": "random",
-         "labels": [{"rupture": "my-data", "label": "evidence", "bullet": "E2", "confidence": "high",
-                     "span": "a short quote"}]},
-        {"id": "https://ex.org/b", "split": "test", "scope": "du-calme", "drawn_by": "matcher",
-         "stream_weight": 3.5, "labels": []},
+        {
+            "id": "https://ex.org/a",
+            "split": "dev",
+            "scope": "all",
+            "drawn_by": "random",
+            "labels": [
+                {
+                    "rupture": "my-data",
+                    "label": "evidence",
+                    "bullet": "E2",
+                    "confidence": "high",
+                    "span": "a short quote",
+                }
+            ],
+        },
+        {
+            "id": "https://ex.org/b",
+            "split": "test",
+            "scope": "du-calme",
+            "drawn_by": "matcher",
+            "stream_weight": 3.5,
+            "labels": [],
+        },
     ]
     recs = read_labels([_write(tmp_path / "l.jsonl", rows)], RUPTURES)
     assert recs[0].truth("my-data") is Polarity.EVIDENCE and recs[0].truth("du-calme") is None
@@ -44,8 +62,15 @@ def test_every_bad_line_is_listed_and_nothing_is_returned(tmp_path: Path) -> Non
         {"id": "not-a-url", "labels": []},
         {"id": "https://ex.org/c", "labels": [{"rupture": "nope", "label": "evidence"}]},
         {"id": "https://ex.org/d", "labels": [{"rupture": "my-data", "label": "maybe"}]},
-        {"id": "https://ex.org/e", "labels": [{"rupture": "my-data", "label": "evidence", "span": long_span}]},
-        {"id": "https://ex.org/f", "scope": "du-calme", "labels": [{"rupture": "my-data", "label": "counter"}]},
+        {
+            "id": "https://ex.org/e",
+            "labels": [{"rupture": "my-data", "label": "evidence", "span": long_span}],
+        },
+        {
+            "id": "https://ex.org/f",
+            "scope": "du-calme",
+            "labels": [{"rupture": "my-data", "label": "counter"}],
+        },
     ]
     with pytest.raises(InputError) as e:
         read_labels([_write(tmp_path / "l.jsonl", rows)], RUPTURES)

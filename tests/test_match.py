@@ -12,9 +12,22 @@ from signals.match import compile_ruleset
 from signals.models import ItemKind
 
 
-def _ruleset(items: list[dict], doubts: list[dict] | None = None, announcers: list[dict] | None = None):
-    sc = Scenarios.model_validate({"ruptures": [{
-        "id": "r", "title": "R", "watch": items, "doubts": doubts or [], "announcers": announcers or []}]})
+def _ruleset(
+    items: list[dict], doubts: list[dict] | None = None, announcers: list[dict] | None = None
+):
+    sc = Scenarios.model_validate(
+        {
+            "ruptures": [
+                {
+                    "id": "r",
+                    "title": "R",
+                    "watch": items,
+                    "doubts": doubts or [],
+                    "announcers": announcers or [],
+                }
+            ]
+        }
+    )
     return compile_ruleset(sc, ANALYSER)
 
 
@@ -25,10 +38,16 @@ def hits(rs, text: str, lang: str = "fr") -> dict[str, str]:
     return {h.item_id: h.sentence for h in rs.match(ANALYSER.analyse(text, lang))}
 
 
-@pytest.mark.parametrize("text", [
-    "La monnaie locale de Nantes.", "LES MONNAIES LOCALES se portent bien.",
-    "Des monnaies locales fleurissent.", "une monnaie locale", "Une monnaie-locale ?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "La monnaie locale de Nantes.",
+        "LES MONNAIES LOCALES se portent bien.",
+        "Des monnaies locales fleurissent.",
+        "une monnaie locale",
+        "Une monnaie-locale ?",
+    ],
+)
 def test_inflection_case_accents(text: str) -> None:
     rs = _ruleset([{"id": "w", "label": "l", "any": ["monnaie locale"]}])
     assert "w" in hits(rs, text)
@@ -48,13 +67,18 @@ def test_phrase_order_matters_and_no_partial_words() -> None:
 
 
 def test_all_within_none_context() -> None:
-    rs = _ruleset([
-        {"id": "all", "label": "l", "all": ["école", "fermeture"], "within": 5},
-        {"id": "none", "label": "l", "any": ["monnaie"], "none": ["monnaie unique"]},
-        {"id": "ctx", "label": "l", "any": ["plateforme"], "context": ["livreur", "chauffeur"]},
-    ])
+    rs = _ruleset(
+        [
+            {"id": "all", "label": "l", "all": ["école", "fermeture"], "within": 5},
+            {"id": "none", "label": "l", "any": ["monnaie"], "none": ["monnaie unique"]},
+            {"id": "ctx", "label": "l", "any": ["plateforme"], "context": ["livreur", "chauffeur"]},
+        ]
+    )
     assert "all" in hits(rs, "La fermeture de l'école est annoncée.")
-    assert "all" not in hits(rs, "L'école du quartier, où les élèves de trois classes ont appris ce matin, craint la fermeture.")
+    assert "all" not in hits(
+        rs,
+        "L'école du quartier, où les élèves de trois classes ont appris ce matin, craint la fermeture.",
+    )
     assert "none" in hits(rs, "Une monnaie citoyenne.")
     assert "none" not in hits(rs, "La monnaie unique a vingt ans.")
     assert "ctx" not in hits(rs, "La plateforme pétrolière.")
@@ -77,10 +101,15 @@ def test_one_hit_per_item_with_best_sentence() -> None:
 
 
 def test_doubts_and_announcers_have_their_kinds() -> None:
-    rs = _ruleset([{"id": "w", "label": "l", "any": ["troc"]}],
-                  doubts=[{"id": "d", "label": "l", "any": ["ubérisation"]}],
-                  announcers=[{"id": "a", "name": "Jeremy Rifkin", "aliases": ["Rifkin"]}])
-    got = {h.item_id: h.kind for h in rs.match(ANALYSER.analyse("Rifkin craint l'ubérisation du troc.", "fr"))}
+    rs = _ruleset(
+        [{"id": "w", "label": "l", "any": ["troc"]}],
+        doubts=[{"id": "d", "label": "l", "any": ["ubérisation"]}],
+        announcers=[{"id": "a", "name": "Jeremy Rifkin", "aliases": ["Rifkin"]}],
+    )
+    got = {
+        h.item_id: h.kind
+        for h in rs.match(ANALYSER.analyse("Rifkin craint l'ubérisation du troc.", "fr"))
+    }
     assert got == {"w": ItemKind.WATCH, "d": ItemKind.DOUBT, "a": ItemKind.ANNOUNCER}
 
 
@@ -103,8 +132,12 @@ def test_matching_cost_does_not_depend_on_unrelated_terms() -> None:
 
 
 def test_phrases_do_not_cross_punctuation_and_keep_single_letters() -> None:
-    rs = _ruleset([{"id": "w", "label": "l", "any": ["école d'entreprise"]},
-                   {"id": "d", "label": "l", "any": ["système D"]}])
+    rs = _ruleset(
+        [
+            {"id": "w", "label": "l", "any": ["école d'entreprise"]},
+            {"id": "d", "label": "l", "any": ["système D"]},
+        ]
+    )
     assert "w" not in hits(rs, "Les écoles, les entreprises et les mairies.")
     assert "w" in hits(rs, "Une école d’entreprise ouvre.")
     assert "d" in hits(rs, "Le système D des étudiants.")
@@ -112,11 +145,17 @@ def test_phrases_do_not_cross_punctuation_and_keep_single_letters() -> None:
 
 
 def test_term_ranges_are_the_key_positions_of_the_items_terms() -> None:
-    rs = _ruleset([{"id": "w", "label": "l", "any": ["monnaie locale"], "none": ["euro"]},
-                   {"id": "v", "label": "l", "any": ["Bristol"]}])
+    rs = _ruleset(
+        [
+            {"id": "w", "label": "l", "any": ["monnaie locale"], "none": ["euro"]},
+            {"id": "v", "label": "l", "any": ["Bristol"]},
+        ]
+    )
     doc = ANALYSER.analyse("À Bristol, la monnaie locale et les monnaies locales.", "fr")
     keys = doc.sentences[0].keys
     ranges = rs.term_ranges(doc.sentences[0], "fr", ["w"])
     assert [rs.terms[t] for t, _, _ in ranges] == ["monnaie locale", "monnaie locale"]
     assert [keys[a:b] for _, a, b in ranges] == [("monnai", "local")] * 2
-    assert [rs.terms[t] for t, _, _ in rs.term_ranges(doc.sentences[0], "fr", ["v", "unknown"])] == ["Bristol"]
+    assert [
+        rs.terms[t] for t, _, _ in rs.term_ranges(doc.sentences[0], "fr", ["v", "unknown"])
+    ] == ["Bristol"]

@@ -20,19 +20,25 @@ from signals.store import schema as t
 
 NOW = datetime(2024, 3, 6, 12, tzinfo=UTC)
 ANALYSER = Analyser(entities=False)
-STORY = ("Le conseil municipal de Villeneuve a voté lundi soir la création d'une monnaie locale, "
-         "le sou, qui circulera dès le printemps dans les commerces du centre-ville. Les habitants "
-         "pourront échanger leurs euros contre des sous dans trois bureaux de change associatifs, "
-         "et une centaine de commerçants ont déjà signé la charte. Le maire espère que la monnaie "
-         "fera revenir les clients vers les petites boutiques face aux grandes surfaces.")
-OTHER = ("Le conseil municipal de Villeneuve a refusé lundi soir le projet de monnaie locale porté "
-         "par une association de commerçants, jugeant le coût de gestion trop élevé. Les élus "
-         "d'opposition dénoncent une occasion manquée pour le centre-ville, où les boutiques ferment "
-         "les unes après les autres. L'association promet de revenir avec un nouveau dossier.")
+STORY = (
+    "Le conseil municipal de Villeneuve a voté lundi soir la création d'une monnaie locale, "
+    "le sou, qui circulera dès le printemps dans les commerces du centre-ville. Les habitants "
+    "pourront échanger leurs euros contre des sous dans trois bureaux de change associatifs, "
+    "et une centaine de commerçants ont déjà signé la charte. Le maire espère que la monnaie "
+    "fera revenir les clients vers les petites boutiques face aux grandes surfaces."
+)
+OTHER = (
+    "Le conseil municipal de Villeneuve a refusé lundi soir le projet de monnaie locale porté "
+    "par une association de commerçants, jugeant le coût de gestion trop élevé. Les élus "
+    "d'opposition dénoncent une occasion manquée pour le centre-ville, où les boutiques ferment "
+    "les unes après les autres. L'association promet de revenir avec un nouveau dossier."
+)
 
 
 def test_shingles_ignore_case_and_punctuation() -> None:
-    assert shingles("Un, deux TROIS quatre cinq six", 5) == shingles("un deux trois quatre cinq six!", 5)
+    assert shingles("Un, deux TROIS quatre cinq six", 5) == shingles(
+        "un deux trois quatre cinq six!", 5
+    )
     assert len(shingles("un deux trois quatre cinq six", 5)) == 2
     assert shingles("trop court", 5) == frozenset()
 
@@ -59,9 +65,19 @@ def test_dedup_settings_map_to_params() -> None:
 
 
 def _article(url: str, title: str, text: str, when: datetime) -> repo.NewArticle:
-    return repo.NewArticle(url=url, guid=None, title=title, summary="", published_at=when,
-                           published_raw=when, date_flag=None, week="2024-W10", language="fr",
-                           state="ready", text=text)
+    return repo.NewArticle(
+        url=url,
+        guid=None,
+        title=title,
+        summary="",
+        published_at=when,
+        published_raw=when,
+        date_flag=None,
+        week="2024-W10",
+        language="fr",
+        state="ready",
+        text=text,
+    )
 
 
 def test_process_collapses_near_copies_and_credits_their_sources(db_url: str) -> None:
@@ -69,28 +85,76 @@ def test_process_collapses_near_copies_and_credits_their_sources(db_url: str) ->
     with store.begin() as c:
         for src in ("wire", "paper", "radio", "late"):
             repo.ensure_import_source(c, src, "fr")
-        repo.add_article(c, _article("https://wire.example/1", "Villeneuve lance le sou", STORY, NOW), "wire", NOW)
-        repo.add_article(c, _article("https://paper.example/a", "Une monnaie locale à Villeneuve",
-                                     "Par notre correspondant. " + STORY + " Le dispositif sera évalué "
-                                     "dans un an.", NOW + timedelta(hours=3)), "paper", NOW)
-        repo.add_article(c, _article("https://radio.example/x", "Villeneuve dit non au sou", OTHER,
-                                     NOW + timedelta(hours=5)), "radio", NOW)
-        repo.add_article(c, _article("https://late.example/y", "Le sou, un an après", STORY,
-                                     NOW + timedelta(days=30)), "late", NOW)
-    scen = Scenarios.model_validate({"ruptures": [{"id": "post-patrimonial", "title": "P", "watch": [
-        {"id": "w-monnaie", "label": "monnaies", "any": ["monnaie locale"]}]}]})
+        repo.add_article(
+            c,
+            _article("https://wire.example/1", "Villeneuve lance le sou", STORY, NOW),
+            "wire",
+            NOW,
+        )
+        repo.add_article(
+            c,
+            _article(
+                "https://paper.example/a",
+                "Une monnaie locale à Villeneuve",
+                "Par notre correspondant. " + STORY + " Le dispositif sera évalué dans un an.",
+                NOW + timedelta(hours=3),
+            ),
+            "paper",
+            NOW,
+        )
+        repo.add_article(
+            c,
+            _article(
+                "https://radio.example/x",
+                "Villeneuve dit non au sou",
+                OTHER,
+                NOW + timedelta(hours=5),
+            ),
+            "radio",
+            NOW,
+        )
+        repo.add_article(
+            c,
+            _article(
+                "https://late.example/y", "Le sou, un an après", STORY, NOW + timedelta(days=30)
+            ),
+            "late",
+            NOW,
+        )
+    scen = Scenarios.model_validate(
+        {
+            "ruptures": [
+                {
+                    "id": "post-patrimonial",
+                    "title": "P",
+                    "watch": [{"id": "w-monnaie", "label": "monnaies", "any": ["monnaie locale"]}],
+                }
+            ]
+        }
+    )
     rs = compile_ruleset(scen, ANALYSER)
     params = NearDupParams(window_days=7)
-    rep = process_pending(store, rs, accept_all(), ANALYSER, lambda: NOW, batch_size=2, neardup=params)
+    rep = process_pending(
+        store, rs, accept_all(), ANALYSER, lambda: NOW, batch_size=2, neardup=params
+    )
     assert (rep.processed, rep.near_duplicates, rep.duplicates) == (3, 1, 0)
     with store.engine.connect() as c:
-        rows = {r.url: r for r in c.execute(select(t.articles.c.id, t.articles.c.url, t.articles.c.dup_of))}
+        rows = {
+            r.url: r
+            for r in c.execute(select(t.articles.c.id, t.articles.c.url, t.articles.c.dup_of))
+        }
         original = rows["https://wire.example/1"].id
         assert rows["https://paper.example/a"].dup_of == original
         assert rows["https://radio.example/x"].dup_of is None  # another story on the same topic
         assert rows["https://late.example/y"].dup_of is None  # outside the window
-        credited = {r.source_id for r in c.execute(
-            select(t.article_sources.c.source_id).where(t.article_sources.c.article_id == original))}
+        credited = {
+            r.source_id
+            for r in c.execute(
+                select(t.article_sources.c.source_id).where(
+                    t.article_sources.c.article_id == original
+                )
+            )
+        }
         assert credited == {"wire", "paper"}
     store.dispose()
 
@@ -101,8 +165,20 @@ def test_process_without_neardup_keeps_every_copy(db_url: str) -> None:
         repo.ensure_import_source(c, "a", "fr")
         repo.add_article(c, _article("https://a.example/1", "Un", STORY, NOW), "a", NOW)
         repo.add_article(c, _article("https://a.example/2", "Deux", STORY + " Fin.", NOW), "a", NOW)
-    rs = compile_ruleset(Scenarios.model_validate({"ruptures": [{"id": "post-patrimonial", "title": "P",
-        "watch": [{"id": "w", "label": "w", "any": ["monnaie locale"]}]}]}), ANALYSER)
+    rs = compile_ruleset(
+        Scenarios.model_validate(
+            {
+                "ruptures": [
+                    {
+                        "id": "post-patrimonial",
+                        "title": "P",
+                        "watch": [{"id": "w", "label": "w", "any": ["monnaie locale"]}],
+                    }
+                ]
+            }
+        ),
+        ANALYSER,
+    )
     rep = process_pending(store, rs, accept_all(), ANALYSER, lambda: NOW, neardup=None)
     assert (rep.processed, rep.near_duplicates) == (2, 0)
     store.dispose()

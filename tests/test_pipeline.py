@@ -46,8 +46,13 @@ RSS = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><titl
 def _settings(tmp_path: Path, sources: str = "sources: []\n") -> Settings:
     (tmp_path / "sources.yaml").write_text(sources, encoding="utf-8")
     (tmp_path / "scenarios.yaml").write_text(SCENARIOS, encoding="utf-8")
-    return Settings(db_url=f"sqlite:///{tmp_path / 's.db'}", sources_path=tmp_path / "sources.yaml",
-                    scenarios_path=tmp_path / "scenarios.yaml", reports_dir=tmp_path / "reports", now=NOW)
+    return Settings(
+        db_url=f"sqlite:///{tmp_path / 's.db'}",
+        sources_path=tmp_path / "sources.yaml",
+        scenarios_path=tmp_path / "scenarios.yaml",
+        reports_dir=tmp_path / "reports",
+        now=NOW,
+    )
 
 
 @pytest.fixture
@@ -61,17 +66,36 @@ def _add_ready(ctx: pipeline.Context, n: int) -> None:
     with ctx.store.begin() as c:
         repo.ensure_import_source(c, "import-test", "fr")
         for i in range(n):
-            text = f"Article {i}. La monnaie locale numéro {i} circule dans les commerces du quartier."
-            repo.add_article(c, repo.NewArticle(
-                url=f"http://example.org/a/{i}", guid=None, title=f"Article {i}", summary="", text=text,
-                published_at=NOW - timedelta(days=2), published_raw=None, date_flag=None, week="2022-W10",
-                language="fr", state="ready"), "import-test", NOW)
+            text = (
+                f"Article {i}. La monnaie locale numéro {i} circule dans les commerces du quartier."
+            )
+            repo.add_article(
+                c,
+                repo.NewArticle(
+                    url=f"http://example.org/a/{i}",
+                    guid=None,
+                    title=f"Article {i}",
+                    summary="",
+                    text=text,
+                    published_at=NOW - timedelta(days=2),
+                    published_raw=None,
+                    date_flag=None,
+                    week="2022-W10",
+                    language="fr",
+                    state="ready",
+                ),
+                "import-test",
+                NOW,
+            )
 
 
 def _count(ctx: pipeline.Context, state: str) -> int:
     with ctx.store.engine.connect() as c:
-        return int(c.execute(select(func.count()).select_from(t.articles)
-                             .where(t.articles.c.state == state)).scalar_one())
+        return int(
+            c.execute(
+                select(func.count()).select_from(t.articles).where(t.articles.c.state == state)
+            ).scalar_one()
+        )
 
 
 def _no_lock_left(ctx: pipeline.Context) -> bool:
@@ -92,8 +116,14 @@ def test_process_job_result_and_summary(ctx: pipeline.Context) -> None:
     res = run_job(ctx, Job(JobKind.PROCESS))
     assert res.fetched is None and res.written == [] and not res.stopped
     assert res.processed is not None
-    assert (res.processed.processed, res.processed.duplicates, res.processed.failed) == (BATCH + 5, 0, 0)
-    assert res.lines() == [f"process: {BATCH + 5} analysed, 0 duplicates, 0 near-duplicates, 0 failed, 0 re-matched"]
+    assert (res.processed.processed, res.processed.duplicates, res.processed.failed) == (
+        BATCH + 5,
+        0,
+        0,
+    )
+    assert res.lines() == [
+        f"process: {BATCH + 5} analysed, 0 duplicates, 0 near-duplicates, 0 failed, 0 re-matched"
+    ]
     assert _count(ctx, "done") == BATCH + 5
     assert _no_lock_left(ctx)
     again = run_job(ctx, Job(JobKind.PROCESS))  # nothing left: an empty report, not an error
@@ -133,8 +163,10 @@ def test_should_stop_ends_processing_on_a_batch_boundary(ctx: pipeline.Context) 
 
 def test_a_held_lock_is_locked_error_and_a_stopping_wait_gives_up(ctx: pipeline.Context) -> None:
     _add_ready(ctx, 1)
-    with job_lock(ctx.store, pipeline.FETCH_LOCK), \
-            pytest.raises(LockedError, match="another 'fetch' job is running"):  # another `signals run`
+    with (
+        job_lock(ctx.store, pipeline.FETCH_LOCK),
+        pytest.raises(LockedError, match="another 'fetch' job is running"),
+    ):  # another `signals run`
         run_job(ctx, Job(JobKind.RUN))
     with job_lock(ctx.store, pipeline.DIGEST_LOCK):  # what another `signals digest` holds
         started = datetime.now(UTC)
@@ -153,9 +185,12 @@ def test_locks_per_kind_a_process_runs_beside_a_fetch_and_a_digest(ctx: pipeline
 
 
 def _feed_settings(tmp_path: Path, base_url: str) -> Settings:
-    return _settings(tmp_path, "defaults: {fetch_pages: false}\n"
-                               "fetch: {allow_networks: [\"127.0.0.0/8\"], concurrency: 1}\n"
-                               f"sources:\n  - {{id: f0, name: F0, url: '{base_url}/f0.xml'}}\n")
+    return _settings(
+        tmp_path,
+        "defaults: {fetch_pages: false}\n"
+        'fetch: {allow_networks: ["127.0.0.0/8"], concurrency: 1}\n'
+        f"sources:\n  - {{id: f0, name: F0, url: '{base_url}/f0.xml'}}\n",
+    )
 
 
 def test_run_job_fetches_then_processes(tmp_path: Path) -> None:
@@ -172,11 +207,17 @@ def test_run_job_fetches_then_processes(tmp_path: Path) -> None:
         finally:
             ctx.close()
     assert hits == ["/f0.xml"]
-    assert res.fetched is not None and (res.fetched.due, res.fetched.ok, res.fetched.new_articles) == (1, 1, 1)
+    assert res.fetched is not None and (
+        res.fetched.due,
+        res.fetched.ok,
+        res.fetched.new_articles,
+    ) == (1, 1, 1)
     assert res.processed is not None and res.processed.processed == 1
-    assert res.lines() == ["fetch: 1 due, 1 ok, 0 not modified, 0 failed; 1 items, 1 new articles; "
-                           "pages 0 ok, 0 failed",
-                           "process: 1 analysed, 0 duplicates, 0 near-duplicates, 0 failed, 0 re-matched"]
+    assert res.lines() == [
+        "fetch: 1 due, 1 ok, 0 not modified, 0 failed; 1 items, 1 new articles; "
+        "pages 0 ok, 0 failed",
+        "process: 1 analysed, 0 duplicates, 0 near-duplicates, 0 failed, 0 re-matched",
+    ]
 
 
 def test_stopping_before_the_first_feed_fetches_nothing(tmp_path: Path) -> None:
@@ -196,7 +237,12 @@ def test_stopping_before_the_first_feed_fetches_nothing(tmp_path: Path) -> None:
         finally:
             ctx.close()
     assert hits == []
-    assert res.stopped and res.stopped_in is JobKind.FETCH and res.fetched is None and res.processed is None
+    assert (
+        res.stopped
+        and res.stopped_in is JobKind.FETCH
+        and res.fetched is None
+        and res.processed is None
+    )
     assert res.lines() == ["fetch: stopped before its next feed or page batch"]
 
 
@@ -215,14 +261,18 @@ def test_digest_job_writes_the_week_it_is_given(ctx: pipeline.Context) -> None:
     assert not (ctx.settings.reports_dir / "2022-W09.json").exists()
 
 
-def test_configure_keeps_the_ruleset_until_the_scenarios_change(ctx: pipeline.Context, tmp_path: Path) -> None:
+def test_configure_keeps_the_ruleset_until_the_scenarios_change(
+    ctx: pipeline.Context, tmp_path: Path
+) -> None:
     first = ctx.ruleset()
     ctx.configure(ctx.sources, ctx.scenarios)
     assert ctx.ruleset() is first
     from signals.config import load_scenarios
 
     p = tmp_path / "other.yaml"
-    p.write_text(SCENARIOS.replace("monnaie locale]", "monnaie locale, monnaie fondante]"), encoding="utf-8")
+    p.write_text(
+        SCENARIOS.replace("monnaie locale]", "monnaie locale, monnaie fondante]"), encoding="utf-8"
+    )
     ctx.configure(ctx.sources, load_scenarios(p))
     assert ctx.ruleset() is not first and ctx.ruleset().version != first.version
 
@@ -236,9 +286,23 @@ def test_sigterm_ends_a_cli_process_job_between_batches(tmp_path: Path) -> None:
     n = 12 * BATCH
     _add_ready(ctx, n)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALS_")}
-    cmd = [sys.executable, "-m", "signals", "--db", s.db_url, "--sources", str(s.sources_path),
-           "--scenarios", str(s.scenarios_path), "--now", NOW.isoformat(), "process"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    cmd = [
+        sys.executable,
+        "-m",
+        "signals",
+        "--db",
+        s.db_url,
+        "--sources",
+        str(s.sources_path),
+        "--scenarios",
+        str(s.scenarios_path),
+        "--now",
+        NOW.isoformat(),
+        "process",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path
+    )
     try:
         deadline = time.monotonic() + 120
         while _count(ctx, "done") < BATCH and proc.poll() is None and time.monotonic() < deadline:
@@ -251,7 +315,9 @@ def test_sigterm_ends_a_cli_process_job_between_batches(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     done = _count(ctx, "done")
     assert BATCH <= done < n and done % BATCH == 0, done
-    assert f"process: {done} analysed" in out.decode() and "(stopped between batches)" in out.decode()
+    assert (
+        f"process: {done} analysed" in out.decode() and "(stopped between batches)" in out.decode()
+    )
     assert "stopped: SIGTERM received" in err.decode()
     assert _no_lock_left(ctx)
     ctx.close()

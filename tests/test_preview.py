@@ -44,7 +44,9 @@ def _sha(p: Path) -> str:
 def test_preview_an_edit_against_the_applied_ruleset(demo_db: str, tmp_path: Path) -> None:
     edited = _edited(tmp_path)
     before = _sha(_db_file(demo_db))
-    res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", str(edited), "preview", "--json"])
+    res = CliRunner().invoke(
+        cli, ["--db", demo_db, "--scenarios", str(edited), "preview", "--json"]
+    )
     assert res.exit_code == 0, res.output
     p = json.loads(res.output)
     assert p["baseline"] == "the applied ruleset" and p["articles"] > 200
@@ -57,15 +59,30 @@ def test_preview_an_edit_against_the_applied_ruleset(demo_db: str, tmp_path: Pat
     assert "soldes" in ex["sentence"].lower() or "ménages" in ex["sentence"].lower()
     pp = p["ruptures"][0]
     assert pp["evidence_gained"] >= 1 and pp["evidence_lost"] == 0
-    assert any(s["rupture_id"] == "post-patrimonial" and s["evidence_after"] > s["evidence_before"]
-               for s in p["status_changes"])
+    assert any(
+        s["rupture_id"] == "post-patrimonial" and s["evidence_after"] > s["evidence_before"]
+        for s in p["status_changes"]
+    )
     assert _sha(_db_file(demo_db)) == before, "preview wrote to the database"
     # the text form, and the reverse comparison (current = applied, against = the edit) loses them
     res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", str(edited), "preview"])
-    assert res.exit_code == 0 and "pp-monnaies-alternatives (watch, changed): matches +" in res.output
+    assert (
+        res.exit_code == 0 and "pp-monnaies-alternatives (watch, changed): matches +" in res.output
+    )
     assert "weeks whose status changes:" in res.output and "nothing was written" in res.output
-    res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", str(REPO / "scenarios.yaml"), "preview",
-                                   "--against", str(edited), "--json"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            demo_db,
+            "--scenarios",
+            str(REPO / "scenarios.yaml"),
+            "preview",
+            "--against",
+            str(edited),
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     rev = json.loads(res.output)
     assert rev["items"][0]["lost"] == item["gained"] and rev["items"][0]["gained"] == 0
@@ -87,8 +104,18 @@ def test_no_edit_no_change_and_check_summary(demo_db: str, tmp_path: Path) -> No
 
 def test_check_without_a_database_is_silent_and_creates_none(tmp_path: Path) -> None:
     db = tmp_path / "none.db"
-    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", "--sources", str(REPO / "sources.yaml"),
-                                   "--scenarios", str(REPO / "scenarios.yaml"), "check"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            f"sqlite:///{db}",
+            "--sources",
+            str(REPO / "sources.yaml"),
+            "--scenarios",
+            str(REPO / "scenarios.yaml"),
+            "check",
+        ],
+    )
     assert res.exit_code == 0 and res.output.startswith("ok:") and "preview" not in res.output
     assert not db.exists()
 
@@ -105,12 +132,15 @@ def test_preview_against_a_git_revision(demo_db: str, tmp_path: Path) -> None:
     subprocess.run([*git, "add", "scenarios.yaml"], check=True)
     subprocess.run([*git, "commit", "-qm", "base"], check=True)
     scen.write_text(_edited(tmp_path).read_text(encoding="utf-8"), encoding="utf-8")
-    res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", str(scen), "preview", "--against", "HEAD",
-                                   "--json"])
+    res = CliRunner().invoke(
+        cli, ["--db", demo_db, "--scenarios", str(scen), "preview", "--against", "HEAD", "--json"]
+    )
     assert res.exit_code == 0, res.output
     p = json.loads(res.output)
     assert p["baseline"] == "HEAD:scenarios.yaml" and p["items"][0]["gained"] >= 5
-    res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", str(scen), "preview", "--against", "nope~9"])
+    res = CliRunner().invoke(
+        cli, ["--db", demo_db, "--scenarios", str(scen), "preview", "--against", "nope~9"]
+    )
     assert res.exit_code == 2 and res.output.startswith("error: --against nope~9: not a file")
     assert res.output.strip().count("\n") == 0
 
@@ -120,18 +150,36 @@ def test_explain_and_preview_on_a_slice_of_real_tv_news(tmp_path: Path) -> None:
     corpus = shared("backtest", "fr-tvnews-2013-2022", "tvnews_fr2_fr3_tf1_2013_2022.jsonl.xz")
     db = f"sqlite:///{tmp_path / 'tv.db'}"
     base = ["--db", db, "--scenarios", str(REPO / "scenarios.yaml")]
-    res = CliRunner().invoke(cli, [*base, "import", str(corpus), "--field", "published=date", "--field",
-                                   "source=media", "--field", "text=description", "--limit", "400",
-                                   "--skip-invalid"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            *base,
+            "import",
+            str(corpus),
+            "--field",
+            "published=date",
+            "--field",
+            "source=media",
+            "--field",
+            "text=description",
+            "--limit",
+            "400",
+            "--skip-invalid",
+        ],
+    )
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, [*base, "process"])
     assert res.exit_code == 0, res.output
     # the edit: drop every term of the item that matched most, so its matches are lost
     eng = create_engine(db)
     with eng.connect() as c:
-        row = c.execute(text("select m.item_id, m.article_id from matches m join judgements j on "
-                             "j.article_id = m.article_id and j.rupture_id = m.rupture_id where j.accepted "
-                             "and m.kind = 'watch' group by m.item_id, m.article_id order by m.item_id")).first()
+        row = c.execute(
+            text(
+                "select m.item_id, m.article_id from matches m join judgements j on "
+                "j.article_id = m.article_id and j.rupture_id = m.rupture_id where j.accepted "
+                "and m.kind = 'watch' group by m.item_id, m.article_id order by m.item_id"
+            )
+        ).first()
     eng.dispose()
     if row is None:
         pytest.skip("no evidence in this slice")
@@ -153,8 +201,10 @@ def test_explain_and_preview_on_a_slice_of_real_tv_news(tmp_path: Path) -> None:
     p = json.loads(res.output)
     changed = {i["item_id"]: i for i in p["items"]}
     assert changed[item_id]["lost"] >= 1 and changed[item_id]["gained"] == 0
-    assert any(e["article_id"] == article_id for e in changed[item_id]["examples_lost"]) or \
-        changed[item_id]["lost"] > 3
+    assert (
+        any(e["article_id"] == article_id for e in changed[item_id]["examples_lost"])
+        or changed[item_id]["lost"] > 3
+    )
 
 
 @pytest.mark.slow  # on the demo database: `signals demo` once per worker
@@ -169,6 +219,16 @@ def test_a_rupture_added_or_removed(demo_db: str, tmp_path: Path) -> None:
     assert [(r["rupture_id"], r["change"]) for r in p["ruptures"]] == [(last, "removed")]
     assert {i["change"] for i in p["items"]} == {"removed"}
     assert all(s["rupture_id"] != last for s in p["status_changes"])
-    res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", str(REPO / "scenarios.yaml"), "preview",
-                                   "--against", str(fewer)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            demo_db,
+            "--scenarios",
+            str(REPO / "scenarios.yaml"),
+            "preview",
+            "--against",
+            str(fewer),
+        ],
+    )
     assert res.exit_code == 0 and f"== {last} (added)" in res.output

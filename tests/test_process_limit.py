@@ -20,12 +20,31 @@ ruptures:
 
 def test_limit_is_exact_across_batches(tmp_path: Path) -> None:
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text("".join(
-        json.dumps({"url": f"https://ex.org/{i}", "title": f"Article {i}", "text": f"Texte numéro {i}.",
-                    "published": "2024-01-02", "source": "ex"}) + "\n" for i in range(40)), encoding="utf-8")
+    corpus.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "url": f"https://ex.org/{i}",
+                    "title": f"Article {i}",
+                    "text": f"Texte numéro {i}.",
+                    "published": "2024-01-02",
+                    "source": "ex",
+                }
+            )
+            + "\n"
+            for i in range(40)
+        ),
+        encoding="utf-8",
+    )
     (tmp_path / "scenarios.yaml").write_text(SCENARIOS, encoding="utf-8")
-    base = ["--db", f"sqlite:///{tmp_path / 's.db'}", "--scenarios", str(tmp_path / "scenarios.yaml"),
-            "--now", "2024-01-05"]
+    base = [
+        "--db",
+        f"sqlite:///{tmp_path / 's.db'}",
+        "--scenarios",
+        str(tmp_path / "scenarios.yaml"),
+        "--now",
+        "2024-01-05",
+    ]
     runner = CliRunner()
     assert runner.invoke(cli, [*base, "import", str(corpus)]).exit_code == 0
     res = runner.invoke(cli, [*base, "process", "--limit", "33"])  # one batch of 32, then 1

@@ -39,9 +39,18 @@ def corpus(tmp_path: Path) -> Path:
     path = tmp_path / "corpus.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         for i in range(7):
-            fh.write(json.dumps({"url": f"https://ex.org/{i}", "title": f"Article {i}",
-                                 "text": f"La monnaie locale numéro {i} se porte bien.",
-                                 "published": "2024-01-02", "source": "Ex"}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "url": f"https://ex.org/{i}",
+                        "title": f"Article {i}",
+                        "text": f"La monnaie locale numéro {i} se porte bien.",
+                        "published": "2024-01-02",
+                        "source": "Ex",
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -49,8 +58,12 @@ def corpus(tmp_path: Path) -> Path:
 def settings(tmp_path: Path) -> Settings:
     scenarios = tmp_path / "scenarios.yaml"
     scenarios.write_text(YAML, encoding="utf-8")
-    return Settings(db_url=f"sqlite:///{tmp_path / 's.db'}", scenarios_path=scenarios,
-                    cache_dir=tmp_path / "cache", now=NOW)
+    return Settings(
+        db_url=f"sqlite:///{tmp_path / 's.db'}",
+        scenarios_path=scenarios,
+        cache_dir=tmp_path / "cache",
+        now=NOW,
+    )
 
 
 def test_a_forced_terminal_draws_a_bar_with_rate_and_eta() -> None:
@@ -110,8 +123,14 @@ def test_rematch_reports_to_the_bar(settings: Settings, corpus: Path) -> None:
         console, out = _terminal()
         from signals.process import rematch
 
-        n = rematch(ctx.store, ctx.ruleset(), ctx.judge(), ctx.analyser(), force=True,
-                    progress=progress.for_terminal(console=console))
+        n = rematch(
+            ctx.store,
+            ctx.ruleset(),
+            ctx.judge(),
+            ctx.analyser(),
+            force=True,
+            progress=progress.for_terminal(console=console),
+        )
     finally:
         ctx.close()
     assert n == 7
@@ -119,24 +138,39 @@ def test_rematch_reports_to_the_bar(settings: Settings, corpus: Path) -> None:
 
 
 def test_cli_without_a_tty_prints_only_the_summary(settings: Settings, corpus: Path) -> None:
-    base = ["--db", settings.db_url, "--scenarios", str(settings.scenarios_path),
-            "--cache-dir", str(settings.cache_dir), "--now", "2024-01-10"]
+    base = [
+        "--db",
+        settings.db_url,
+        "--scenarios",
+        str(settings.scenarios_path),
+        "--cache-dir",
+        str(settings.cache_dir),
+        "--now",
+        "2024-01-10",
+    ]
     runner = CliRunner()
     res = runner.invoke(cli, [*base, "import", str(corpus)])
     assert res.exit_code == 0, res.output
     assert res.output == "import: 7 lines, 7 new articles, 0 already known, 0 invalid\n"
     res = runner.invoke(cli, [*base, "process"])
     assert res.exit_code == 0, res.output
-    assert res.output == "process: 7 analysed, 0 duplicates, 0 near-duplicates, 0 failed, 0 re-matched\n"
+    assert (
+        res.output
+        == "process: 7 analysed, 0 duplicates, 0 near-duplicates, 0 failed, 0 re-matched\n"
+    )
 
 
 def test_core_modules_never_import_rich_spacy_or_trafilatura() -> None:
     """rich blocked (httpx imports it optionally, for its own CLI): our modules still import, and
     a start-up loads neither spaCy nor trafilatura."""
-    code = ("import sys; sys.modules['rich'] = None; "
-            "import signals.cli, signals.pipeline, signals.process, signals.collect, signals.corpus; "
-            "print(sorted(m for m in ('spacy', 'trafilatura') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    code = (
+        "import sys; sys.modules['rich'] = None; "
+        "import signals.cli, signals.pipeline, signals.process, signals.collect, signals.corpus; "
+        "print(sorted(m for m in ('spacy', 'trafilatura') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"
 
 

@@ -57,8 +57,10 @@ def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Only the replayed days of the archive, extracted once."""
     archive = shared("feeds", "lemonde-rss-2022", "lemonde_rss_2022_snapshots.tar.xz")
     out = tmp_path_factory.mktemp("lemonde-crash")
-    prefixes = tuple(f"Corpus/2022/{MONTHS[d.month - 1]}/{d.day:02d}/"
-                     for d in (FIRST_DAY + timedelta(days=i) for i in range(DAYS)))
+    prefixes = tuple(
+        f"Corpus/2022/{MONTHS[d.month - 1]}/{d.day:02d}/"
+        for d in (FIRST_DAY + timedelta(days=i) for i in range(DAYS))
+    )
     with tarfile.open(archive) as tar:
         tar.extractall(out, members=[m for m in tar if m.name.startswith(prefixes)], filter="data")
     return out / "Corpus" / "2022"
@@ -121,22 +123,51 @@ def _due(db: Path, now: datetime, n_feeds: int) -> int:
     rows = _query(db, "select next_fetch_at from sources where kind = 'feed'")
     if not rows:
         return n_feeds
-    return sum(1 for (nxt,) in rows if nxt is None or datetime.fromisoformat(nxt).replace(tzinfo=UTC) <= now)
+    return sum(
+        1
+        for (nxt,) in rows
+        if nxt is None or datetime.fromisoformat(nxt).replace(tzinfo=UTC) <= now
+    )
 
 
 def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Everything that must not differ, keyed by canonical URL (ids may differ)."""
     return {
         "articles": sorted(_query(db, "select url from articles")),
-        "states": sorted(_query(db, "select a.url, a.state, d.url, a.content_hash from articles a "
-                                    "left join articles d on d.id = a.dup_of")),
-        "links": sorted(_query(db, "select a.url, s.source_id from article_sources s "
-                                   "join articles a on a.id = s.article_id")),
-        "matches": sorted(_query(db, "select a.url, m.rupture_id, m.item_id, m.kind, m.sentence from matches m "
-                                     "join articles a on a.id = m.article_id")),
-        "analyses": sorted(_query(db, "select a.url, n.sentences from analyses n join articles a on a.id = n.article_id")),
-        "entities": sorted(_query(db, "select a.url, e.text, e.label, e.count from entities e "
-                                      "join articles a on a.id = e.article_id")),
+        "states": sorted(
+            _query(
+                db,
+                "select a.url, a.state, d.url, a.content_hash from articles a "
+                "left join articles d on d.id = a.dup_of",
+            )
+        ),
+        "links": sorted(
+            _query(
+                db,
+                "select a.url, s.source_id from article_sources s "
+                "join articles a on a.id = s.article_id",
+            )
+        ),
+        "matches": sorted(
+            _query(
+                db,
+                "select a.url, m.rupture_id, m.item_id, m.kind, m.sentence from matches m "
+                "join articles a on a.id = m.article_id",
+            )
+        ),
+        "analyses": sorted(
+            _query(
+                db,
+                "select a.url, n.sentences from analyses n join articles a on a.id = n.article_id",
+            )
+        ),
+        "entities": sorted(
+            _query(
+                db,
+                "select a.url, e.text, e.label, e.count from entities e "
+                "join articles a on a.id = e.article_id",
+            )
+        ),
     }
 
 
@@ -155,19 +186,40 @@ def test_kill_9_during_replay_loses_and_duplicates_nothing(snapshots: Path, tmp_
 
     with serve(feeds.router) as srv:
         sources = tmp_path / "sources.yaml"
-        lines = ["defaults: {interval_minutes: 60, fetch_pages: false, language: fr}",
-                 'fetch: {allow_networks: ["127.0.0.0/8"]}', "sources:"]
-        lines += [f"  - {{id: lemonde-{c.replace('_', '-').lower()}, name: 'Le Monde {c}', "
-                  f"url: '{srv.base_url}/feeds/{c}.xml'}}" for c in codes]
+        lines = [
+            "defaults: {interval_minutes: 60, fetch_pages: false, language: fr}",
+            'fetch: {allow_networks: ["127.0.0.0/8"]}',
+            "sources:",
+        ]
+        lines += [
+            f"  - {{id: lemonde-{c.replace('_', '-').lower()}, name: 'Le Monde {c}', "
+            f"url: '{srv.base_url}/feeds/{c}.xml'}}"
+            for c in codes
+        ]
         sources.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
         def start(db: Path, day: date) -> subprocess.Popen[bytes]:
             nonlocal n_run
             n_run += 1
-            cmd = [sys.executable, "-m", "signals", "-v", "--db", f"sqlite:///{db}", "--sources", str(sources),
-                   "--scenarios", str(scenarios), "--now", _day_now(day).isoformat(), "run"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "signals",
+                "-v",
+                "--db",
+                f"sqlite:///{db}",
+                "--sources",
+                str(sources),
+                "--scenarios",
+                str(scenarios),
+                "--now",
+                _day_now(day).isoformat(),
+                "run",
+            ]
             with (logs / f"{n_run:03d}.log").open("wb") as err:
-                return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=tmp_path)
+                return subprocess.Popen(
+                    cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=tmp_path
+                )
 
         def log_tail() -> str:
             return (logs / f"{n_run:03d}.log").read_text(errors="replace")[-3000:]
@@ -182,7 +234,9 @@ def test_kill_9_during_replay_loses_and_duplicates_nothing(snapshots: Path, tmp_
             proc = start(ref_db, day)
             assert proc.wait(RUN_TIMEOUT) == 0, log_tail()
             durations[day] = time.monotonic() - t0
-            expected_done[day] = _count(ref_db, "select count(*) from articles where state = 'done'")
+            expected_done[day] = _count(
+                ref_db, "select count(*) from articles where state = 'done'"
+            )
 
         # ---- the same replay with kill -9 at random points, each followed by a re-run
         db = tmp_path / "crashed.db"
@@ -214,11 +268,16 @@ def test_kill_9_during_replay_loses_and_duplicates_nothing(snapshots: Path, tmp_
                     proc.wait(RUN_TIMEOUT)
                 elif kind == "process":  # once N more articles are committed, inside a later batch
                     # leave at least two batches to do, so that the kill lands inside one
-                    target = rng.randint(done_before + 1, max(done_before + 1, expected_done[day] - 2 * BATCH))
+                    target = rng.randint(
+                        done_before + 1, max(done_before + 1, expected_done[day] - 2 * BATCH)
+                    )
                     pause = rng.uniform(0.0, 0.08)
                     deadline = time.monotonic() + RUN_TIMEOUT
                     while proc.poll() is None and time.monotonic() < deadline:
-                        if _count(db, "select count(*) from articles where state = 'done'") >= target:
+                        if (
+                            _count(db, "select count(*) from articles where state = 'done'")
+                            >= target
+                        ):
                             time.sleep(pause)
                             proc.send_signal(signal.SIGKILL)
                             break
@@ -259,9 +318,11 @@ def test_kill_9_during_replay_loses_and_duplicates_nothing(snapshots: Path, tmp_
     lost = {k: len(set(ref[k]) - set(got[k])) for k in ref}
     extra = {k: len(set(got[k]) - set(ref[k])) for k in ref}
     duplicated = {k: len(got[k]) - len(set(got[k])) for k in ref}
-    print(f"\ncase 8: {landed} kill -9 in {attempts} killed-or-finished attempts over {DAYS} days "
-          f"(seed {SEED}); reference: {len(ref['articles'])} articles, {len(ref['links'])} links, "
-          f"{len(ref['analyses'])} analyses, {len(ref['entities'])} entity rows, {len(ref['matches'])} matches")
+    print(
+        f"\ncase 8: {landed} kill -9 in {attempts} killed-or-finished attempts over {DAYS} days "
+        f"(seed {SEED}); reference: {len(ref['articles'])} articles, {len(ref['links'])} links, "
+        f"{len(ref['analyses'])} analyses, {len(ref['entities'])} entity rows, {len(ref['matches'])} matches"
+    )
     for k, v in sorted(tally.items()):
         if v:
             print(f"  {v:3d}  {k}")
@@ -275,5 +336,10 @@ def test_kill_9_during_replay_loses_and_duplicates_nothing(snapshots: Path, tmp_
     assert _count(db, "select count(*) from articles where state != 'done'") == 0
     assert _count(db, "select count(*) from locks") == 0
     # the kills really were spread over the run
-    phases = Counter({p: sum(v for k, v in tally.items() if k.endswith(p)) for p in ("during fetch", "during process")})
+    phases = Counter(
+        {
+            p: sum(v for k, v in tally.items() if k.endswith(p))
+            for p in ("during fetch", "during process")
+        }
+    )
     assert phases["during fetch"] >= 3 and phases["during process"] >= 2, tally

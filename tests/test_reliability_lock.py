@@ -54,18 +54,37 @@ class BlockingFeed:
 
 def _sources(tmp_path: Path, base_url: str) -> Path:
     p = tmp_path / "sources.yaml"
-    p.write_text("defaults: {fetch_pages: false}\nfetch: {allow_networks: [\"127.0.0.0/8\"]}\n"
-                 f"sources:\n  - {{id: blocking, name: Blocking, url: '{base_url}/feed.xml'}}\n", encoding="utf-8")
+    p.write_text(
+        'defaults: {fetch_pages: false}\nfetch: {allow_networks: ["127.0.0.0/8"]}\n'
+        f"sources:\n  - {{id: blocking, name: Blocking, url: '{base_url}/feed.xml'}}\n",
+        encoding="utf-8",
+    )
     return p
 
 
-def _start(db_url: str, sources: Path, tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], Path]:
+def _start(
+    db_url: str, sources: Path, tmp_path: Path, name: str
+) -> tuple[subprocess.Popen[bytes], Path]:
     err = tmp_path / f"{name}.err"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALS_")}
-    cmd = [sys.executable, "-m", "signals", "--db", db_url, "--sources", str(sources),
-           "--scenarios", str(REPO / "scenarios.yaml"), "--now", "2022-03-07T20:00:00Z", "run"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "signals",
+        "--db",
+        db_url,
+        "--sources",
+        str(sources),
+        "--scenarios",
+        str(REPO / "scenarios.yaml"),
+        "--now",
+        "2022-03-07T20:00:00Z",
+        "run",
+    ]
     with err.open("wb") as fh:
-        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fh, env=env, cwd=tmp_path), err
+        return subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=fh, env=env, cwd=tmp_path
+        ), err
 
 
 def _wait_first(procs: list[subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
@@ -95,7 +114,9 @@ def test_two_runs_started_together_one_works_other_exits_75(db_url: str, tmp_pat
             assert feed.requested.wait(WAIT)
             message = l_err.read_text().strip().splitlines()
             assert message[-1].startswith("error: another 'fetch' job is running (pid ")
-            assert f"pid {winner.pid} on {socket.gethostname()}" in message[-1] and message[-1].endswith("exiting")
+            assert f"pid {winner.pid} on {socket.gethostname()}" in message[-1] and message[
+                -1
+            ].endswith("exiting")
             feed.release.set()
             assert winner.wait(WAIT) == 0, w_err.read_text()
         finally:
@@ -146,8 +167,16 @@ def test_lock_of_a_killed_run_is_reclaimed(db_url: str, tmp_path: Path) -> None:
 
 def _plant(store: object, host: str, pid: int, heartbeat: datetime) -> None:
     with store.begin() as c:  # type: ignore[attr-defined]
-        c.execute(t.locks.insert().values(name="pipeline", owner=f"{host}:{pid}:x", host=host, pid=pid,
-                                          acquired_at=heartbeat, heartbeat_at=heartbeat))
+        c.execute(
+            t.locks.insert().values(
+                name="pipeline",
+                owner=f"{host}:{pid}:x",
+                host=host,
+                pid=pid,
+                acquired_at=heartbeat,
+                heartbeat_at=heartbeat,
+            )
+        )
 
 
 def test_heartbeat_keeps_a_long_job_alive(db_url: str) -> None:
@@ -163,13 +192,17 @@ def test_heartbeat_keeps_a_long_job_alive(db_url: str) -> None:
                 latest = c.execute(select(t.locks.c.heartbeat_at)).scalar_one()
         assert latest > first
         # a long job is never mistaken for a dead one, even with a tiny stale limit
-        with pytest.raises(LockedError, match="is running"), job_lock(store, "pipeline",
-                                                                       stale_after=timedelta(seconds=5)):
+        with (
+            pytest.raises(LockedError, match="is running"),
+            job_lock(store, "pipeline", stale_after=timedelta(seconds=5)),
+        ):
             pass
     store.dispose()
 
 
-def test_live_lock_from_another_host_is_respected_then_reclaimed_when_stale(sqlite_url: str) -> None:
+def test_live_lock_from_another_host_is_respected_then_reclaimed_when_stale(
+    sqlite_url: str,
+) -> None:
     store = open_store(sqlite_url)
     _plant(store, "other-host", 4242, datetime.now(UTC))
     with pytest.raises(LockedError, match=r"pid 4242 on other-host"), job_lock(store, "pipeline"):
@@ -184,7 +217,11 @@ def test_live_lock_from_another_host_is_respected_then_reclaimed_when_stale(sqli
 @pytest.mark.postgres
 def test_postgres_advisory_lock_excludes_sessions_and_frees_dead_rows(pg_url: str) -> None:
     a, b = open_store(pg_url), open_store(pg_url)  # two engines: two sessions, like two hosts
-    with job_lock(a, "pipeline"), pytest.raises(LockedError, match="is running"), job_lock(b, "pipeline"):
+    with (
+        job_lock(a, "pipeline"),
+        pytest.raises(LockedError, match="is running"),
+        job_lock(b, "pipeline"),
+    ):
         pass
     # a row with a fresh heartbeat from another machine, but nobody holds the advisory lock:
     # its session is gone, so it is reclaimed at once (no need to wait for the stale limit)
@@ -210,7 +247,10 @@ def test_waiting_for_the_lock_and_giving_up_on_stop(db_url: str) -> None:
         assert held.wait(WAIT)
         stop = threading.Event()
         stop.set()
-        with pytest.raises(LockedError), job_lock(store, "pipeline", wait=timedelta(minutes=5), should_stop=stop.is_set):
+        with (
+            pytest.raises(LockedError),
+            job_lock(store, "pipeline", wait=timedelta(minutes=5), should_stop=stop.is_set),
+        ):
             pass  # a stopping service does not keep waiting
         got: list[str] = []
 
@@ -229,7 +269,9 @@ def test_waiting_for_the_lock_and_giving_up_on_stop(db_url: str) -> None:
     store.dispose()
 
 
-def test_a_holder_whose_lock_was_taken_over_says_so(sqlite_url: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_holder_whose_lock_was_taken_over_says_so(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     store = open_store(sqlite_url)
     caplog.set_level(logging.ERROR, logger="signals.lock")
     with job_lock(store, "pipeline", heartbeat_every=timedelta(milliseconds=20)):
@@ -242,7 +284,9 @@ def test_a_holder_whose_lock_was_taken_over_says_so(sqlite_url: str, caplog: pyt
     store.dispose()
 
 
-def test_a_second_run_is_refused_at_once_while_the_holder_is_inside_a_long_write(sqlite_url: str) -> None:
+def test_a_second_run_is_refused_at_once_while_the_holder_is_inside_a_long_write(
+    sqlite_url: str,
+) -> None:
     """The busy check is a plain read: it does not queue behind the holder's write
     transaction (which on SQLite would wait up to the 60 s busy timeout, or starve)."""
     store = open_store(sqlite_url)
@@ -264,7 +308,9 @@ def test_a_second_run_is_refused_at_once_while_the_holder_is_inside_a_long_write
     store.dispose()
 
 
-def test_local_holder_alive_is_kept_even_with_an_old_heartbeat_but_a_reused_pid_is_not(sqlite_url: str) -> None:
+def test_local_holder_alive_is_kept_even_with_an_old_heartbeat_but_a_reused_pid_is_not(
+    sqlite_url: str,
+) -> None:
     store = open_store(sqlite_url)
     host = socket.gethostname()[:150]
     me = os.getpid()

@@ -42,13 +42,28 @@ def _urls(worker: int) -> list[list[str]]:
     same fresh articles reaching several feeds fetched at the same moment, the worst case
     for concurrent inserts (on PostgreSQL, two such transactions can deadlock)."""
     rng = random.Random(1000 + worker)
-    return [[f"https://news.example.org/{j}/{k}" for k in rng.sample(range(ROUND_POOL), ARTICLES_PER_TXN)]
-            for j in range(TRANSACTIONS // 2)]
+    return [
+        [
+            f"https://news.example.org/{j}/{k}"
+            for k in rng.sample(range(ROUND_POOL), ARTICLES_PER_TXN)
+        ]
+        for j in range(TRANSACTIONS // 2)
+    ]
 
 
 def _article(url: str) -> repo.NewArticle:
-    return repo.NewArticle(url=url, guid=url, title=f"t {url}", summary="s", published_at=NOW, published_raw=NOW,
-                           date_flag=None, week="2022-W10", language="fr", state="ready")
+    return repo.NewArticle(
+        url=url,
+        guid=url,
+        title=f"t {url}",
+        summary="s",
+        published_at=NOW,
+        published_raw=NOW,
+        date_flag=None,
+        week="2022-W10",
+        language="fr",
+        state="ready",
+    )
 
 
 @dataclass
@@ -68,7 +83,10 @@ def writer(db_url: str, worker: int, start_at: float) -> Outcome:
     out = Outcome(worker)
     source = f"src-{worker}"
     doc = AnalysedDoc("fr", (Sentence("Une phrase.", ("phrase",)),), (Entity("Paris", "LOC"),))
-    hits = [Hit("r1", "item-a", ItemKind.WATCH, "Une phrase."), Hit("r1", "item-b", ItemKind.EARLY_SIGN, "Une phrase.")]
+    hits = [
+        Hit("r1", "item-a", ItemKind.WATCH, "Une phrase."),
+        Hit("r1", "item-b", ItemKind.EARLY_SIGN, "Une phrase."),
+    ]
     batches = iter(_urls(worker))
     while time.time() < start_at:  # start all workers together
         time.sleep(0.001)
@@ -79,14 +97,19 @@ def writer(db_url: str, worker: int, start_at: float) -> Outcome:
                 urls = next(batches)
 
                 def fetch(conn: Connection, urls: list[str] = urls) -> None:
-                    repo.add_articles(conn, [_article(u) for u in urls], source, NOW)  # as collect does
+                    repo.add_articles(
+                        conn, [_article(u) for u in urls], source, NOW
+                    )  # as collect does
 
                 store.transaction(fetch)
             else:
+
                 def process(conn: Connection) -> list[int]:
                     claimed = repo.claim_ready(conn, 3)
                     for a in claimed:
-                        repo.save_processed(conn, a.id, "text", f"h{a.id}", "fr", doc, hits, "v1", "k1", NOW)
+                        repo.save_processed(
+                            conn, a.id, "text", f"h{a.id}", "fr", doc, hits, "v1", "k1", NOW
+                        )
                     return [a.id for a in claimed]
 
                 out.processed += store.transaction(process)
@@ -124,21 +147,30 @@ def _check(db_url: str, outcomes: list[Outcome]) -> None:
     with store.engine.connect() as c:
         n_articles = c.execute(select(func.count()).select_from(t.articles)).scalar_one()
         got_urls = set(c.execute(select(t.articles.c.url)).scalars())
-        got_links = {(r.url, r.source_id) for r in c.execute(
-            select(t.articles.c.url, t.article_sources.c.source_id)
-            .join(t.article_sources, t.article_sources.c.article_id == t.articles.c.id))}
+        got_links = {
+            (r.url, r.source_id)
+            for r in c.execute(
+                select(t.articles.c.url, t.article_sources.c.source_id).join(
+                    t.article_sources, t.article_sources.c.article_id == t.articles.c.id
+                )
+            )
+        }
         n_links = c.execute(select(func.count()).select_from(t.article_sources)).scalar_one()
-        n_done = c.execute(select(func.count()).select_from(t.articles).where(t.articles.c.state == "done")).scalar_one()
+        n_done = c.execute(
+            select(func.count()).select_from(t.articles).where(t.articles.c.state == "done")
+        ).scalar_one()
         n_matches = c.execute(select(func.count()).select_from(t.matches)).scalar_one()
         n_analyses = c.execute(select(func.count()).select_from(t.analyses)).scalar_one()
     store.dispose()
     txns = sum(o.transactions for o in outcomes)
-    print(f"\ncase 10 ({db_url.split(':')[0]}): {WORKERS} processes × {TRANSACTIONS} transactions "
-          f"({txns} committed) in {max(o.seconds for o in outcomes):.1f} s; "
-          f"'database is locked': {sum(o.locked for o in outcomes)}; other failures: "
-          f"{sum(len(o.failures) for o in outcomes) - sum(o.locked for o in outcomes)}; retries: "
-          f"{sum(o.retries for o in outcomes)}; articles {n_articles}/{len(urls)}, links {n_links}/{len(links)}, "
-          f"processed {len(processed)} (distinct {len(set(processed))}), matches {n_matches}")
+    print(
+        f"\ncase 10 ({db_url.split(':')[0]}): {WORKERS} processes × {TRANSACTIONS} transactions "
+        f"({txns} committed) in {max(o.seconds for o in outcomes):.1f} s; "
+        f"'database is locked': {sum(o.locked for o in outcomes)}; other failures: "
+        f"{sum(len(o.failures) for o in outcomes) - sum(o.locked for o in outcomes)}; retries: "
+        f"{sum(o.retries for o in outcomes)}; articles {n_articles}/{len(urls)}, links {n_links}/{len(links)}, "
+        f"processed {len(processed)} (distinct {len(set(processed))}), matches {n_matches}"
+    )
     assert [f for o in outcomes for f in o.failures] == []
     assert txns == WORKERS * TRANSACTIONS
     assert n_articles == len(urls) and got_urls == urls, "one row per distinct URL"

@@ -45,37 +45,64 @@ def test_payloads_in_feeds_and_labels_never_reach_the_html_as_markup(tmp_path: P
         title = escape(f"monnaie locale {p}")
         desc = escape(f"La monnaie locale progresse {p}. Le troc aussi {p}.")
         link = escape(p if i % 3 == 0 else f"https://ex.org/{i}?q={p}")
-        items.append(f"<item><title>{title}</title><link>{link}</link><guid>g{i}</guid>"
-                     f"<description>{desc}</description><author>{escape(p)}</author>"
-                     f"<pubDate>Tue, 07 May 2024 08:00:00 +0000</pubDate></item>")
+        items.append(
+            f"<item><title>{title}</title><link>{link}</link><guid>g{i}</guid>"
+            f"<description>{desc}</description><author>{escape(p)}</author>"
+            f"<pubDate>Tue, 07 May 2024 08:00:00 +0000</pubDate></item>"
+        )
     # ten quiet weeks before: a rupture is only called "new" once the store has history
     for w in range(1, 11):
-        day = (datetime(2024, 5, 7, 8, tzinfo=UTC) - timedelta(weeks=w)).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        items.append(f"<item><title>Météo de la semaine {w}</title><link>https://ex.org/quiet/{w}</link>"
-                     f"<guid>q{w}</guid><description>Du soleil et quelques nuages.</description>"
-                     f"<pubDate>{day}</pubDate></item>")
-    feed = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
-            f"<title>{escape(XSS_PAYLOADS[0])}</title><link>https://ex.org/</link>{''.join(items)}</channel></rss>")
+        day = (datetime(2024, 5, 7, 8, tzinfo=UTC) - timedelta(weeks=w)).strftime(
+            "%a, %d %b %Y %H:%M:%S +0000"
+        )
+        items.append(
+            f"<item><title>Météo de la semaine {w}</title><link>https://ex.org/quiet/{w}</link>"
+            f"<guid>q{w}</guid><description>Du soleil et quelques nuages.</description>"
+            f"<pubDate>{day}</pubDate></item>"
+        )
+    feed = (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
+        f"<title>{escape(XSS_PAYLOADS[0])}</title><link>https://ex.org/</link>{''.join(items)}</channel></rss>"
+    )
     label = json.dumps(" ".join(XSS_PAYLOADS[:25]))
     title = json.dumps(" ".join(XSS_PAYLOADS[25:50]))
     (tmp_path / "scenarios.yaml").write_text(
-        "ruptures:\n  - id: hostile\n    title: " + title + "\n    summary: " + json.dumps(XSS_PAYLOADS[50 % len(XSS_PAYLOADS)])
-        + "\n    watch:\n      - id: w-x\n        label: " + label + "\n        any: [\"monnaie locale\"]\n"
-        "    doubts:\n      - id: d-x\n        label: " + label + "\n        any: [\"troc\"]\n", encoding="utf-8")
+        "ruptures:\n  - id: hostile\n    title: "
+        + title
+        + "\n    summary: "
+        + json.dumps(XSS_PAYLOADS[50 % len(XSS_PAYLOADS)])
+        + "\n    watch:\n      - id: w-x\n        label: "
+        + label
+        + '\n        any: ["monnaie locale"]\n'
+        "    doubts:\n      - id: d-x\n        label: " + label + '\n        any: ["troc"]\n',
+        encoding="utf-8",
+    )
 
     def router(_path: str, _headers: dict[str, str]) -> Response:
         return Response(200, feed.encode(), {"Content-Type": "application/rss+xml"})
 
     with serve(router) as srv:
         (tmp_path / "sources.yaml").write_text(
-            "defaults: {fetch_pages: false}\nfetch: {allow_networks: [\"127.0.0.0/8\"]}\nsources:\n"
+            'defaults: {fetch_pages: false}\nfetch: {allow_networks: ["127.0.0.0/8"]}\nsources:\n'
             f"  - {{id: hostile, name: {json.dumps(XSS_PAYLOADS[3])}, url: '{srv.base_url}/feed.xml'}}\n",
-            encoding="utf-8")
-        judge = tmp_path / "judge.json"  # accept every candidate: every payload must reach the digest
+            encoding="utf-8",
+        )
+        judge = (
+            tmp_path / "judge.json"
+        )  # accept every candidate: every payload must reach the digest
         judge.write_text(json.dumps(accept_all().to_json()), encoding="utf-8")
-        base = ["--db", f"sqlite:///{tmp_path / 'x.db'}", "--judge", str(judge),
-                "--sources", str(tmp_path / "sources.yaml"),
-                "--scenarios", str(tmp_path / "scenarios.yaml"), "--reports", str(tmp_path / "r")]
+        base = [
+            "--db",
+            f"sqlite:///{tmp_path / 'x.db'}",
+            "--judge",
+            str(judge),
+            "--sources",
+            str(tmp_path / "sources.yaml"),
+            "--scenarios",
+            str(tmp_path / "scenarios.yaml"),
+            "--reports",
+            str(tmp_path / "r"),
+        ]
         res = CliRunner().invoke(cli, [*base, "--now", NOW.isoformat(), "run"])
         assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, [*base, "--now", NOW.isoformat(), "digest", "--week", "2024-W19"])
@@ -89,6 +116,11 @@ def test_payloads_in_feeds_and_labels_never_reach_the_html_as_markup(tmp_path: P
         assert audit.on_attrs == []
         # feed-provided links are http(s) only; the index also links our own files by name
         own = re.compile(r"^(\d{4}-W\d{2}\.(html|md|json)|feed\.atom|#[\w-]+)$")
-        bad = [h for h in audit.hrefs if not (h.startswith(("http://", "https://")) or own.match(h))]
+        bad = [
+            h for h in audit.hrefs if not (h.startswith(("http://", "https://")) or own.match(h))
+        ]
         assert audit.hrefs and not bad, bad[:5]
-        assert not any(h.lower().lstrip().startswith(("javascript:", "data:", "vbscript:")) for h in audit.hrefs)
+        assert not any(
+            h.lower().lstrip().startswith(("javascript:", "data:", "vbscript:"))
+            for h in audit.hrefs
+        )

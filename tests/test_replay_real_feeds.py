@@ -54,7 +54,9 @@ def day_files(root: Path, day: date) -> dict[str, Path]:
 
 
 def test_replay_ten_weeks(snapshots: Path, tmp_path: Path) -> None:
-    codes = sorted({c for i in range(DAYS) for c in day_files(snapshots, FIRST_DAY + timedelta(days=i))})
+    codes = sorted(
+        {c for i in range(DAYS) for c in day_files(snapshots, FIRST_DAY + timedelta(days=i))}
+    )
     assert len(codes) == 16
     current: dict[str, Path] = {}
 
@@ -72,11 +74,16 @@ def test_replay_ten_weeks(snapshots: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     with serve(router) as srv:
         sources = tmp_path / "sources.yaml"
-        lines = ["defaults: {interval_minutes: 60, fetch_pages: false, language: fr}",
-                 'fetch: {allow_networks: ["127.0.0.0/8"]}', "sources:"]
+        lines = [
+            "defaults: {interval_minutes: 60, fetch_pages: false, language: fr}",
+            'fetch: {allow_networks: ["127.0.0.0/8"]}',
+            "sources:",
+        ]
         for c in codes:
-            lines.append(f"  - {{id: lemonde-{c.replace('_', '-').lower()}, name: 'Le Monde {c}', "
-                         f"url: '{srv.base_url}/feeds/{c}.xml'}}")
+            lines.append(
+                f"  - {{id: lemonde-{c.replace('_', '-').lower()}, name: 'Le Monde {c}', "
+                f"url: '{srv.base_url}/feeds/{c}.xml'}}"
+            )
         sources.write_text("\n".join(lines) + "\n", encoding="utf-8")
         base = ["--db", db, "--sources", str(sources), "--reports", str(reports)]
 
@@ -102,13 +109,20 @@ def test_replay_ten_weeks(snapshots: Path, tmp_path: Path) -> None:
         # running the last day twice leaves the article count unchanged
         run_day(FIRST_DAY + timedelta(days=DAYS - 1))
         with store.engine.connect() as conn:
-            assert conn.execute(select(func.count()).select_from(t.articles)).scalar_one() == n_articles
+            assert (
+                conn.execute(select(func.count()).select_from(t.articles)).scalar_one()
+                == n_articles
+            )
 
     assert n_articles == len(served_first_seen), "every distinct item served is one article"
-    last_week = iso_week(datetime.combine(FIRST_DAY + timedelta(days=DAYS - 1), datetime.min.time(), UTC))
+    last_week = iso_week(
+        datetime.combine(FIRST_DAY + timedelta(days=DAYS - 1), datetime.min.time(), UTC)
+    )
     res = runner.invoke(cli, [*base, "--now", "2022-05-16T08:00:00+00:00", "digest"])
     assert res.exit_code == 0, res.output
-    digest = json.loads((reports / f"{last_week.replace('-W', '-W')}.json").read_text(encoding="utf-8"))
+    digest = json.loads(
+        (reports / f"{last_week.replace('-W', '-W')}.json").read_text(encoding="utf-8")
+    )
     assert digest["week"] == last_week
 
     # expected: items served whose effective date falls in the last week, minus collapsed copies
@@ -117,13 +131,19 @@ def test_replay_ten_weeks(snapshots: Path, tmp_path: Path) -> None:
         eff, _ = effective_date(served_published[url], seen)
         per_week[iso_week(eff)] += 1
     with store.engine.connect() as conn:
-        dups = conn.execute(select(func.count()).select_from(t.articles).where(
-            t.articles.c.week == last_week, t.articles.c.dup_of.is_not(None))).scalar_one()
-        not_done = conn.execute(select(func.count()).select_from(t.articles).where(
-            t.articles.c.state != "done")).scalar_one()
+        dups = conn.execute(
+            select(func.count())
+            .select_from(t.articles)
+            .where(t.articles.c.week == last_week, t.articles.c.dup_of.is_not(None))
+        ).scalar_one()
+        not_done = conn.execute(
+            select(func.count()).select_from(t.articles).where(t.articles.c.state != "done")
+        ).scalar_one()
     assert not_done == 0
-    print(f"replay: {DAYS} days x {len(codes)} feeds, {n_articles} articles stored "
-          f"(= distinct items served), {per_week[last_week]} in {last_week}, {dups} collapsed copies")
+    print(
+        f"replay: {DAYS} days x {len(codes)} feeds, {n_articles} articles stored "
+        f"(= distinct items served), {per_week[last_week]} in {last_week}, {dups} collapsed copies"
+    )
     assert per_week[last_week] > 300
     assert digest["articles_analysed"] == per_week[last_week] - dups
     assert len(digest["ruptures"]) == len(json.loads(json.dumps(digest["ruptures"])))

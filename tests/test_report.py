@@ -97,7 +97,9 @@ def article(i: int, text: str | None = None, url: str | None = None) -> DigestAr
         terms=("monnaie locale", "Bristol"),
         sentences=(
             DigestSentence(
-                sentence, spans_of(sentence, "Bristol", "Monnaies Locales"), ("monnaies-alternatives",)
+                sentence,
+                spans_of(sentence, "Bristol", "Monnaies Locales"),
+                ("monnaies-alternatives",),
             ),
         ),
     )

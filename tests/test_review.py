@@ -15,17 +15,30 @@ from signals.cli import cli
 REPO = Path(__file__).resolve().parents[1]
 # Written for this test (fictional): three articles about local currencies, one unrelated.
 ARTICLES = [
-    ("https://news.example.org/eusko", "Les monnaies locales se multiplient au Pays basque",
-     "À Bayonne, l'eusko, monnaie locale complémentaire, circule désormais dans 800 commerces. "
-     "Les monnaies locales complémentaires sont reconnues par la loi depuis 2014. "
-     "D'autres villes lancent leur propre monnaie locale."),
-    ("https://news.example.org/gonette", "La gonette, monnaie locale lyonnaise, fête ses cinq ans",
-     "La monnaie locale de Lyon compte 3 000 utilisateurs. Les commerçants acceptent la gonette. "
-     "L'association veut doubler le nombre de comptes en monnaie locale."),
-    ("https://news.example.org/leman", "Le léman, une monnaie locale transfrontalière",
-     "Entre Genève et la Haute-Savoie, la monnaie locale léman gagne des adhérents. "
-     "Une monnaie locale numérique est lancée cette année."),
-    ("https://news.example.org/meteo", "Orages sur le sud-ouest", "De fortes pluies sont attendues ce soir."),
+    (
+        "https://news.example.org/eusko",
+        "Les monnaies locales se multiplient au Pays basque",
+        "À Bayonne, l'eusko, monnaie locale complémentaire, circule désormais dans 800 commerces. "
+        "Les monnaies locales complémentaires sont reconnues par la loi depuis 2014. "
+        "D'autres villes lancent leur propre monnaie locale.",
+    ),
+    (
+        "https://news.example.org/gonette",
+        "La gonette, monnaie locale lyonnaise, fête ses cinq ans",
+        "La monnaie locale de Lyon compte 3 000 utilisateurs. Les commerçants acceptent la gonette. "
+        "L'association veut doubler le nombre de comptes en monnaie locale.",
+    ),
+    (
+        "https://news.example.org/leman",
+        "Le léman, une monnaie locale transfrontalière",
+        "Entre Genève et la Haute-Savoie, la monnaie locale léman gagne des adhérents. "
+        "Une monnaie locale numérique est lancée cette année.",
+    ),
+    (
+        "https://news.example.org/meteo",
+        "Orages sur le sud-ouest",
+        "De fortes pluies sont attendues ce soir.",
+    ),
 ]
 
 
@@ -42,11 +55,27 @@ def invoke(*args: str) -> tuple[int, str]:
 @pytest.fixture
 def base(tmp_path: Path) -> list[str]:
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text("".join(json.dumps({"url": u, "title": t, "text": x, "published": "2024-03-05",
-                                          "source": "Exemple"}, ensure_ascii=False) + "\n"
-                              for u, t, x in ARTICLES), encoding="utf-8")
-    b = ["--db", f"sqlite:///{tmp_path / 's.db'}", "--reports", str(tmp_path / "reports"),
-         "--scenarios", str(REPO / "scenarios.yaml"), "--now", "2024-03-12"]
+    corpus.write_text(
+        "".join(
+            json.dumps(
+                {"url": u, "title": t, "text": x, "published": "2024-03-05", "source": "Exemple"},
+                ensure_ascii=False,
+            )
+            + "\n"
+            for u, t, x in ARTICLES
+        ),
+        encoding="utf-8",
+    )
+    b = [
+        "--db",
+        f"sqlite:///{tmp_path / 's.db'}",
+        "--reports",
+        str(tmp_path / "reports"),
+        "--scenarios",
+        str(REPO / "scenarios.yaml"),
+        "--now",
+        "2024-03-12",
+    ]
     assert invoke(*b, "import", str(corpus))[0] == 0
     assert invoke(*b, "process")[0] == 0
     return b
@@ -64,10 +93,14 @@ def test_review_round_trip(tmp_path: Path, base: list[str]) -> None:
     before, articles = _evidence(tmp_path, base)
     assert before == 3 and all(a["score"] is not None and a["reasons"] for a in articles)
     matches = tmp_path / "matches.csv"
-    code, out = invoke(*base, "export", "--since", "2024-03-01", "--format", "csv", "-o", str(matches))
+    code, out = invoke(
+        *base, "export", "--since", "2024-03-01", "--format", "csv", "-o", str(matches)
+    )
     assert code == 0, out
     exported = [r for r in _read(matches) if r["rupture_id"] == "post-patrimonial"]
-    assert exported and all(float(r["score"]) > 0 and r["accepted"] == "True" and r["reasons"] for r in exported)
+    assert exported and all(
+        float(r["score"]) > 0 and r["accepted"] == "True" and r["reasons"] for r in exported
+    )
     review = tmp_path / "review.csv"
     code, out = invoke(*base, "export", "--review", "--since", "2024-03-01", "-o", str(review))
     assert code == 0, out
@@ -95,13 +128,18 @@ def test_review_round_trip(tmp_path: Path, base: list[str]) -> None:
     code, out = invoke(*base, "labels", "export", "-o", str(labels))
     assert code == 0, out
     recs = [json.loads(x) for x in labels.read_text().splitlines()]
-    assert {(r["id"].rsplit("/", 1)[1], bool(r["labels"])) for r in recs} == {("eusko", True), ("leman", False)}
+    assert {(r["id"].rsplit("/", 1)[1], bool(r["labels"])) for r in recs} == {
+        ("eusko", True),
+        ("leman", False),
+    }
     code, out = invoke(*base, "eval", str(labels))
     assert code == 0, out
     assert "2 labelled records used, 0 not found" in out
 
 
-def test_bad_rows_are_listed_with_their_line_and_change_nothing(tmp_path: Path, base: list[str]) -> None:
+def test_bad_rows_are_listed_with_their_line_and_change_nothing(
+    tmp_path: Path, base: list[str]
+) -> None:
     review = tmp_path / "review.csv"
     assert invoke(*base, "export", "--review", "--since", "2024-03-01", "-o", str(review))[0] == 0
     rows = _read(review)

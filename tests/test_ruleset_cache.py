@@ -26,8 +26,11 @@ _COMPILE = pipeline.compile_ruleset
 def settings(tmp_path: Path) -> Settings:
     path = tmp_path / "scenarios.yaml"
     path.write_text(YAML, encoding="utf-8")
-    return Settings(db_url=f"sqlite:///{tmp_path / 'signals.db'}", scenarios_path=path,
-                    cache_dir=tmp_path / "cache")
+    return Settings(
+        db_url=f"sqlite:///{tmp_path / 'signals.db'}",
+        scenarios_path=path,
+        cache_dir=tmp_path / "cache",
+    )
 
 
 def _ruleset(settings: Settings, compiles: list[int], monkeypatch: pytest.MonkeyPatch):
@@ -55,8 +58,9 @@ def _hits(rs) -> list[str]:
     return [h.item_id for h in rs.match(doc)]
 
 
-def test_second_open_is_a_cache_hit_without_yaml_or_compile(settings: Settings,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_open_is_a_cache_hit_without_yaml_or_compile(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     compiles: list[int] = []
     _, first = _ruleset(settings, compiles, monkeypatch)
     assert len(compiles) == 1 and len(_entries(settings)) == 1
@@ -73,12 +77,14 @@ def test_second_open_is_a_cache_hit_without_yaml_or_compile(settings: Settings,
     assert _hits(second) == _hits(first) == ["w1"]
 
 
-def test_an_edit_misses_and_compiles_the_new_terms(settings: Settings,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_edit_misses_and_compiles_the_new_terms(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     compiles: list[int] = []
     _, first = _ruleset(settings, compiles, monkeypatch)
-    settings.scenarios_path.write_text(YAML.replace("monnaie locale\"]", "monnaie locale\", \"troc\"]"),
-                                       encoding="utf-8")
+    settings.scenarios_path.write_text(
+        YAML.replace('monnaie locale"]', 'monnaie locale", "troc"]'), encoding="utf-8"
+    )
     ctx, edited = _ruleset(settings, compiles, monkeypatch)
     assert len(compiles) == 2
     assert edited.version != first.version
@@ -96,10 +102,15 @@ def test_a_new_keys_version_misses(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ruleset_cache.cache_key(YAML.encode()) != key
 
 
-@pytest.mark.parametrize("garbage", [b"", b"not a pickle", b"\x80\x05K\x01."])  # empty, junk, an int
+@pytest.mark.parametrize(
+    "garbage", [b"", b"not a pickle", b"\x80\x05K\x01."]
+)  # empty, junk, an int
 def test_corrupt_cache_recompiles_silently_and_is_rewritten(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-        garbage: bytes) -> None:
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    garbage: bytes,
+) -> None:
     compiles: list[int] = []
     _ruleset(settings, compiles, monkeypatch)
     [entry] = _entries(settings)
@@ -109,14 +120,19 @@ def test_corrupt_cache_recompiles_silently_and_is_rewritten(
     assert len(compiles) == 2 and _hits(rs) == ["w1"]
     assert any("compiling" in r.getMessage() and r.levelno == logging.DEBUG for r in caplog.records)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert ruleset_cache.load(entry.parent, entry.name[len("ruleset-"):-len(".pickle")]) is not None
+    assert (
+        ruleset_cache.load(entry.parent, entry.name[len("ruleset-") : -len(".pickle")]) is not None
+    )
 
 
-def test_unwritable_cache_dir_still_runs(tmp_path: Path, settings: Settings,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unwritable_cache_dir_still_runs(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    s = Settings(db_url=settings.db_url, scenarios_path=settings.scenarios_path, cache_dir=blocker / "cache")
+    s = Settings(
+        db_url=settings.db_url, scenarios_path=settings.scenarios_path, cache_dir=blocker / "cache"
+    )
     compiles: list[int] = []
     _, rs = _ruleset(s, compiles, monkeypatch)
     _, rs = _ruleset(s, compiles, monkeypatch)
@@ -131,7 +147,9 @@ def test_default_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert ruleset_cache.default_cache_dir() == Path.home() / ".cache" / "signals"
 
 
-def test_old_entries_are_pruned(tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_old_entries_are_pruned(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     compiles: list[int] = []
     _, rs = _ruleset(settings, compiles, monkeypatch)
     cache = tmp_path / "many"

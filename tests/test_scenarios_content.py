@@ -20,7 +20,10 @@ from signals.config import Announcer, Milestone, Scenarios, load_scenarios
 from signals.match import Ruleset, compile_ruleset
 from signals.models import EVIDENCE_KINDS, Hit
 
-SCENARIOS = Path(os.environ.get("SIGNALS_SCENARIOS_UNDER_TEST") or Path(__file__).resolve().parents[1] / "scenarios.yaml")
+SCENARIOS = Path(
+    os.environ.get("SIGNALS_SCENARIOS_UNDER_TEST")
+    or Path(__file__).resolve().parents[1] / "scenarios.yaml"
+)
 
 DEVELOPED = [
     "post-patrimonial",

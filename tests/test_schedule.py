@@ -39,7 +39,9 @@ def test_bad_values_are_refused() -> None:
     with pytest.raises(ValidationError):
         ScheduledJob(id="j", command="run", every_minutes=0)
     with pytest.raises(ValidationError, match="unknown time zone 'Mars/Olympus'"):
-        Schedule(timezone="Mars/Olympus", jobs=[ScheduledJob(id="j", command="run", every_minutes=5)])
+        Schedule(
+            timezone="Mars/Olympus", jobs=[ScheduledJob(id="j", command="run", every_minutes=5)]
+        )
     with pytest.raises(ValidationError):
         Schedule(jobs=[])
 
@@ -55,10 +57,14 @@ def test_triggers_follow_the_time_zone() -> None:
 
 
 def test_enabled_jobs_and_describe() -> None:
-    s = Schedule(timezone="Europe/Paris", jobs=[
-        ScheduledJob(id="f", command="fetch", every_minutes=15),
-        ScheduledJob(id="d", command="digest", cron="30 7 * * mon", misfire_grace_minutes=60),
-        ScheduledJob(id="off", command="process", every_minutes=5, enabled=False)])
+    s = Schedule(
+        timezone="Europe/Paris",
+        jobs=[
+            ScheduledJob(id="f", command="fetch", every_minutes=15),
+            ScheduledJob(id="d", command="digest", cron="30 7 * * mon", misfire_grace_minutes=60),
+            ScheduledJob(id="off", command="process", every_minutes=5, enabled=False),
+        ],
+    )
     assert list(s.enabled_jobs()) == ["f", "d"] and s.tz == ZoneInfo("Europe/Paris")
     assert describe(s.jobs[0]) == "[fetch, every 15 min, grace 10 min]"
     assert describe(s.jobs[1]) == "[digest, cron '30 7 * * mon', grace 60 min]"
@@ -66,9 +72,13 @@ def test_enabled_jobs_and_describe() -> None:
 
 def test_a_file_with_problems_names_the_line_and_key(tmp_path: Path) -> None:
     path = tmp_path / "schedule.yaml"
-    path.write_text("jobs:\n  - {id: a, command: run, every_minutes: 5}\n"
-                    "  - {id: a, command: fetch, every_minutes: 5}\n", encoding="utf-8")
+    path.write_text(
+        "jobs:\n  - {id: a, command: run, every_minutes: 5}\n"
+        "  - {id: a, command: fetch, every_minutes: 5}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError) as e:
         load_schedule(path)
     assert [(p.line, p.key, p.message) for p in e.value.problems] == [
-        (3, "jobs[1](a).id", "duplicate job id 'a'")]
+        (3, "jobs[1](a).id", "duplicate job id 'a'")
+    ]

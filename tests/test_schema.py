@@ -25,7 +25,9 @@ def test_committed_schemas_match_the_models() -> None:
 
 def test_check_fails_on_a_stale_or_missing_schema(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["schema", "--dir", str(tmp_path)])
-    assert res.exit_code == 0 and sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES.values())
+    assert res.exit_code == 0 and sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        FILES.values()
+    )
     assert CliRunner().invoke(cli, ["schema", "--check", "--dir", str(tmp_path)]).exit_code == 0
     p = tmp_path / "sources.schema.json"
     p.write_text(p.read_text(encoding="utf-8").replace('"Source"', '"Src"'), encoding="utf-8")

@@ -23,7 +23,9 @@ def test_a_fading_rupture_with_no_source_this_week_can_be_high() -> None:
     assert (s.status, s.confidence, s.sources) == ("fading", "high", 0)
     # ...and the text says why: the baseline's sources are what is judged
     rule = confidence_rule(ScoreParams())
-    assert "For a fading rupture" in rule and "baseline" in rule and "this week may have none" in rule
+    assert (
+        "For a fading rupture" in rule and "baseline" in rule and "this week may have none" in rule
+    )
     # with a baseline of one source a week, the same fading is not high
     counts.sources["fading"].update(dict.fromkeys(BASE, 1))  # type: ignore[attr-defined]
     (s,) = score_week(counts, WEEK, ["fading"])
@@ -33,8 +35,10 @@ def test_a_fading_rupture_with_no_source_this_week_can_be_high() -> None:
 def test_the_readme_method_states_the_same_rule() -> None:
     readme = " ".join(REPO.joinpath("README.md").read_text(encoding="utf-8").split())
     method = readme.split("### Method", 1)[1].split("## ", 1)[0]
-    assert ("For a fading rupture the articles and sources judged are those that faded: the "
-            "baseline's evidence and the most distinct sources of one baseline week") in method
+    assert (
+        "For a fading rupture the articles and sources judged are those that faded: the "
+        "baseline's evidence and the most distinct sources of one baseline week"
+    ) in method
 
 
 def test_the_digest_method_section_states_it() -> None:

@@ -13,7 +13,10 @@ def test_defaults() -> None:
     s = Settings()
     assert s.db_url == DEFAULT_DB == "sqlite:///db/signals.db"
     assert (str(s.sources_path), str(s.scenarios_path), str(s.reports_dir)) == (
-        "sources.yaml", "scenarios.yaml", "reports")
+        "sources.yaml",
+        "scenarios.yaml",
+        "reports",
+    )
     assert (s.now, s.judge_path, s.cache_dir) == (None, None, None)
 
 
@@ -25,12 +28,15 @@ def test_the_clock_is_the_injected_time_else_now() -> None:
     assert real.tzinfo is not None and before <= real <= datetime.now(UTC)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("2025-04-14", datetime(2025, 4, 14, tzinfo=UTC)),
-    ("2025-04-14T10:30", datetime(2025, 4, 14, 10, 30, tzinfo=UTC)),  # naive: taken as UTC
-    ("2025-04-14T10:30:00Z", datetime(2025, 4, 14, 10, 30, tzinfo=UTC)),
-    (" 2025-04-14T12:30:00+02:00 ", datetime(2025, 4, 14, 10, 30, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-04-14", datetime(2025, 4, 14, tzinfo=UTC)),
+        ("2025-04-14T10:30", datetime(2025, 4, 14, 10, 30, tzinfo=UTC)),  # naive: taken as UTC
+        ("2025-04-14T10:30:00Z", datetime(2025, 4, 14, 10, 30, tzinfo=UTC)),
+        (" 2025-04-14T12:30:00+02:00 ", datetime(2025, 4, 14, 10, 30, tzinfo=UTC)),
+    ],
+)
 def test_parse_now(value: str, expected: datetime) -> None:
     got = parse_now(value)
     assert got == expected and got.utcoffset() == timedelta(0)

@@ -29,14 +29,29 @@ def test_new_then_ok_and_imports_listed_apart(tmp_path: Path) -> None:
         return Response(200, RSS, {"Content-Type": "application/rss+xml"})
 
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text("".join(json.dumps({"url": f"https://ex.org/{i}", "title": "t", "text": "Un texte.",
-                                          "published": "2024-01-02", "source": "tvnews"}) + "\n"
-                              for i in range(3)), encoding="utf-8")
+    corpus.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "url": f"https://ex.org/{i}",
+                    "title": "t",
+                    "text": "Un texte.",
+                    "published": "2024-01-02",
+                    "source": "tvnews",
+                }
+            )
+            + "\n"
+            for i in range(3)
+        ),
+        encoding="utf-8",
+    )
     with serve(router) as srv:
         sources = tmp_path / "sources.yaml"
         sources.write_text(
             "defaults: {fetch_pages: false}\nfetch: {allow_networks: [127.0.0.0/8]}\nsources:\n"
-            f"  - {{id: feed-a, name: A, url: '{srv.base_url}/a.xml'}}\n", encoding="utf-8")
+            f"  - {{id: feed-a, name: A, url: '{srv.base_url}/a.xml'}}\n",
+            encoding="utf-8",
+        )
         base = ["--db", f"sqlite:///{tmp_path / 's.db'}", "--sources", str(sources)]
         assert _run(*base, "--now", "2024-01-05", "import", str(corpus))[0] == 0
         code, out = _run(*base, "status")
@@ -45,11 +60,17 @@ def test_new_then_ok_and_imports_listed_apart(tmp_path: Path) -> None:
         assert "imported (not fetched): 1" in out
         imported = out.split("imported (not fetched): 1", 1)[1]
         assert "import-tvnews" in imported and "3 articles" in imported
-        assert not any(ln.startswith("import-tvnews ") for ln in out.splitlines())  # not among the feeds
+        assert not any(
+            ln.startswith("import-tvnews ") for ln in out.splitlines()
+        )  # not among the feeds
         assert _run(*base, "fetch")[0] == 0
         code, out = _run(*base, "status")
         assert _state(out, "feed-a") == "ok"
         code, out = _run(*base, "status", "--json")
         data = {s["id"]: s for s in json.loads(out)["sources"]}
         assert (data["feed-a"]["state"], data["feed-a"]["articles"]) == ("ok", 1)
-        assert (data["import-tvnews"]["state"], data["import-tvnews"]["kind"], data["import-tvnews"]["articles"]) == ("import", "import", 3)
+        assert (
+            data["import-tvnews"]["state"],
+            data["import-tvnews"]["kind"],
+            data["import-tvnews"]["articles"],
+        ) == ("import", "import", 3)

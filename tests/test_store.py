@@ -25,15 +25,34 @@ ANALYSER = Analyser(entities=False)
 
 
 def scenarios(terms: list[str]) -> Scenarios:
-    return Scenarios.model_validate({"ruptures": [{
-        "id": "post-patrimonial", "title": "P",
-        "watch": [{"id": "w-monnaie", "label": "monnaies", "any": terms}],
-        "doubts": [{"id": "d-uber", "label": "doute", "any": ["ubérisation"]}]}]})
+    return Scenarios.model_validate(
+        {
+            "ruptures": [
+                {
+                    "id": "post-patrimonial",
+                    "title": "P",
+                    "watch": [{"id": "w-monnaie", "label": "monnaies", "any": terms}],
+                    "doubts": [{"id": "d-uber", "label": "doute", "any": ["ubérisation"]}],
+                }
+            ]
+        }
+    )
 
 
 def article(url: str, text: str, week: str = "2024-W10") -> repo.NewArticle:
-    return repo.NewArticle(url=url, guid=None, title="Titre", summary="", published_at=NOW, published_raw=NOW,
-                           date_flag=None, week=week, language="fr", state="ready", text=text)
+    return repo.NewArticle(
+        url=url,
+        guid=None,
+        title="Titre",
+        summary="",
+        published_at=NOW,
+        published_raw=NOW,
+        date_flag=None,
+        week=week,
+        language="fr",
+        state="ready",
+        text=text,
+    )
 
 
 def test_one_article_two_sources(db_url: str) -> None:
@@ -56,9 +75,15 @@ def test_process_match_rematch_export(db_url: str) -> None:
     store = open_store(db_url)
     with store.begin() as c:
         repo.ensure_import_source(c, "a", "fr")
-        repo.add_article(c, article("https://x.org/1", "La monnaie locale arrive en ville."), "a", NOW)
-        repo.add_article(c, article("https://x.org/2", "Le troc revient. L'ubérisation menace."), "a", NOW)
-        repo.add_article(c, article("https://y.org/copy", "La monnaie locale arrive en ville."), "a", NOW)
+        repo.add_article(
+            c, article("https://x.org/1", "La monnaie locale arrive en ville."), "a", NOW
+        )
+        repo.add_article(
+            c, article("https://x.org/2", "Le troc revient. L'ubérisation menace."), "a", NOW
+        )
+        repo.add_article(
+            c, article("https://y.org/copy", "La monnaie locale arrive en ville."), "a", NOW
+        )
     rs = compile_ruleset(scenarios(["monnaie locale"]), ANALYSER)
     rep = process_pending(store, rs, JUDGE, ANALYSER, lambda: NOW)
     assert (rep.processed, rep.duplicates) == (2, 1)
@@ -118,12 +143,24 @@ def test_datetimes_come_back_aware(db_url: str) -> None:
 
 def test_lock_excludes_second_run_and_reclaims_dead(db_url: str) -> None:
     store = open_store(db_url)
-    with job_lock(store, "pipeline"), pytest.raises(LockedError, match="running"), job_lock(store, "pipeline"):
+    with (
+        job_lock(store, "pipeline"),
+        pytest.raises(LockedError, match="running"),
+        job_lock(store, "pipeline"),
+    ):
         pass
     # a lock left by a process that no longer exists is reclaimed
     with store.begin() as c:
-        c.execute(t.locks.insert().values(name="pipeline", owner="x", host=__import__("socket").gethostname()[:200],
-                                          pid=2**22 + 12345, acquired_at=NOW, heartbeat_at=datetime.now(UTC)))
+        c.execute(
+            t.locks.insert().values(
+                name="pipeline",
+                owner="x",
+                host=__import__("socket").gethostname()[:200],
+                pid=2**22 + 12345,
+                acquired_at=NOW,
+                heartbeat_at=datetime.now(UTC),
+            )
+        )
     with job_lock(store, "pipeline"):
         pass
     store.dispose()

@@ -28,8 +28,17 @@ def _corpus(tmp_path: Path) -> Path:
         text = "La ville change."
         if i % 6 == 0:
             text += " Une monnaie locale arrive, soutenue par la coopérative citoyenne."
-        lines.append(json.dumps({"url": f"https://ex.org/{i}", "title": f"T{i}", "description": text,
-                                 "date": f"{year}-03-0{1 + i % 7}", "source": "x"}))
+        lines.append(
+            json.dumps(
+                {
+                    "url": f"https://ex.org/{i}",
+                    "title": f"T{i}",
+                    "description": text,
+                    "date": f"{year}-03-0{1 + i % 7}",
+                    "source": "x",
+                }
+            )
+        )
     p = tmp_path / "c.jsonl"
     p.write_text("\n".join(lines) + "\n{broken\n", encoding="utf-8")
     return p
@@ -39,14 +48,26 @@ def test_tune_json_and_text(tmp_path: Path) -> None:
     sc = tmp_path / "s.yaml"
     sc.write_text(SCEN, encoding="utf-8")
     corpus = _corpus(tmp_path)
-    args = ["--scenarios", str(sc), "tune", "--corpus", str(corpus), "--field", "text=description",
-            "--field", "published=date", "--noisy", "0.5"]
+    args = [
+        "--scenarios",
+        str(sc),
+        "tune",
+        "--corpus",
+        str(corpus),
+        "--field",
+        "text=description",
+        "--field",
+        "published=date",
+        "--noisy",
+        "0.5",
+    ]
     # the broken last line: an error naming it, as for `import`, unless --skip-invalid
     res = CliRunner().invoke(cli, [*args, "--json"])
     assert res.exit_code == 2
     assert res.output.strip().splitlines() == [
         f"error: {corpus}:61: not JSON (Expecting property name enclosed in double quotes) "
-        "(pass --skip-invalid to skip bad lines)"]
+        "(pass --skip-invalid to skip bad lines)"
+    ]
     args.append("--skip-invalid")
     res = CliRunner().invoke(cli, [*args, "--json"])
     assert res.exit_code == 0, res.output
@@ -55,8 +76,11 @@ def test_tune_json_and_text(tmp_path: Path) -> None:
     items = {i["item_id"]: i for i in rep["items"]}
     assert items["w-monnaie"]["articles"] == 10 and items["w-monnaie"]["status"] == "ok"
     assert items["w-monnaie"]["examples"][0].startswith("Une monnaie locale arrive")
-    assert items["w-monnaie"]["example_articles"][0] == {"title": "T0", "published": "2014-03-01",
-                                                         "url": "https://ex.org/0"}
+    assert items["w-monnaie"]["example_articles"][0] == {
+        "title": "T0",
+        "published": "2014-03-01",
+        "url": "https://ex.org/0",
+    }
     assert rep["dead"] == ["w-jamais"] and rep["noisy"] == ["w-bruit"]
     pp = rep["ruptures"][0]
     assert sum(pp["by_year"].values()) == 60  # w-bruit is evidence too
@@ -65,7 +89,11 @@ def test_tune_json_and_text(tmp_path: Path) -> None:
     assert pp["evidence_articles"] == 60 and pp["candidates"] == []
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0
-    assert "DEAD" in res.output and "why it stays: the seed's wording" in res.output and "NOISY" in res.output
+    assert (
+        "DEAD" in res.output
+        and "why it stays: the seed's wording" in res.output
+        and "NOISY" in res.output
+    )
     res = CliRunner().invoke(cli, [*args, "--fail-on-noisy"])
     assert res.exit_code == 1
 
@@ -80,7 +108,9 @@ def _ranking_corpus(tmp_path: Path) -> Path:
         ev = i < 10
         words = [f"Dépêche {i}."]
         if ev:
-            words.append("Une monnaie locale. Tribune du monde, une bonne chose, dit le gouvernement.")
+            words.append(
+                "Une monnaie locale. Tribune du monde, une bonne chose, dit le gouvernement."
+            )
             if i < 5:
                 words.append("La coopérative.")
         else:
@@ -88,8 +118,16 @@ def _ranking_corpus(tmp_path: Path) -> Path:
                 words.append("Le gouvernement.")
             if i % 10 == 0:
                 words.append("Tribune du monde, bonne chose.")
-        lines.append(json.dumps({"url": f"https://ex.org/{i}", "title": f"T{i}", "text": " ".join(words),
-                                 "published": f"2016-03-0{1 + i % 7}"}))
+        lines.append(
+            json.dumps(
+                {
+                    "url": f"https://ex.org/{i}",
+                    "title": f"T{i}",
+                    "text": " ".join(words),
+                    "published": f"2016-03-0{1 + i % 7}",
+                }
+            )
+        )
     p = tmp_path / "rank.jsonl"
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return p
@@ -98,8 +136,9 @@ def _ranking_corpus(tmp_path: Path) -> Path:
 def test_candidates_ranked_by_log_odds_not_boilerplate(tmp_path: Path) -> None:
     sc = tmp_path / "s.yaml"
     sc.write_text(SCEN, encoding="utf-8")
-    res = CliRunner().invoke(cli, ["--scenarios", str(sc), "tune", "--corpus", str(_ranking_corpus(tmp_path)),
-                                   "--json"])
+    res = CliRunner().invoke(
+        cli, ["--scenarios", str(sc), "tune", "--corpus", str(_ranking_corpus(tmp_path)), "--json"]
+    )
     assert res.exit_code == 0, res.output
     cands = [c[0] for c in json.loads(res.output)["ruptures"][0]["candidates"]]
     assert cands and cands[0] == "cooperative", cands
@@ -127,12 +166,23 @@ def test_tune_on_the_database_with_clickable_examples(demo_db: str, tmp_path: Pa
     live = [i for i in rep["items"] if i["articles"]]
     assert live and all(len(i["example_articles"]) == len(i["examples"]) for i in live)
     ex = live[0]["example_articles"][0]
-    assert ex["url"].startswith("http://127.0.0.1") and ex["title"] and ex["published"].startswith("2025-")
+    assert (
+        ex["url"].startswith("http://127.0.0.1")
+        and ex["title"]
+        and ex["published"].startswith("2025-")
+    )
     pp = next(r for r in rep["ruptures"] if r["rupture_id"] == "post-patrimonial")
     assert pp["evidence_articles"] > 0 and pp["candidates"]
     res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", scen, "tune", "--limit", "50"])
-    assert res.exit_code == 0 and "50 articles" in res.output and "» — " in res.output and " <http://" in res.output
-    res = CliRunner().invoke(cli, ["--db", demo_db, "--scenarios", scen, "tune", "--field", "text=x"])
+    assert (
+        res.exit_code == 0
+        and "50 articles" in res.output
+        and "» — " in res.output
+        and " <http://" in res.output
+    )
+    res = CliRunner().invoke(
+        cli, ["--db", demo_db, "--scenarios", scen, "tune", "--field", "text=x"]
+    )
     assert res.exit_code == 2 and "--field goes with --corpus" in res.output
     missing = tmp_path / "none.db"
     res = CliRunner().invoke(cli, ["--db", f"sqlite:///{missing}", "--scenarios", scen, "tune"])

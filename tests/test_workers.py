@@ -44,7 +44,14 @@ RUN_TIMEOUT = 240
 
 
 def _base(url: str) -> list[str]:
-    return ["--db", url, "--scenarios", str(REPO / "scenarios.yaml"), "--now", "2022-12-31T12:00:00Z"]
+    return [
+        "--db",
+        url,
+        "--scenarios",
+        str(REPO / "scenarios.yaml"),
+        "--now",
+        "2022-12-31T12:00:00Z",
+    ]
 
 
 def _slice(tmp_path: Path, n: int) -> Path:
@@ -52,7 +59,10 @@ def _slice(tmp_path: Path, n: int) -> Path:
     items carry no source field)."""
     out = tmp_path / f"lemonde-{n}.jsonl"
     if not out.exists():
-        with gzip.open(shared(*ITEMS), "rt", encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
+        with (
+            gzip.open(shared(*ITEMS), "rt", encoding="utf-8") as src,
+            out.open("w", encoding="utf-8") as dst,
+        ):
             for line in itertools.islice(src, n):
                 item = json.loads(line)
                 item["source"] = f"lemonde-{(item.get('categories') or ['une'])[0]}"
@@ -72,8 +82,13 @@ def _env() -> dict[str, str]:
 def _start(url: str, tmp_path: Path, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
     err = tmp_path / f"{name}.err"
     with err.open("wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "signals", *_base(url), "process", *args],
-                                stdout=subprocess.DEVNULL, stderr=fh, env=_env(), cwd=tmp_path)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "signals", *_base(url), "process", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=fh,
+            env=_env(),
+            cwd=tmp_path,
+        )
     return proc, err
 
 
@@ -89,13 +104,23 @@ def _snapshot(url: str) -> dict[str, object]:
     with store.engine.connect() as c:
         urls = dict(c.execute(select(a.c.id, a.c.url)).all())
         rows = c.execute(select(a.c.url, a.c.state, a.c.dup_of, a.c.claimed_by)).all()
-        matches = c.execute(select(t.matches.c.article_id, t.matches.c.rupture_id, t.matches.c.item_id,
-                                   t.matches.c.sentence)).all()
+        matches = c.execute(
+            select(
+                t.matches.c.article_id,
+                t.matches.c.rupture_id,
+                t.matches.c.item_id,
+                t.matches.c.sentence,
+            )
+        ).all()
         analysed = c.execute(select(t.analyses.c.article_id)).scalars().all()
     store.dispose()
-    return {"articles": {r.url: (r.state, urls.get(r.dup_of), r.claimed_by) for r in rows},
-            "matches": sorted((urls[m.article_id], m.rupture_id, m.item_id, m.sentence) for m in matches),
-            "analysed": sorted(urls[i] for i in analysed)}
+    return {
+        "articles": {r.url: (r.state, urls.get(r.dup_of), r.claimed_by) for r in rows},
+        "matches": sorted(
+            (urls[m.article_id], m.rupture_id, m.item_id, m.sentence) for m in matches
+        ),
+        "analysed": sorted(urls[i] for i in analysed),
+    }
 
 
 def _assert_exactly_once(url: str, n: int) -> None:
@@ -109,19 +134,29 @@ def _assert_exactly_once(url: str, n: int) -> None:
         assert c.execute(select(func.count()).where(a.c.claimed_by.is_not(None))).scalar() == 0
         analyses = c.execute(select(func.count()).select_from(t.analyses)).scalar()
         distinct = c.execute(select(func.count(func.distinct(t.analyses.c.article_id)))).scalar()
-        originals = c.execute(select(func.count()).where(a.c.state == "done", a.c.dup_of.is_(None))).scalar()
+        originals = c.execute(
+            select(func.count()).where(a.c.state == "done", a.c.dup_of.is_(None))
+        ).scalar()
         assert analyses == distinct == originals, (analyses, distinct, originals)
         m = t.matches.c
-        doubled = c.execute(select(m.article_id).group_by(m.article_id, m.rupture_id, m.item_id, m.sentence)
-                            .having(func.count() > 1)).all()
+        doubled = c.execute(
+            select(m.article_id)
+            .group_by(m.article_id, m.rupture_id, m.item_id, m.sentence)
+            .having(func.count() > 1)
+        ).all()
         assert doubled == []
         orig = a.alias("orig")
-        chained = c.execute(select(a.c.id).join(orig, orig.c.id == a.c.dup_of)
-                            .where(orig.c.dup_of.is_not(None))).all()
+        chained = c.execute(
+            select(a.c.id).join(orig, orig.c.id == a.c.dup_of).where(orig.c.dup_of.is_not(None))
+        ).all()
         assert chained == [], "a copy points at another copy"
         # one original per normalised text: copies seen by concurrent workers were collapsed
-        split = c.execute(select(a.c.content_hash).where(a.c.state == "done", a.c.dup_of.is_(None))
-                          .group_by(a.c.content_hash).having(func.count() > 1)).all()
+        split = c.execute(
+            select(a.c.content_hash)
+            .where(a.c.state == "done", a.c.dup_of.is_(None))
+            .group_by(a.c.content_hash)
+            .having(func.count() > 1)
+        ).all()
         assert split == []
     store.dispose()
 
@@ -130,8 +165,9 @@ def _held(url: str) -> tuple[set[int], datetime | None]:
     store = open_store(url)
     a = t.articles
     with store.engine.connect() as c:
-        rows = c.execute(select(a.c.id, a.c.lease_until).where(a.c.state == "ready",
-                                                              a.c.claimed_by.is_not(None))).all()
+        rows = c.execute(
+            select(a.c.id, a.c.lease_until).where(a.c.state == "ready", a.c.claimed_by.is_not(None))
+        ).all()
     store.dispose()
     return {r.id for r in rows}, max((r.lease_until for r in rows), default=None)
 
@@ -149,12 +185,23 @@ def test_claims_of_a_dead_local_worker_are_released_at_once(sqlite_url: str) -> 
     with store.begin() as c:
         c.execute(t.sources.insert().values(id="s", name="s", url="-", language="fr"))
         for i in range(3):
-            c.execute(t.articles.insert().values(
-                url=f"https://x.org/{i}", url_hash=f"h{i}", published_at=datetime.now(UTC), week="2022-W01",
-                first_seen_at=datetime.now(UTC), state="ready"))
+            c.execute(
+                t.articles.insert().values(
+                    url=f"https://x.org/{i}",
+                    url_hash=f"h{i}",
+                    published_at=datetime.now(UTC),
+                    week="2022-W01",
+                    first_seen_at=datetime.now(UTC),
+                    state="ready",
+                )
+            )
     later = datetime.now(UTC) + timedelta(hours=1)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     gone = f"{socket.gethostname()[:30]}:{int(dead.stdout)}:-:abc"
     with store.begin() as c:
         assert len(claims.claim(c, gone, 2, datetime.now(UTC), later)) == 2  # a worker that died
@@ -174,7 +221,9 @@ def test_split_limit() -> None:
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_a_killed_workers_batch_is_redone_after_its_lease(pg_url: str, sqlite_url: str, tmp_path: Path) -> None:
+def test_a_killed_workers_batch_is_redone_after_its_lease(
+    pg_url: str, sqlite_url: str, tmp_path: Path
+) -> None:
     n = 160
     _import(pg_url, n, tmp_path)
     _import(sqlite_url, n, tmp_path)
@@ -200,13 +249,21 @@ def test_a_killed_workers_batch_is_redone_after_its_lease(pg_url: str, sqlite_ur
     store = open_store(pg_url)
     a = t.articles
     with store.begin() as c:  # as if it ran on another machine: only its lease can free the batch
-        c.execute(update(a).where(a.c.claimed_by.is_not(None))
-                  .values(claimed_by=func.concat("other-host", func.substr(a.c.claimed_by,
-                                                                           func.strpos(a.c.claimed_by, ":")))))
+        c.execute(
+            update(a)
+            .where(a.c.claimed_by.is_not(None))
+            .values(
+                claimed_by=func.concat(
+                    "other-host", func.substr(a.c.claimed_by, func.strpos(a.c.claimed_by, ":"))
+                )
+            )
+        )
     assert reclaim_dead(store) == 0
     # while its lease runs, nobody else can take the batch
     with store.engine.connect() as c, c.begin():
-        probe = claims.claim(c, "probe", n, datetime.now(UTC), datetime.now(UTC) + timedelta(seconds=1))
+        probe = claims.claim(
+            c, "probe", n, datetime.now(UTC), datetime.now(UTC) + timedelta(seconds=1)
+        )
         assert not held & {a.id for a in probe}
         c.rollback()
     store.dispose()
@@ -222,8 +279,14 @@ def test_a_killed_workers_batch_is_redone_after_its_lease(pg_url: str, sqlite_ur
 def test_four_workers_process_every_article_exactly_once(pg_url: str, tmp_path: Path) -> None:
     n = 400
     _import(pg_url, n, tmp_path)
-    res = subprocess.run([sys.executable, "-m", "signals", *_base(pg_url), "process", "--workers", "4"],
-                         capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=RUN_TIMEOUT)
+    res = subprocess.run(
+        [sys.executable, "-m", "signals", *_base(pg_url), "process", "--workers", "4"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+        timeout=RUN_TIMEOUT,
+    )
     assert res.returncode == 0, res.stderr
     line = res.stdout.strip().splitlines()[-1]
     counts = [int(w) for w in line.replace(",", " ").split() if w.isdigit()]
@@ -232,9 +295,22 @@ def test_four_workers_process_every_article_exactly_once(pg_url: str, tmp_path: 
 
 
 def _status(url: str, tmp_path: Path) -> Sequence[str]:
-    res = subprocess.run([sys.executable, "-m", "signals", *_base(url), "--sources",
-                          str(REPO / "sources.yaml"), "status"], capture_output=True,
-                         text=True, env=_env(), cwd=tmp_path, timeout=RUN_TIMEOUT)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "signals",
+            *_base(url),
+            "--sources",
+            str(REPO / "sources.yaml"),
+            "status",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+        timeout=RUN_TIMEOUT,
+    )
     assert res.returncode == 0, res.stderr
     return res.stdout.splitlines()
 

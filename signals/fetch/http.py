@@ -410,7 +410,9 @@ class Fetcher:
         ``per_host_concurrency`` requests in flight per host. Results in input order."""
         unique = list(dict.fromkeys(urls))
         results: dict[str, FetchResult] = {}
-        for i, fut in self._scheduled([(u, None, None) for u in unique], accept, stop_on_error=False):
+        for i, fut in self._scheduled(
+            [(u, None, None) for u in unique], accept, stop_on_error=False
+        ):
             exc = fut.exception()
             if exc is None:
                 results[unique[i]] = fut.result()
@@ -419,8 +421,9 @@ class Fetcher:
                 results[unique[i]] = FetchResult(unique[i], FetchStatus.SOFT, "internal-error")
         return {u: results[u] for u in unique}
 
-    def fetch_each(self, requests: list[tuple[str, str | None, str | None]], accept: str = FEED_ACCEPT
-                   ) -> Iterator[tuple[int, FetchResult]]:
+    def fetch_each(
+        self, requests: list[tuple[str, str | None, str | None]], accept: str = FEED_ACCEPT
+    ) -> Iterator[tuple[int, FetchResult]]:
         """Fetch each (url, etag, last_modified) conditionally, with the limits of ``fetch_many``,
         yielding (index, result) as each completes. An exception raised by ``fetch`` (a stop
         request) starts no new fetch: the ones in flight are yielded, then it is raised."""
@@ -434,8 +437,9 @@ class Fetcher:
         if error is not None:
             raise error
 
-    def _scheduled(self, requests: list[tuple[str, str | None, str | None]], accept: str,
-                   stop_on_error: bool) -> Iterator[tuple[int, Future[FetchResult]]]:
+    def _scheduled(
+        self, requests: list[tuple[str, str | None, str | None]], accept: str, stop_on_error: bool
+    ) -> Iterator[tuple[int, Future[FetchResult]]]:
         """(index, completed future) of every request started, ``concurrency`` threads, at most
         ``per_host_concurrency`` in flight per host; none started after a failed future when
         ``stop_on_error``."""
@@ -460,7 +464,10 @@ class Fetcher:
                         active[host] += 1
                         served = True
                         url, etag, last_modified = requests[i]
-                        in_flight[pool.submit(self.fetch, url, etag, last_modified, accept)] = (i, host)
+                        in_flight[pool.submit(self.fetch, url, etag, last_modified, accept)] = (
+                            i,
+                            host,
+                        )
                     if not q:
                         del queues[host]
                     elif served:

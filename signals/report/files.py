@@ -54,13 +54,18 @@ def flag_stale(reports_dir: Path, entries: list[IndexEntry], current: str) -> No
             log.warning("cannot flag %s as written with another ruleset: %s", html, exc)
 
 
-def write_digest(d: Digest, reports_dir: Path, *, base_url: str | None = None,
-                 charts: Mapping[str, str] | None = None) -> list[Path]:
+def write_digest(
+    d: Digest,
+    reports_dir: Path,
+    *,
+    base_url: str | None = None,
+    charts: Mapping[str, str] | None = None,
+) -> list[Path]:
     """Write ``<YYYY>-W<ww>.md``, ``.html`` and ``.json`` for ``d`` atomically, then regenerate
-    ``index.html`` and ``feed.atom`` from the digests present. Returns the five paths written
-    (md, html, json, index, feed). ``base_url`` (http/https, e.g. where ``reports/`` is
-    published) makes the feed's links absolute; without it they are relative. ``charts``: rupture
-id → inline SVG for the HTML (drawn by our own code, see :func:`.html.render_html`)."""
+        ``index.html`` and ``feed.atom`` from the digests present. Returns the five paths written
+        (md, html, json, index, feed). ``base_url`` (http/https, e.g. where ``reports/`` is
+        published) makes the feed's links absolute; without it they are relative. ``charts``: rupture
+    id → inline SVG for the HTML (drawn by our own code, see :func:`.html.render_html`)."""
     week_bounds(d.week)  # the file name comes from it: refuse anything that is not a week
     if base_url is not None:
         checked = safe_url(base_url)

@@ -34,17 +34,31 @@ def html_env() -> jinja2.Environment:
     return env
 
 
-def render_html(d: Digest, charts: Mapping[str, str] | None = None,
-                current_ruleset: str | None = None) -> str:
+def render_html(
+    d: Digest, charts: Mapping[str, str] | None = None, current_ruleset: str | None = None
+) -> str:
     """``charts``: rupture id → inline SVG drawn by our own code, shown in its section (default:
     each rupture's 52-week trend, on one scale for all). With ``current_ruleset`` different from
     the digest's, a notice says it was written with another ruleset and how to regenerate it."""
     scale = shared_scale(r.trend for r in d.ruptures)
     if charts is None:
-        charts = {r.id: str(rupture_chart(r.trend, scale, current=d.week, label=r.title))
-                  for r in d.ruptures if r.trend}
-    scatters = {r.id: str(emerging_chart(r.emerging, label=r.title)) for r in d.ruptures
-                if r.emerging is not None and r.emerging.terms}
-    return html_env().get_template("digest.html.j2").render(
-        v=digest_view(d, charts, scatters), current_ruleset=current_ruleset,
-        trend_weeks=max((len(r.trend) for r in d.ruptures), default=0), scale_per_1000=scale * 1000)
+        charts = {
+            r.id: str(rupture_chart(r.trend, scale, current=d.week, label=r.title))
+            for r in d.ruptures
+            if r.trend
+        }
+    scatters = {
+        r.id: str(emerging_chart(r.emerging, label=r.title))
+        for r in d.ruptures
+        if r.emerging is not None and r.emerging.terms
+    }
+    return (
+        html_env()
+        .get_template("digest.html.j2")
+        .render(
+            v=digest_view(d, charts, scatters),
+            current_ruleset=current_ruleset,
+            trend_weeks=max((len(r.trend) for r in d.ruptures), default=0),
+            scale_per_1000=scale * 1000,
+        )
+    )

@@ -71,8 +71,9 @@ def index_entries(reports_dir: Path) -> list[IndexEntry]:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("index: cannot read %s: %s", path, exc)
         entries.append(
-            IndexEntry(week, start, end, generated, analysed, counts, tuple(moved), summary, files,
-                       ruleset)
+            IndexEntry(
+                week, start, end, generated, analysed, counts, tuple(moved), summary, files, ruleset
+            )
         )
     entries.sort(key=lambda e: e.week, reverse=True)
     return entries

@@ -58,7 +58,9 @@ class DigestRupture:
     announcers: tuple[str, ...]  # announcers mentioned around its evidence this week
     entities: tuple[tuple[str, int], ...]  # top entities around its evidence (name, count)
     trend: tuple[ChartWeek, ...] = ()  # the last TREND_WEEKS weeks as each was scored, oldest first
-    emerging: EmergingMap | None = None  # emerging terms of its evidence (None: no evidence in the window)
+    emerging: EmergingMap | None = (
+        None  # emerging terms of its evidence (None: no evidence in the window)
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,12 @@ from signals.emerging import HIGH_VISIBILITY, EmergingMap
 
 __all__ = ["emerging_chart"]
 
-QUADRANT_COLOURS = {"weak": "#2f855a", "strong": "#2b6cb0", "latent": "#a0aec0", "well-known": "#b7791f"}
+QUADRANT_COLOURS = {
+    "weak": "#2f855a",
+    "strong": "#2b6cb0",
+    "latent": "#a0aec0",
+    "well-known": "#b7791f",
+}
 LABELS = 6  # terms labelled on the chart (best keyness first); the rest have a tooltip
 
 
@@ -21,8 +26,9 @@ def _f(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".")
 
 
-def emerging_chart(m: EmergingMap, *, label: str = "", width: int = 420, height: int = 260,
-                   labels: int = LABELS) -> Markup:
+def emerging_chart(
+    m: EmergingMap, *, label: str = "", width: int = 420, height: int = 260, labels: int = LABELS
+) -> Markup:
     left, right, top, bottom = 34, 12, 12, 30
     pw, ph = width - left - right, height - top - bottom
     xs = [t.visibility for t in m.terms]
@@ -37,13 +43,19 @@ def emerging_chart(m: EmergingMap, *, label: str = "", width: int = 420, height:
     def y(v: float) -> float:
         return top + (y_hi - v) / (y_hi - y_lo) * ph
 
-    parts = [f'<rect class="plot" x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fff" stroke="#ccc" '
-             'stroke-width="0.6"/>']
+    parts = [
+        f'<rect class="plot" x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fff" stroke="#ccc" '
+        'stroke-width="0.6"/>'
+    ]
     vx, gy = x(min(m.visibility_split, HIGH_VISIBILITY)), y(m.growth_split)
-    parts.append(f'<line class="split visibility" x1="{_f(vx)}" x2="{_f(vx)}" y1="{top}" y2="{top + ph}" '
-                 'stroke="#777" stroke-dasharray="3 3" stroke-width="0.8"/>')
-    parts.append(f'<line class="split growth" x1="{left}" x2="{left + pw}" y1="{_f(gy)}" y2="{_f(gy)}" '
-                 'stroke="#777" stroke-dasharray="3 3" stroke-width="0.8"/>')
+    parts.append(
+        f'<line class="split visibility" x1="{_f(vx)}" x2="{_f(vx)}" y1="{top}" y2="{top + ph}" '
+        'stroke="#777" stroke-dasharray="3 3" stroke-width="0.8"/>'
+    )
+    parts.append(
+        f'<line class="split growth" x1="{left}" x2="{left + pw}" y1="{_f(gy)}" y2="{_f(gy)}" '
+        'stroke="#777" stroke-dasharray="3 3" stroke-width="0.8"/>'
+    )
     corner = 'font-size="9" fill="#888"'
     parts += [
         f'<text class="tick" x="{left - 3}" y="{_f(gy + 3)}" text-anchor="end" {corner}>{m.growth_split:g}</text>',
@@ -60,13 +72,17 @@ def emerging_chart(m: EmergingMap, *, label: str = "", width: int = 420, height:
     for i, t in enumerate(m.terms):
         cx, cy = x(t.visibility), y(t.growth)
         colour = QUADRANT_COLOURS.get(t.quadrant, "#555")
-        tip = escape(f"{t.term}: {t.quadrant_label}; in {t.articles} of {m.evidence} evidence articles "
-                     f"({t.visibility:.0%}); growth {t.growth:+.1f} ({t.recent_share:.0%} of the last "
-                     f"{m.recent_weeks} weeks' evidence vs {t.earlier_share:.0%} before)"
-                     + ("; in the watch list" if t.in_watch_list else ""))
+        tip = escape(
+            f"{t.term}: {t.quadrant_label}; in {t.articles} of {m.evidence} evidence articles "
+            f"({t.visibility:.0%}); growth {t.growth:+.1f} ({t.recent_share:.0%} of the last "
+            f"{m.recent_weeks} weeks' evidence vs {t.earlier_share:.0%} before)"
+            + ("; in the watch list" if t.in_watch_list else "")
+        )
         ring = ' stroke="#000" stroke-width="1"' if t.in_watch_list else ""
-        parts.append(f'<g class="term" data-quadrant="{escape(t.quadrant)}"><title>{tip}</title>'
-                     f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="3.5" fill="{colour}"{ring}/>')
+        parts.append(
+            f'<g class="term" data-quadrant="{escape(t.quadrant)}"><title>{tip}</title>'
+            f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="3.5" fill="{colour}"{ring}/>'
+        )
         if i < labels:
             text = t.term[:28]
             anchor = "end" if cx > left + pw * 0.7 else "start"
@@ -75,10 +91,14 @@ def emerging_chart(m: EmergingMap, *, label: str = "", width: int = 420, height:
             x0 = cx + dx - (w if anchor == "end" else 0)
             for dy in (3, 14, -8, 25, -19):  # beside the dot, else a line below or above
                 box = (x0, x0 + w, cy + dy)
-                if not any(a < box[1] and box[0] < b and abs(ly - box[2]) < 10 for a, b, ly in placed):
+                if not any(
+                    a < box[1] and box[0] < b and abs(ly - box[2]) < 10 for a, b, ly in placed
+                ):
                     placed.append(box)
-                    parts.append(f'<text class="label" x="{_f(cx + dx)}" y="{_f(cy + dy)}" '
-                                 f'text-anchor="{anchor}" font-size="10" fill="#222">{escape(text)}</text>')
+                    parts.append(
+                        f'<text class="label" x="{_f(cx + dx)}" y="{_f(cy + dy)}" '
+                        f'text-anchor="{anchor}" font-size="10" fill="#222">{escape(text)}</text>'
+                    )
                     break
         parts.append("</g>")
     axis = 'font-size="9" fill="#555"'
@@ -88,9 +108,12 @@ def emerging_chart(m: EmergingMap, *, label: str = "", width: int = 420, height:
         f'<text class="axis" x="10" y="{top + ph / 2:.0f}" text-anchor="middle" transform="rotate(-90 10 '
         f'{top + ph / 2:.0f})" {axis}>growth (z)</text>',
     ]
-    desc = (f"{label + ': ' if label else ''}emerging terms of {m.evidence} evidence articles, "
-            f"{m.first_week} to {m.last_week}: visibility against growth (last {m.recent_weeks} weeks vs before)")
+    desc = (
+        f"{label + ': ' if label else ''}emerging terms of {m.evidence} evidence articles, "
+        f"{m.first_week} to {m.last_week}: visibility against growth (last {m.recent_weeks} weeks vs before)"
+    )
     return Markup(
         f'<svg class="emerging-map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" aria-label="{escape(desc)}">'
-        f"<title>{escape(desc)}</title>" + "".join(parts) + "</svg>")
+        f"<title>{escape(desc)}</title>" + "".join(parts) + "</svg>"
+    )

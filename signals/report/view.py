@@ -224,8 +224,14 @@ def article_view(a: DigestArticle, n: int) -> ArticleView:
     number = {label: k for k, label in enumerate(items, 1)}
     if a.sentences:
         sentences = tuple(
-            SentenceView(segments(s.text, s.spans),
-                         tuple(sorted({number[labels.get(i, i)] for i in s.item_ids if labels.get(i, i) in number})))
+            SentenceView(
+                segments(s.text, s.spans),
+                tuple(
+                    sorted(
+                        {number[labels.get(i, i)] for i in s.item_ids if labels.get(i, i) in number}
+                    )
+                ),
+            )
             for s in a.sentences
         )
     elif a.sentence.strip():  # a digest written before spans were kept: the sentence, unmarked
@@ -243,11 +249,17 @@ def article_list(articles: Sequence[DigestArticle], shown: int = MAX_ARTICLES) -
 def emerging_view(m: EmergingMap | None, svg: str | None = None) -> EmergingView | None:
     if m is None or not m.terms:
         return None
-    rows = tuple(EmergingRow(
-        term=t.term, kind=t.kind, quadrant=t.quadrant_label,
-        visibility=f"{t.visibility:.0%} ({t.articles})",
-        growth=f"{t.growth:+.1f} ({t.recent_share:.0%} vs {t.earlier_share:.0%})",
-        watched=t.in_watch_list) for t in m.terms)
+    rows = tuple(
+        EmergingRow(
+            term=t.term,
+            kind=t.kind,
+            quadrant=t.quadrant_label,
+            visibility=f"{t.visibility:.0%} ({t.articles})",
+            growth=f"{t.growth:+.1f} ({t.recent_share:.0%} vs {t.earlier_share:.0%})",
+            watched=t.in_watch_list,
+        )
+        for t in m.terms
+    )
     intro = (
         f"Words and names over-represented in this rupture's {plural(m.evidence, 'evidence article')} of "
         f"{m.first_week} to {m.last_week} against the {fmt_int(m.background)} articles analysed then "
@@ -255,12 +267,18 @@ def emerging_view(m: EmergingMap | None, svg: str | None = None) -> EmergingView
         f"how far its share of the last {m.recent_weeks} weeks' evidence ({fmt_int(m.recent_evidence)}) "
         f"exceeds its share before (z-score; shares in brackets). Weak signals: low visibility (not "
         f"above the mean, {m.visibility_split:.0%}, and under 50%), growth ≥ {m.growth_split:g}; "
-        "strong: high, high; latent: low, low; well-known: high, low.")
+        "strong: high, high; latent: low, low; well-known: high, low."
+    )
     return EmergingView(m, rows, intro, svg)
 
 
-def rupture_view(r: DigestRupture, n: int, params: ScoreParams, chart_svg: str | None = None,
-                 emerging_svg: str | None = None) -> RuptureView:
+def rupture_view(
+    r: DigestRupture,
+    n: int,
+    params: ScoreParams,
+    chart_svg: str | None = None,
+    emerging_svg: str | None = None,
+) -> RuptureView:
     status = r.score.status
     return RuptureView(
         n=n,
@@ -270,7 +288,11 @@ def rupture_view(r: DigestRupture, n: int, params: ScoreParams, chart_svg: str |
         why=why_text(r, params),
         fired=items_by_kind(r, EVIDENCE_KIND_ORDER),
         doubted=items_by_kind(r, ("doubt",)),
-        top=tuple(sorted((i for i in r.items if i.kind != "doubt"), key=lambda i: (-i.articles, i.label))[:3]),
+        top=tuple(
+            sorted((i for i in r.items if i.kind != "doubt"), key=lambda i: (-i.articles, i.label))[
+                :3
+            ]
+        ),
         evidence=article_list(r.articles),
         counter=article_list(r.counter_evidence),
         chart_svg=chart_svg,
@@ -278,19 +300,24 @@ def rupture_view(r: DigestRupture, n: int, params: ScoreParams, chart_svg: str |
     )
 
 
-def digest_view(d: Digest, charts: Mapping[str, str] | None = None,
-                scatters: Mapping[str, str] | None = None) -> DigestView:
+def digest_view(
+    d: Digest, charts: Mapping[str, str] | None = None, scatters: Mapping[str, str] | None = None
+) -> DigestView:
     """``charts``, ``scatters``: rupture id → an inline SVG built by our own code (feed text in
     it escaped): the trend chart and the emerging-terms map."""
     charts, scatters = charts or {}, scatters or {}
-    rows = tuple(rupture_view(r, i, d.params, charts.get(r.id), scatters.get(r.id))
-                 for i, r in enumerate(ordered(d), 1))
+    rows = tuple(
+        rupture_view(r, i, d.params, charts.get(r.id), scatters.get(r.id))
+        for i, r in enumerate(ordered(d), 1)
+    )
     return DigestView(
         digest=d,
         title=title_text(d),
         summary=summary_text(d),
         rows=rows,
         moved=tuple(v for v in rows if v.moved),
-        also=tuple(v for v in rows if v.rupture.score.status == "steady" and v.rupture.score.evidence > 0),
+        also=tuple(
+            v for v in rows if v.rupture.score.status == "steady" and v.rupture.score.evidence > 0
+        ),
         method=method_text(d),
     )

@@ -17,26 +17,49 @@ from .repo import ReadyArticle
 WRITE_LOCK_KEY = 7357246662
 
 
-def claim(conn: Connection, worker: str, limit: int, now: datetime, lease_until: datetime) -> list[ReadyArticle]:
+def claim(
+    conn: Connection, worker: str, limit: int, now: datetime, lease_until: datetime
+) -> list[ReadyArticle]:
     """Claim the next ``limit`` ready articles nobody holds (no claim, or an expired lease),
     oldest first. On PostgreSQL the rows are taken with ``FOR UPDATE SKIP LOCKED``: workers
     claiming at the same moment get different rows instead of waiting for each other."""
     a, links = t.articles, t.article_sources
-    source_language = (select(t.sources.c.language)
-                       .join(links, links.c.source_id == t.sources.c.id)
-                       .where(links.c.article_id == a.c.id)
-                       .order_by(links.c.first_seen_at, links.c.source_id).limit(1)
-                       .scalar_subquery().label("source_language"))
-    q = (select(a.c.id, a.c.url, a.c.title, a.c.summary, a.c.html, a.c.text, a.c.language,
-                a.c.published_at, source_language, a.c.date_flag, a.c.first_seen_at)
-         .where(a.c.state == "ready", or_(a.c.claimed_by.is_(None), a.c.lease_until < now))
-         .order_by(a.c.id).limit(limit))
+    source_language = (
+        select(t.sources.c.language)
+        .join(links, links.c.source_id == t.sources.c.id)
+        .where(links.c.article_id == a.c.id)
+        .order_by(links.c.first_seen_at, links.c.source_id)
+        .limit(1)
+        .scalar_subquery()
+        .label("source_language")
+    )
+    q = (
+        select(
+            a.c.id,
+            a.c.url,
+            a.c.title,
+            a.c.summary,
+            a.c.html,
+            a.c.text,
+            a.c.language,
+            a.c.published_at,
+            source_language,
+            a.c.date_flag,
+            a.c.first_seen_at,
+        )
+        .where(a.c.state == "ready", or_(a.c.claimed_by.is_(None), a.c.lease_until < now))
+        .order_by(a.c.id)
+        .limit(limit)
+    )
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True, of=t.articles)
     rows = [ReadyArticle(**r._mapping) for r in conn.execute(q).all()]
     if rows:
-        conn.execute(update(a).where(a.c.id.in_([r.id for r in rows]))
-                     .values(claimed_by=worker, lease_until=lease_until))
+        conn.execute(
+            update(a)
+            .where(a.c.id.in_([r.id for r in rows]))
+            .values(claimed_by=worker, lease_until=lease_until)
+        )
     return rows
 
 
@@ -57,8 +80,11 @@ def release(conn: Connection, ids: Sequence[int], worker: str) -> int:
     if not ids:
         return 0
     a = t.articles
-    return conn.execute(update(a).where(a.c.id.in_(list(ids)), a.c.claimed_by == worker)
-                        .values(claimed_by=None, lease_until=None)).rowcount
+    return conn.execute(
+        update(a)
+        .where(a.c.id.in_(list(ids)), a.c.claimed_by == worker)
+        .values(claimed_by=None, lease_until=None)
+    ).rowcount
 
 
 def serialise_writes(conn: Connection) -> None:
@@ -87,12 +113,20 @@ def claimants(conn: Connection) -> list[str]:
 def release_all(conn: Connection, worker: str) -> int:
     """Drop every claim of ``worker`` (a dead one); the number released."""
     a = t.articles
-    return conn.execute(update(a).where(a.c.state == "ready", a.c.claimed_by == worker)
-                        .values(claimed_by=None, lease_until=None)).rowcount
+    return conn.execute(
+        update(a)
+        .where(a.c.state == "ready", a.c.claimed_by == worker)
+        .values(claimed_by=None, lease_until=None)
+    ).rowcount
 
 
 def count_claimed(conn: Connection) -> int:
     """Ready articles under a claim (live or expired): for tests and ``status``."""
     a = t.articles
-    return int(conn.execute(select(func.count()).select_from(a)
-                            .where(a.c.state == "ready", a.c.claimed_by.is_not(None))).scalar_one())
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(a)
+            .where(a.c.state == "ready", a.c.claimed_by.is_not(None))
+        ).scalar_one()
+    )

@@ -75,12 +75,17 @@ class Store:
                 if attempt == attempts or getattr(e.orig, "sqlstate", None) not in RETRY_SQLSTATES:
                     raise
                 self.retries += 1
-                log.info("transaction aborted by the database (%s); retrying (attempt %d)",
-                         str(e.orig).splitlines()[0], attempt + 1)
+                log.info(
+                    "transaction aborted by the database (%s); retrying (attempt %d)",
+                    str(e.orig).splitlines()[0],
+                    attempt + 1,
+                )
                 time.sleep(random.uniform(0.0, 0.02 * attempt))
         raise AssertionError("unreachable")
 
-    def upgrade(self, create: bool = True, location: Path = migrate.MIGRATIONS) -> tuple[str | None, str]:
+    def upgrade(
+        self, create: bool = True, location: Path = migrate.MIGRATIONS
+    ) -> tuple[str | None, str]:
         """Apply pending migrations; (revision before, after). A database at head costs one
         read. Otherwise one write transaction, which is the lock: concurrent first runs on a
         new database do not race (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL).
@@ -104,7 +109,12 @@ class Store:
                     conn.execute(text("SELECT pg_advisory_xact_lock(7357246661)"))
                 before, after = migrate.upgrade(conn, redact(self.url), create, location)
         if before != after:
-            log.info("database %s upgraded from revision %s to %s", redact(self.url), before or "none", after)
+            log.info(
+                "database %s upgraded from revision %s to %s",
+                redact(self.url),
+                before or "none",
+                after,
+            )
         return before, after
 
     def dispose(self) -> None:
@@ -139,7 +149,9 @@ def _set_wal(cur: sqlite3.Cursor) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("signals_write") else "BEGIN")
+    conn.exec_driver_sql(
+        "BEGIN IMMEDIATE" if conn.get_execution_options().get("signals_write") else "BEGIN"
+    )
 
 
 def open_store(url: str, create: bool = True, upgrade: bool = True) -> Store:
@@ -157,7 +169,9 @@ def open_store(url: str, create: bool = True, upgrade: bool = True) -> Store:
                 raise NoDatabaseError(redact(url))
             if create and not memory:
                 Path(path.split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+            engine = create_engine(
+                url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
+            )
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
         else:
@@ -177,7 +191,9 @@ def open_store(url: str, create: bool = True, upgrade: bool = True) -> Store:
     except StoreError:
         raise
     except (OperationalError, SQLAlchemyError, OSError, ModuleNotFoundError, sqlite3.Error) as e:
-        raise StoreError(f"cannot open database {redact(url)}: {e.__class__.__name__}: {str(e).splitlines()[0]}") from None
+        raise StoreError(
+            f"cannot open database {redact(url)}: {e.__class__.__name__}: {str(e).splitlines()[0]}"
+        ) from None
 
 
 def _sqlite_has_tables(path: str) -> bool:

@@ -18,19 +18,27 @@ def get(conn: Connection, name: str) -> Any | None:
 
 def insert(conn: Connection, name: str, owner: str, host: str, pid: int, now: datetime) -> None:
     """Our row; raises ``IntegrityError`` when another process inserted one first."""
-    conn.execute(t.locks.insert().values(name=name, owner=owner, host=host, pid=pid,
-                                         acquired_at=now, heartbeat_at=now))
+    conn.execute(
+        t.locks.insert().values(
+            name=name, owner=owner, host=host, pid=pid, acquired_at=now, heartbeat_at=now
+        )
+    )
 
 
 def delete_owned(conn: Connection, name: str, owner: str) -> int:
     """Delete lock ``name`` if ``owner`` holds it; the number of rows deleted."""
-    return conn.execute(delete(t.locks).where(t.locks.c.name == name, t.locks.c.owner == owner)).rowcount
+    return conn.execute(
+        delete(t.locks).where(t.locks.c.name == name, t.locks.c.owner == owner)
+    ).rowcount
 
 
 def beat(conn: Connection, name: str, owner: str, now: datetime) -> int:
     """Refresh the heartbeat of our row; 0 when the row is gone or no longer ours."""
-    return conn.execute(update(t.locks).where(t.locks.c.name == name, t.locks.c.owner == owner)
-                        .values(heartbeat_at=now)).rowcount
+    return conn.execute(
+        update(t.locks)
+        .where(t.locks.c.name == name, t.locks.c.owner == owner)
+        .values(heartbeat_at=now)
+    ).rowcount
 
 
 def try_advisory(conn: Connection, key: int) -> bool:

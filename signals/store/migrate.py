@@ -65,8 +65,9 @@ def head_of(location: Path = MIGRATIONS) -> str:
     return head
 
 
-def upgrade(conn: Connection, url: str, create: bool = True, location: Path = MIGRATIONS
-            ) -> tuple[str | None, str]:
+def upgrade(
+    conn: Connection, url: str, create: bool = True, location: Path = MIGRATIONS
+) -> tuple[str | None, str]:
     """Bring the database to head in ``conn``'s transaction; (revision before, after).
     ``create=False`` refuses a database with no Signals tables (``NoDatabaseError``)."""
     from alembic import command
@@ -85,8 +86,10 @@ def upgrade(conn: Connection, url: str, create: bool = True, location: Path = MI
         elif before is not None:
             known = {s.revision for s in _script(location).walk_revisions()}
             if before not in known:
-                raise StoreError(f"database {url} is at revision {before}, unknown to this Signals "
-                                 f"(head {state.head}): was it upgraded by a newer release?")
+                raise StoreError(
+                    f"database {url} is at revision {before}, unknown to this Signals "
+                    f"(head {state.head}): was it upgraded by a newer release?"
+                )
         if before != state.head:
             command.upgrade(cfg, "head")
     except StoreError:
@@ -94,13 +97,17 @@ def upgrade(conn: Connection, url: str, create: bool = True, location: Path = MI
     except CommandError as e:
         raise StoreError(f"cannot upgrade database {url}: {str(e).splitlines()[0]}") from None
     except Exception as e:  # a revision failed: the caller's transaction rolls every one back
-        raise StoreError(f"cannot upgrade database {url} to {state.head}: {e.__class__.__name__}: "
-                         f"{(str(e).splitlines() or [''])[0]}; nothing changed") from e
+        raise StoreError(
+            f"cannot upgrade database {url} to {state.head}: {e.__class__.__name__}: "
+            f"{(str(e).splitlines() or [''])[0]}; nothing changed"
+        ) from e
     if conn.dialect.name == "sqlite":  # foreign keys are off during a migration (Store.upgrade)
         broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
         if broken:
-            raise StoreError(f"cannot upgrade database {url}: the migration broke {len(broken)} "
-                             f"foreign key(s), first {tuple(broken[0])}; nothing changed")
+            raise StoreError(
+                f"cannot upgrade database {url}: the migration broke {len(broken)} "
+                f"foreign key(s), first {tuple(broken[0])}; nothing changed"
+            )
     return state.revision, state.head
 
 
@@ -110,8 +117,11 @@ def _complete_release_schema(conn: Connection, url: str) -> None:
     insp = inspect(conn)
     tables = set(insp.get_table_names())
     missing = set(baseline.metadata.tables) - tables
-    problems = [f"missing tables {', '.join(sorted(missing - baseline.LATE_TABLES))}"] \
-        if missing - baseline.LATE_TABLES else []
+    problems = (
+        [f"missing tables {', '.join(sorted(missing - baseline.LATE_TABLES))}"]
+        if missing - baseline.LATE_TABLES
+        else []
+    )
     for name, table in baseline.metadata.tables.items():
         if name in tables:
             cols = {c["name"] for c in insp.get_columns(name)}
@@ -124,10 +134,14 @@ def _complete_release_schema(conn: Connection, url: str) -> None:
         if version != "1":
             problems.append(f"meta.schema_version is {version!r}, not '1'")
     if problems:
-        raise StoreError(f"database {url} has Signals tables but is not a Signals 0.1.0 database "
-                         f"({'; '.join(problems)}); left untouched")
+        raise StoreError(
+            f"database {url} has Signals tables but is not a Signals 0.1.0 database "
+            f"({'; '.join(problems)}); left untouched"
+        )
     if missing:
-        baseline.metadata.create_all(conn, tables=[baseline.metadata.tables[n] for n in sorted(missing)])
+        baseline.metadata.create_all(
+            conn, tables=[baseline.metadata.tables[n] for n in sorted(missing)]
+        )
 
 
 def _config(location: Path, conn: Connection) -> Config:

@@ -33,7 +33,7 @@ def url_hash(url: str) -> str:
 
 def _insert(conn: Connection, table: Table) -> Any:
     """INSERT that can say ON CONFLICT DO NOTHING on both dialects."""
-    return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 # --------------------------------------------------------------------------- meta
@@ -87,16 +87,33 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec]) -> None:
     left the file stays (its articles keep their provenance) but is no longer fetched."""
     existing = {r.id: r for r in conn.execute(select(t.sources)).all()}
     for s in specs:
-        values = dict(name=s.name, url=s.url, language=s.language, tags=list(s.tags), kind="feed",
-                      interval_minutes=s.interval_minutes, fetch_pages=s.fetch_pages, configured=True)
+        values = dict(
+            name=s.name,
+            url=s.url,
+            language=s.language,
+            tags=list(s.tags),
+            kind="feed",
+            interval_minutes=s.interval_minutes,
+            fetch_pages=s.fetch_pages,
+            configured=True,
+        )
         old = existing.get(s.id)
         if old is None:
             conn.execute(t.sources.insert().values(id=s.id, enabled=s.enabled, **values))
             continue
-        if old.url != s.url or (s.enabled and not old.enabled and old.disabled_reason == "configuration"):
+        if old.url != s.url or (
+            s.enabled and not old.enabled and old.disabled_reason == "configuration"
+        ):
             # a new URL or a re-enabled source gets a clean slate
-            values.update(etag=None, last_modified=None, next_fetch_at=None, consecutive_failures=0,
-                          consecutive_hard_failures=0, disabled_reason=None, enabled=True)
+            values.update(
+                etag=None,
+                last_modified=None,
+                next_fetch_at=None,
+                consecutive_failures=0,
+                consecutive_hard_failures=0,
+                disabled_reason=None,
+                enabled=True,
+            )
         if not s.enabled:
             values.update(enabled=False, disabled_reason="configuration")
         conn.execute(update(t.sources).where(t.sources.c.id == s.id).values(**values))
@@ -108,8 +125,16 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec]) -> None:
 
 def ensure_import_source(conn: Connection, source_id: str, language: str) -> None:
     stmt = _insert(conn, t.sources).values(
-        id=source_id, name=source_id, url=f"import:{source_id}", language=language, tags=[],
-        kind="import", interval_minutes=0, fetch_pages=False, configured=False, enabled=False,
+        id=source_id,
+        name=source_id,
+        url=f"import:{source_id}",
+        language=language,
+        tags=[],
+        kind="import",
+        interval_minutes=0,
+        fetch_pages=False,
+        configured=False,
+        enabled=False,
         disabled_reason="imported corpus",
     )
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
@@ -121,18 +146,21 @@ def all_sources(conn: Connection) -> list[SourceState]:
 
 def articles_per_source(conn: Connection) -> dict[str, int]:
     """source id → articles linked to it (copies included: each source saw its own)."""
-    q = (select(t.article_sources.c.source_id, func.count())
-         .group_by(t.article_sources.c.source_id))
+    q = select(t.article_sources.c.source_id, func.count()).group_by(t.article_sources.c.source_id)
     return {sid: int(n) for sid, n in conn.execute(q).all()}
 
 
 def due_sources(conn: Connection, now: datetime) -> list[SourceState]:
-    q = select(t.sources).where(
-        t.sources.c.kind == "feed",
-        t.sources.c.configured.is_(True),
-        t.sources.c.enabled.is_(True),
-        or_(t.sources.c.next_fetch_at.is_(None), t.sources.c.next_fetch_at <= now),
-    ).order_by(t.sources.c.id)
+    q = (
+        select(t.sources)
+        .where(
+            t.sources.c.kind == "feed",
+            t.sources.c.configured.is_(True),
+            t.sources.c.enabled.is_(True),
+            or_(t.sources.c.next_fetch_at.is_(None), t.sources.c.next_fetch_at <= now),
+        )
+        .order_by(t.sources.c.id)
+    )
     return [_source(r) for r in conn.execute(q).all()]
 
 
@@ -140,11 +168,29 @@ def update_source(conn: Connection, source_id: str, **values: Any) -> None:
     conn.execute(update(t.sources).where(t.sources.c.id == source_id).values(**values))
 
 
-def record_attempt(conn: Connection, source_id: str, started_at: datetime, status: str, reason: str,
-                   http_status: int | None, items: int, new_items: int, elapsed: float) -> None:
-    conn.execute(t.fetch_attempts.insert().values(
-        source_id=source_id, started_at=started_at, status=status, reason=reason,
-        http_status=http_status, items=items, new_items=new_items, elapsed=elapsed))
+def record_attempt(
+    conn: Connection,
+    source_id: str,
+    started_at: datetime,
+    status: str,
+    reason: str,
+    http_status: int | None,
+    items: int,
+    new_items: int,
+    elapsed: float,
+) -> None:
+    conn.execute(
+        t.fetch_attempts.insert().values(
+            source_id=source_id,
+            started_at=started_at,
+            status=status,
+            reason=reason,
+            http_status=http_status,
+            items=items,
+            new_items=new_items,
+            elapsed=elapsed,
+        )
+    )
 
 
 def prune_attempts(conn: Connection, before: datetime) -> int:
@@ -172,32 +218,63 @@ class NewArticle:
     text: str | None = None
 
 
-def add_article(conn: Connection, art: NewArticle, source_id: str, now: datetime) -> tuple[int, bool]:
+def add_article(
+    conn: Connection, art: NewArticle, source_id: str, now: datetime
+) -> tuple[int, bool]:
     """Insert the article unless its canonical URL is known; link it to the source either way.
     Returns (article id, whether it is new)."""
     h = url_hash(art.url)
-    stmt = _insert(conn, t.articles).values(
-        url=art.url, url_hash=h, guid=art.guid, title=art.title, summary=art.summary,
-        published_at=art.published_at, published_raw=art.published_raw, date_flag=art.date_flag,
-        week=art.week, first_seen_at=now, language=art.language, state=art.state,
-        html=art.html, text=art.text,
-    ).on_conflict_do_nothing(index_elements=["url_hash"]).returning(t.articles.c.id)
+    stmt = (
+        _insert(conn, t.articles)
+        .values(
+            url=art.url,
+            url_hash=h,
+            guid=art.guid,
+            title=art.title,
+            summary=art.summary,
+            published_at=art.published_at,
+            published_raw=art.published_raw,
+            date_flag=art.date_flag,
+            week=art.week,
+            first_seen_at=now,
+            language=art.language,
+            state=art.state,
+            html=art.html,
+            text=art.text,
+        )
+        .on_conflict_do_nothing(index_elements=["url_hash"])
+        .returning(t.articles.c.id)
+    )
     inserted = conn.execute(stmt).scalar()
     is_new = inserted is not None
-    article_id: int = inserted if inserted is not None else conn.execute(
-        select(t.articles.c.id).where(t.articles.c.url_hash == h)).scalar_one()
-    link = _insert(conn, t.article_sources).values(
-        article_id=article_id, source_id=source_id, guid=art.guid, first_seen_at=now,
-    ).on_conflict_do_nothing(index_elements=["article_id", "source_id"])
+    article_id: int = (
+        inserted
+        if inserted is not None
+        else conn.execute(select(t.articles.c.id).where(t.articles.c.url_hash == h)).scalar_one()
+    )
+    link = (
+        _insert(conn, t.article_sources)
+        .values(
+            article_id=article_id,
+            source_id=source_id,
+            guid=art.guid,
+            first_seen_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["article_id", "source_id"])
+    )
     conn.execute(link)
     return article_id, is_new
 
 
-def add_articles(conn: Connection, arts: Sequence[NewArticle], source_id: str, now: datetime) -> int:
+def add_articles(
+    conn: Connection, arts: Sequence[NewArticle], source_id: str, now: datetime
+) -> int:
     """:func:`add_article` for many, in URL-hash order; returns how many were new. Concurrent
     writers inserting overlapping URLs then take the unique-index locks in one order, so on
     PostgreSQL they wait for each other instead of deadlocking."""
-    return sum(add_article(conn, a, source_id, now)[1] for a in sorted(arts, key=lambda a: url_hash(a.url)))
+    return sum(
+        add_article(conn, a, source_id, now)[1] for a in sorted(arts, key=lambda a: url_hash(a.url))
+    )
 
 
 @dataclass(frozen=True)
@@ -208,14 +285,21 @@ class PendingPage:
 
 
 def pending_pages(conn: Connection, limit: int) -> list[PendingPage]:
-    q = (select(t.articles.c.id, t.articles.c.url, t.articles.c.summary)
-         .where(t.articles.c.state == "page").order_by(t.articles.c.id).limit(limit))
+    q = (
+        select(t.articles.c.id, t.articles.c.url, t.articles.c.summary)
+        .where(t.articles.c.state == "page")
+        .order_by(t.articles.c.id)
+        .limit(limit)
+    )
     return [PendingPage(r.id, r.url, r.summary) for r in conn.execute(q).all()]
 
 
 def save_page(conn: Connection, article_id: int, html: str | None, status: str) -> None:
-    conn.execute(update(t.articles).where(t.articles.c.id == article_id, t.articles.c.state == "page")
-                 .values(html=html, page_status=status, state="ready"))
+    conn.execute(
+        update(t.articles)
+        .where(t.articles.c.id == article_id, t.articles.c.state == "page")
+        .values(html=html, page_status=status, state="ready")
+    )
 
 
 @dataclass(frozen=True)
@@ -237,14 +321,33 @@ def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
     """The next batch to process. On PostgreSQL rows are locked with SKIP LOCKED, so any
     number of workers can share the queue; on SQLite the write transaction serialises them."""
     a, links = t.articles, t.article_sources
-    source_language = (select(t.sources.c.language)
-                       .join(links, links.c.source_id == t.sources.c.id)
-                       .where(links.c.article_id == a.c.id)
-                       .order_by(links.c.first_seen_at, links.c.source_id).limit(1)
-                       .scalar_subquery().label("source_language"))
-    q = (select(a.c.id, a.c.url, a.c.title, a.c.summary, a.c.html, a.c.text, a.c.language,
-                a.c.published_at, source_language, a.c.date_flag, a.c.first_seen_at)
-         .where(a.c.state == "ready").order_by(a.c.id).limit(limit))
+    source_language = (
+        select(t.sources.c.language)
+        .join(links, links.c.source_id == t.sources.c.id)
+        .where(links.c.article_id == a.c.id)
+        .order_by(links.c.first_seen_at, links.c.source_id)
+        .limit(1)
+        .scalar_subquery()
+        .label("source_language")
+    )
+    q = (
+        select(
+            a.c.id,
+            a.c.url,
+            a.c.title,
+            a.c.summary,
+            a.c.html,
+            a.c.text,
+            a.c.language,
+            a.c.published_at,
+            source_language,
+            a.c.date_flag,
+            a.c.first_seen_at,
+        )
+        .where(a.c.state == "ready")
+        .order_by(a.c.id)
+        .limit(limit)
+    )
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True, of=t.articles)
     return [ReadyArticle(**r._mapping) for r in conn.execute(q).all()]
@@ -256,23 +359,43 @@ def find_duplicates(conn: Connection, content_hashes: Sequence[str]) -> dict[str
     if not content_hashes:
         return {}
     a = t.articles
-    q = (select(a.c.content_hash, func.min(a.c.id))
-         .where(a.c.content_hash.in_(sorted(set(content_hashes))), a.c.state == "done",
-                a.c.dup_of.is_(None))
-         .group_by(a.c.content_hash))
+    q = (
+        select(a.c.content_hash, func.min(a.c.id))
+        .where(
+            a.c.content_hash.in_(sorted(set(content_hashes))),
+            a.c.state == "done",
+            a.c.dup_of.is_(None),
+        )
+        .group_by(a.c.content_hash)
+    )
     return {h: int(i) for h, i in conn.execute(q).all()}
 
 
-def mark_duplicate(conn: Connection, article_id: int, original_id: int, text: str, content_hash: str,
-                   now: datetime) -> None:
+def mark_duplicate(
+    conn: Connection, article_id: int, original_id: int, text: str, content_hash: str, now: datetime
+) -> None:
     """Collapse a copy into its original: the copy's sources count for the original."""
-    rows = conn.execute(select(t.article_sources).where(t.article_sources.c.article_id == article_id)).all()
+    rows = conn.execute(
+        select(t.article_sources).where(t.article_sources.c.article_id == article_id)
+    ).all()
     for r in rows:
-        conn.execute(_insert(conn, t.article_sources).values(
-            article_id=original_id, source_id=r.source_id, guid=r.guid, first_seen_at=r.first_seen_at,
-        ).on_conflict_do_nothing(index_elements=["article_id", "source_id"]))
-    conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(
-        state="done", dup_of=original_id, text=text, content_hash=content_hash, processed_at=now))
+        conn.execute(
+            _insert(conn, t.article_sources)
+            .values(
+                article_id=original_id,
+                source_id=r.source_id,
+                guid=r.guid,
+                first_seen_at=r.first_seen_at,
+            )
+            .on_conflict_do_nothing(index_elements=["article_id", "source_id"])
+        )
+    conn.execute(
+        update(t.articles)
+        .where(t.articles.c.id == article_id)
+        .values(
+            state="done", dup_of=original_id, text=text, content_hash=content_hash, processed_at=now
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -298,39 +421,101 @@ class Processed:
     redate: Redate | None = None
 
 
-def save_processed(conn: Connection, article_id: int, text: str, content_hash: str, language: str,
-                   doc: AnalysedDoc, hits: Sequence[Hit], ruleset_version: str, keys_version: str,
-                   now: datetime, judgements: Sequence[Judgement] = (), redate: Redate | None = None) -> None:
-    save_processed_many(conn, [Processed(article_id, text, content_hash, language, doc, hits, judgements,
-                                         redate)], ruleset_version, keys_version, now)
+def save_processed(
+    conn: Connection,
+    article_id: int,
+    text: str,
+    content_hash: str,
+    language: str,
+    doc: AnalysedDoc,
+    hits: Sequence[Hit],
+    ruleset_version: str,
+    keys_version: str,
+    now: datetime,
+    judgements: Sequence[Judgement] = (),
+    redate: Redate | None = None,
+) -> None:
+    save_processed_many(
+        conn,
+        [Processed(article_id, text, content_hash, language, doc, hits, judgements, redate)],
+        ruleset_version,
+        keys_version,
+        now,
+    )
 
 
-def save_processed_many(conn: Connection, rows: Sequence[Processed], ruleset_version: str,
-                        keys_version: str, now: datetime) -> None:
+def save_processed_many(
+    conn: Connection,
+    rows: Sequence[Processed],
+    ruleset_version: str,
+    keys_version: str,
+    now: datetime,
+) -> None:
     """Analyses, entities, sentence hits and judgements of a batch, replacing older ones, and the
     articles marked done: a few multi-row statements per batch instead of several per article."""
     if not rows:
         return
     ids = [r.article_id for r in rows]
     conn.execute(delete(t.analyses).where(t.analyses.c.article_id.in_(ids)))
-    conn.execute(t.analyses.insert(), [
-        {"article_id": r.article_id, "keys_version": keys_version, "language": r.doc.language,
-         "sentences": [[s.text, " ".join(s.keys)] for s in r.doc.sentences]} for r in rows])
+    conn.execute(
+        t.analyses.insert(),
+        [
+            {
+                "article_id": r.article_id,
+                "keys_version": keys_version,
+                "language": r.doc.language,
+                "sentences": [[s.text, " ".join(s.keys)] for s in r.doc.sentences],
+            }
+            for r in rows
+        ],
+    )
     for r in rows:
         if r.doc.entities:
             save_entities(conn, r.article_id, r.doc.entities)
-    _replace_matches_many(conn, [(r.article_id, r.hits, r.judgements) for r in rows], ruleset_version)
-    conn.execute(update(t.articles).where(t.articles.c.id == bindparam("aid")).values(
-        state="done", text=bindparam("new_text"), content_hash=bindparam("new_hash"),
-        language=bindparam("new_language"), processed_at=now), [
-        {"aid": r.article_id, "new_text": r.text, "new_hash": r.content_hash,
-         "new_language": r.language} for r in rows])
-    redated = [{"aid": r.article_id, "new_published": r.redate.published_at, "new_week": r.redate.week,
-                "new_flag": r.redate.date_flag} for r in rows if r.redate is not None]
+    _replace_matches_many(
+        conn, [(r.article_id, r.hits, r.judgements) for r in rows], ruleset_version
+    )
+    conn.execute(
+        update(t.articles)
+        .where(t.articles.c.id == bindparam("aid"))
+        .values(
+            state="done",
+            text=bindparam("new_text"),
+            content_hash=bindparam("new_hash"),
+            language=bindparam("new_language"),
+            processed_at=now,
+        ),
+        [
+            {
+                "aid": r.article_id,
+                "new_text": r.text,
+                "new_hash": r.content_hash,
+                "new_language": r.language,
+            }
+            for r in rows
+        ],
+    )
+    redated = [
+        {
+            "aid": r.article_id,
+            "new_published": r.redate.published_at,
+            "new_week": r.redate.week,
+            "new_flag": r.redate.date_flag,
+        }
+        for r in rows
+        if r.redate is not None
+    ]
     if redated:
-        conn.execute(update(t.articles).where(t.articles.c.id == bindparam("aid")).values(
-            published_at=bindparam("new_published"), week=bindparam("new_week"),
-            date_flag=bindparam("new_flag")), redated)
+        conn.execute(
+            update(t.articles)
+            .where(t.articles.c.id == bindparam("aid"))
+            .values(
+                published_at=bindparam("new_published"),
+                week=bindparam("new_week"),
+                date_flag=bindparam("new_flag"),
+            ),
+            redated,
+        )
 
 
 def save_entities(conn: Connection, article_id: int, entities: Sequence[Entity]) -> None:
@@ -340,10 +525,18 @@ def save_entities(conn: Connection, article_id: int, entities: Sequence[Entity])
         counts[(e.text[:300], e.label)] += 1
     conn.execute(delete(t.entities).where(t.entities.c.article_id == article_id))
     if counts:
-        conn.execute(t.entities.insert(), [
-            {"article_id": article_id, "text": k[0], "label": k[1], "count": c} for k, c in counts.items()])
-    conn.execute(_insert(conn, t.entity_runs).values(article_id=article_id)
-                 .on_conflict_do_nothing(index_elements=["article_id"]))
+        conn.execute(
+            t.entities.insert(),
+            [
+                {"article_id": article_id, "text": k[0], "label": k[1], "count": c}
+                for k, c in counts.items()
+            ],
+        )
+    conn.execute(
+        _insert(conn, t.entity_runs)
+        .values(article_id=article_id)
+        .on_conflict_do_nothing(index_elements=["article_id"])
+    )
 
 
 def has_entities_run(conn: Connection, article_id: int) -> bool:
@@ -351,40 +544,73 @@ def has_entities_run(conn: Connection, article_id: int) -> bool:
     return conn.execute(q).first() is not None
 
 
-def articles_without_entities(conn: Connection, article_ids: Sequence[int]) -> list[tuple[int, str]]:
+def articles_without_entities(
+    conn: Connection, article_ids: Sequence[int]
+) -> list[tuple[int, str]]:
     """(id, text) of those articles on which NER has not run yet."""
     if not article_ids:
         return []
     done = select(t.entity_runs.c.article_id)
-    q = (select(t.articles.c.id, t.articles.c.text)
-         .where(t.articles.c.id.in_(list(article_ids)), t.articles.c.id.not_in(done)))
+    q = select(t.articles.c.id, t.articles.c.text).where(
+        t.articles.c.id.in_(list(article_ids)), t.articles.c.id.not_in(done)
+    )
     return [(int(i), text or "") for i, text in conn.execute(q).all()]
 
 
 def mark_failed(conn: Connection, article_id: int, reason: str, now: datetime) -> None:
-    conn.execute(update(t.articles).where(t.articles.c.id == article_id).values(
-        state="failed", page_status=reason[:500], processed_at=now))
+    conn.execute(
+        update(t.articles)
+        .where(t.articles.c.id == article_id)
+        .values(state="failed", page_status=reason[:500], processed_at=now)
+    )
 
 
-def replace_matches(conn: Connection, article_id: int, hits: Sequence[Hit], ruleset_version: str,
-                    judgements: Sequence[Judgement] = ()) -> None:
+def replace_matches(
+    conn: Connection,
+    article_id: int,
+    hits: Sequence[Hit],
+    ruleset_version: str,
+    judgements: Sequence[Judgement] = (),
+) -> None:
     """The article's sentence hits and their article-level judgements, replacing older ones."""
     _replace_matches_many(conn, [(article_id, hits, judgements)], ruleset_version)
 
 
-def _replace_matches_many(conn: Connection, rows: Sequence[tuple[int, Sequence[Hit], Sequence[Judgement]]],
-                          ruleset_version: str) -> None:
+def _replace_matches_many(
+    conn: Connection,
+    rows: Sequence[tuple[int, Sequence[Hit], Sequence[Judgement]]],
+    ruleset_version: str,
+) -> None:
     ids = [aid for aid, _, _ in rows]
     conn.execute(delete(t.judgements).where(t.judgements.c.article_id.in_(ids)))
-    judged = [{"article_id": aid, "rupture_id": j.rupture_id, "polarity": str(j.polarity),
-               "score": j.score, "accepted": j.accepted, "reasons": list(j.reasons)}
-              for aid, _, judgements in rows for j in judgements]
+    judged = [
+        {
+            "article_id": aid,
+            "rupture_id": j.rupture_id,
+            "polarity": str(j.polarity),
+            "score": j.score,
+            "accepted": j.accepted,
+            "reasons": list(j.reasons),
+        }
+        for aid, _, judgements in rows
+        for j in judgements
+    ]
     if judged:
         conn.execute(t.judgements.insert(), judged)
     conn.execute(delete(t.matches).where(t.matches.c.article_id.in_(ids)))
-    matched = [{"article_id": aid, "rupture_id": h.rupture_id, "item_id": h.item_id,
-                "kind": str(h.kind), "sentence": h.sentence[:5000], "weight": h.weight,
-                "ruleset_version": ruleset_version} for aid, hits, _ in rows for h in hits]
+    matched = [
+        {
+            "article_id": aid,
+            "rupture_id": h.rupture_id,
+            "item_id": h.item_id,
+            "kind": str(h.kind),
+            "sentence": h.sentence[:5000],
+            "weight": h.weight,
+            "ruleset_version": ruleset_version,
+        }
+        for aid, hits, _ in rows
+        for h in hits
+    ]
     if matched:
         conn.execute(t.matches.insert(), matched)
 
@@ -402,15 +628,26 @@ def count_analyses(conn: Connection) -> int:
 
 
 def iter_analyses(conn: Connection, after_id: int, limit: int) -> list[StoredAnalysis]:
-    q = (select(t.analyses).where(t.analyses.c.article_id > after_id)
-         .order_by(t.analyses.c.article_id).limit(limit))
-    return [StoredAnalysis(r.article_id, r.language, r.keys_version, [tuple(s) for s in r.sentences])
-            for r in conn.execute(q).all()]
+    q = (
+        select(t.analyses)
+        .where(t.analyses.c.article_id > after_id)
+        .order_by(t.analyses.c.article_id)
+        .limit(limit)
+    )
+    return [
+        StoredAnalysis(r.article_id, r.language, r.keys_version, [tuple(s) for s in r.sentences])
+        for r in conn.execute(q).all()
+    ]
 
 
-def update_keys(conn: Connection, article_id: int, sentences: list[list[str]], keys_version: str) -> None:
-    conn.execute(update(t.analyses).where(t.analyses.c.article_id == article_id)
-                 .values(sentences=sentences, keys_version=keys_version))
+def update_keys(
+    conn: Connection, article_id: int, sentences: list[list[str]], keys_version: str
+) -> None:
+    conn.execute(
+        update(t.analyses)
+        .where(t.analyses.c.article_id == article_id)
+        .values(sentences=sentences, keys_version=keys_version)
+    )
 
 
 # --------------------------------------------------------------------------- counts and reports
@@ -424,9 +661,15 @@ def count_articles(conn: Connection, **where: Any) -> int:
 
 
 def analysed_per_week(conn: Connection, weeks: Sequence[str]) -> dict[str, int]:
-    q = (select(t.articles.c.week, func.count()).where(
-        t.articles.c.week.in_(weeks), t.articles.c.state == "done", t.articles.c.dup_of.is_(None))
-        .group_by(t.articles.c.week))
+    q = (
+        select(t.articles.c.week, func.count())
+        .where(
+            t.articles.c.week.in_(weeks),
+            t.articles.c.state == "done",
+            t.articles.c.dup_of.is_(None),
+        )
+        .group_by(t.articles.c.week)
+    )
     return {w: int(n) for w, n in conn.execute(q).all()}
 
 
@@ -440,7 +683,9 @@ def kinds_of(polarity: Polarity) -> list[str]:
     return [str(ItemKind.DOUBT)]
 
 
-def counted(polarity: Polarity, rupture_id: str | None = None, weeks: Sequence[str] | None = None) -> Any:
+def counted(
+    polarity: Polarity, rupture_id: str | None = None, weeks: Sequence[str] | None = None
+) -> Any:
     """(article_id, rupture_id) pairs that count: accepted by the judge and not rejected by an
     analyst, or confirmed by an analyst. Copies collapsed into an original never count.
 
@@ -448,13 +693,25 @@ def counted(polarity: Polarity, rupture_id: str | None = None, weeks: Sequence[s
     its result, but SQLite then reads one week's judgements, not the whole history's: the
     weekly digest over 1M articles, ``bench/digest_scale.py``)."""
     j, v = t.judgements, t.verdicts
-    judged = (select(j.c.article_id, j.c.rupture_id)
-              .outerjoin(v, and_(v.c.article_id == j.c.article_id, v.c.rupture_id == j.c.rupture_id,
-                                 v.c.polarity == j.c.polarity))
-              .where(j.c.polarity == str(polarity), j.c.accepted.is_(True),
-                     or_(v.c.verdict.is_(None), v.c.verdict != "rejected")))
+    judged = (
+        select(j.c.article_id, j.c.rupture_id)
+        .outerjoin(
+            v,
+            and_(
+                v.c.article_id == j.c.article_id,
+                v.c.rupture_id == j.c.rupture_id,
+                v.c.polarity == j.c.polarity,
+            ),
+        )
+        .where(
+            j.c.polarity == str(polarity),
+            j.c.accepted.is_(True),
+            or_(v.c.verdict.is_(None), v.c.verdict != "rejected"),
+        )
+    )
     confirmed = select(v.c.article_id, v.c.rupture_id).where(
-        v.c.polarity == str(polarity), v.c.verdict == "confirmed")
+        v.c.polarity == str(polarity), v.c.verdict == "confirmed"
+    )
     if rupture_id is not None:
         judged = judged.where(j.c.rupture_id == rupture_id)
         confirmed = confirmed.where(v.c.rupture_id == rupture_id)
@@ -465,21 +722,30 @@ def counted(polarity: Polarity, rupture_id: str | None = None, weeks: Sequence[s
     return judged.union(confirmed).subquery()
 
 
-def rupture_counts(conn: Connection, weeks: Sequence[str], polarity: Polarity
-                   ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+def rupture_counts(
+    conn: Connection, weeks: Sequence[str], polarity: Polarity
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """rupture → week → counted articles, and → distinct sources of those articles."""
     c = counted(polarity)  # narrowing to ``weeks`` (a year and more) was 4x slower on 1M articles
-    base = (select(c.c.rupture_id, t.articles.c.week, t.articles.c.id.label("aid"))
-            .join(t.articles, t.articles.c.id == c.c.article_id)
-            .where(t.articles.c.week.in_(weeks), t.articles.c.dup_of.is_(None))
-            .distinct().subquery())
+    base = (
+        select(c.c.rupture_id, t.articles.c.week, t.articles.c.id.label("aid"))
+        .join(t.articles, t.articles.c.id == c.c.article_id)
+        .where(t.articles.c.week.in_(weeks), t.articles.c.dup_of.is_(None))
+        .distinct()
+        .subquery()
+    )
     arts: dict[str, dict[str, int]] = defaultdict(dict)
-    for rid, week, n in conn.execute(select(base.c.rupture_id, base.c.week, func.count())
-                                     .group_by(base.c.rupture_id, base.c.week)).all():
+    for rid, week, n in conn.execute(
+        select(base.c.rupture_id, base.c.week, func.count()).group_by(
+            base.c.rupture_id, base.c.week
+        )
+    ).all():
         arts[rid][week] = int(n)
-    srcq = (select(base.c.rupture_id, base.c.week, func.count(t.article_sources.c.source_id.distinct()))
-            .join(t.article_sources, t.article_sources.c.article_id == base.c.aid)
-            .group_by(base.c.rupture_id, base.c.week))
+    srcq = (
+        select(base.c.rupture_id, base.c.week, func.count(t.article_sources.c.source_id.distinct()))
+        .join(t.article_sources, t.article_sources.c.article_id == base.c.aid)
+        .group_by(base.c.rupture_id, base.c.week)
+    )
     srcs: dict[str, dict[str, int]] = defaultdict(dict)
     for rid, week, n in conn.execute(srcq).all():
         srcs[rid][week] = int(n)
@@ -488,16 +754,25 @@ def rupture_counts(conn: Connection, weeks: Sequence[str], polarity: Polarity
 
 def counted_article_ids(conn: Connection, week: str, polarity: Polarity) -> list[int]:
     c = counted(polarity, weeks=[week])
-    q = (select(c.c.article_id).join(t.articles, t.articles.c.id == c.c.article_id)
-         .where(t.articles.c.week == week, t.articles.c.dup_of.is_(None)).distinct())
+    q = (
+        select(c.c.article_id)
+        .join(t.articles, t.articles.c.id == c.c.article_id)
+        .where(t.articles.c.week == week, t.articles.c.dup_of.is_(None))
+        .distinct()
+    )
     return sorted(int(i) for i in conn.execute(q).scalars())
 
 
-def first_evidence_weeks(conn: Connection, polarity: Polarity = Polarity.EVIDENCE) -> dict[str, str]:
+def first_evidence_weeks(
+    conn: Connection, polarity: Polarity = Polarity.EVIDENCE
+) -> dict[str, str]:
     c = counted(polarity)
-    q = (select(c.c.rupture_id, func.min(t.articles.c.week))
-         .join(t.articles, t.articles.c.id == c.c.article_id)
-         .where(t.articles.c.dup_of.is_(None)).group_by(c.c.rupture_id))
+    q = (
+        select(c.c.rupture_id, func.min(t.articles.c.week))
+        .join(t.articles, t.articles.c.id == c.c.article_id)
+        .where(t.articles.c.dup_of.is_(None))
+        .group_by(c.c.rupture_id)
+    )
     return {rid: w for rid, w in conn.execute(q).all()}
 
 
@@ -525,16 +800,22 @@ class MatchedArticle:
     verdict: str | None = None  # confirmed | rejected, from an analyst
 
 
-def _group_articles(conn: Connection, rows: Sequence[Any], extra: dict[int, tuple[float, tuple[str, ...],
-                    str | None]]) -> list[MatchedArticle]:
+def _group_articles(
+    conn: Connection,
+    rows: Sequence[Any],
+    extra: dict[int, tuple[float, tuple[str, ...], str | None]],
+) -> list[MatchedArticle]:
     grouped: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
         grouped[r.article_id].append(r)
     if not grouped:
         return []
-    srcq = (select(t.article_sources.c.article_id, t.sources.c.name)
-            .join(t.sources, t.sources.c.id == t.article_sources.c.source_id)
-            .where(t.article_sources.c.article_id.in_(list(grouped))).order_by(t.sources.c.name))
+    srcq = (
+        select(t.article_sources.c.article_id, t.sources.c.name)
+        .join(t.sources, t.sources.c.id == t.article_sources.c.source_id)
+        .where(t.article_sources.c.article_id.in_(list(grouped)))
+        .order_by(t.sources.c.name)
+    )
     src: dict[int, list[str]] = defaultdict(list)
     for aid, name in conn.execute(srcq).all():
         src[aid].append(name)
@@ -542,70 +823,132 @@ def _group_articles(conn: Connection, rows: Sequence[Any], extra: dict[int, tupl
     for aid, rs in grouped.items():
         first = rs[0]
         score, reasons, verdict = extra.get(aid, (1.0, (), None))
-        out.append(MatchedArticle(
-            article_id=aid, url=first.url, title=first.title, published_at=first.published_at,
-            language=first.language, sources=tuple(src[aid]),
-            item_ids=tuple(r.item_id for r in rs), kinds=tuple(r.kind for r in rs),
-            sentences=tuple(r.sentence for r in rs), weight=sum(r.weight for r in rs),
-            score=score, reasons=reasons, verdict=verdict))
-    out.sort(key=lambda a: (a.verdict != "confirmed", -a.score, -len(set(a.item_ids)), -len(a.sources),
-                            a.published_at))
+        out.append(
+            MatchedArticle(
+                article_id=aid,
+                url=first.url,
+                title=first.title,
+                published_at=first.published_at,
+                language=first.language,
+                sources=tuple(src[aid]),
+                item_ids=tuple(r.item_id for r in rs),
+                kinds=tuple(r.kind for r in rs),
+                sentences=tuple(r.sentence for r in rs),
+                weight=sum(r.weight for r in rs),
+                score=score,
+                reasons=reasons,
+                verdict=verdict,
+            )
+        )
+    out.sort(
+        key=lambda a: (
+            a.verdict != "confirmed",
+            -a.score,
+            -len(set(a.item_ids)),
+            -len(a.sources),
+            a.published_at,
+        )
+    )
     return out
 
 
-def _match_rows(conn: Connection, rupture_id: str, kinds: Iterable[str], article_ids: Any) -> list[Any]:
-    q = (select(t.matches.c.article_id, t.matches.c.item_id, t.matches.c.kind, t.matches.c.sentence,
-                t.matches.c.weight, t.articles.c.url, t.articles.c.title, t.articles.c.published_at,
-                t.articles.c.language)
-         .join(t.articles, t.articles.c.id == t.matches.c.article_id)
-         .where(t.matches.c.rupture_id == rupture_id, _kind_filter(kinds), t.articles.c.dup_of.is_(None),
-                t.matches.c.article_id.in_(article_ids))
-         .order_by(t.matches.c.article_id, t.matches.c.id))
+def _match_rows(
+    conn: Connection, rupture_id: str, kinds: Iterable[str], article_ids: Any
+) -> list[Any]:
+    q = (
+        select(
+            t.matches.c.article_id,
+            t.matches.c.item_id,
+            t.matches.c.kind,
+            t.matches.c.sentence,
+            t.matches.c.weight,
+            t.articles.c.url,
+            t.articles.c.title,
+            t.articles.c.published_at,
+            t.articles.c.language,
+        )
+        .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+        .where(
+            t.matches.c.rupture_id == rupture_id,
+            _kind_filter(kinds),
+            t.articles.c.dup_of.is_(None),
+            t.matches.c.article_id.in_(article_ids),
+        )
+        .order_by(t.matches.c.article_id, t.matches.c.id)
+    )
     return list(conn.execute(q).all())
 
 
-def counted_articles(conn: Connection, rupture_id: str, week: str, polarity: Polarity) -> list[MatchedArticle]:
+def counted_articles(
+    conn: Connection, rupture_id: str, week: str, polarity: Polarity
+) -> list[MatchedArticle]:
     """The week's counted articles of one rupture and polarity with their hits, best first."""
     c = counted(polarity, rupture_id, [week])
-    ids = (select(c.c.article_id).join(t.articles, t.articles.c.id == c.c.article_id)
-           .where(c.c.rupture_id == rupture_id, t.articles.c.week == week))
+    ids = (
+        select(c.c.article_id)
+        .join(t.articles, t.articles.c.id == c.c.article_id)
+        .where(c.c.rupture_id == rupture_id, t.articles.c.week == week)
+    )
     j, v = t.judgements, t.verdicts
     extra: dict[int, tuple[float, tuple[str, ...], str | None]] = {}
-    jq = (select(j.c.article_id, j.c.score, j.c.reasons, v.c.verdict)
-          .outerjoin(v, and_(v.c.article_id == j.c.article_id, v.c.rupture_id == j.c.rupture_id,
-                             v.c.polarity == j.c.polarity))
-          .where(j.c.rupture_id == rupture_id, j.c.polarity == str(polarity), j.c.article_id.in_(ids)))
+    jq = (
+        select(j.c.article_id, j.c.score, j.c.reasons, v.c.verdict)
+        .outerjoin(
+            v,
+            and_(
+                v.c.article_id == j.c.article_id,
+                v.c.rupture_id == j.c.rupture_id,
+                v.c.polarity == j.c.polarity,
+            ),
+        )
+        .where(j.c.rupture_id == rupture_id, j.c.polarity == str(polarity), j.c.article_id.in_(ids))
+    )
     for aid, score, reasons, verdict in conn.execute(jq).all():
         extra[aid] = (float(score), tuple(reasons or ()), verdict)
     vq = select(v.c.article_id, v.c.verdict).where(
-        v.c.rupture_id == rupture_id, v.c.polarity == str(polarity), v.c.article_id.in_(ids))
+        v.c.rupture_id == rupture_id, v.c.polarity == str(polarity), v.c.article_id.in_(ids)
+    )
     for aid, verdict in conn.execute(vq).all():
         score, reasons, _ = extra.get(aid, (1.0, (), None))
         extra[aid] = (score, reasons, verdict)
     return _group_articles(conn, _match_rows(conn, rupture_id, kinds_of(polarity), ids), extra)
 
 
-def matched_articles(conn: Connection, rupture_id: str, week: str, kinds: Iterable[str]) -> list[MatchedArticle]:
+def matched_articles(
+    conn: Connection, rupture_id: str, week: str, kinds: Iterable[str]
+) -> list[MatchedArticle]:
     """Articles of one rupture and week with sentence hits of ``kinds`` (e.g. announcers)."""
-    ids = (select(t.matches.c.article_id).join(t.articles, t.articles.c.id == t.matches.c.article_id)
-           .where(t.matches.c.rupture_id == rupture_id, t.articles.c.week == week))
+    ids = (
+        select(t.matches.c.article_id)
+        .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+        .where(t.matches.c.rupture_id == rupture_id, t.articles.c.week == week)
+    )
     return _group_articles(conn, _match_rows(conn, rupture_id, kinds, ids), {})
 
 
-def entity_counts(conn: Connection, article_ids: Sequence[int], limit: int = 10) -> list[tuple[str, int]]:
+def entity_counts(
+    conn: Connection, article_ids: Sequence[int], limit: int = 10
+) -> list[tuple[str, int]]:
     if not article_ids:
         return []
-    q = (select(t.entities.c.text, func.count(t.entities.c.article_id.distinct()).label("n"))
-         .where(t.entities.c.article_id.in_(list(article_ids)), t.entities.c.label.in_(["PER", "ORG"]))
-         .group_by(t.entities.c.text).order_by(func.count(t.entities.c.article_id.distinct()).desc(),
-                                                t.entities.c.text).limit(limit))
+    q = (
+        select(t.entities.c.text, func.count(t.entities.c.article_id.distinct()).label("n"))
+        .where(
+            t.entities.c.article_id.in_(list(article_ids)), t.entities.c.label.in_(["PER", "ORG"])
+        )
+        .group_by(t.entities.c.text)
+        .order_by(func.count(t.entities.c.article_id.distinct()).desc(), t.entities.c.text)
+        .limit(limit)
+    )
     return [(name, int(n)) for name, n in conn.execute(q).all()]
 
 
 def active_sources(conn: Connection, week: str) -> int:
-    q = (select(func.count(t.article_sources.c.source_id.distinct()))
-         .join(t.articles, t.articles.c.id == t.article_sources.c.article_id)
-         .where(t.articles.c.week == week))
+    q = (
+        select(func.count(t.article_sources.c.source_id.distinct()))
+        .join(t.articles, t.articles.c.id == t.article_sources.c.article_id)
+        .where(t.articles.c.week == week)
+    )
     return int(conn.execute(q).scalar_one())
 
 
@@ -613,20 +956,43 @@ def export_rows(conn: Connection, start: datetime, end: datetime) -> Iterator[di
     """Every match of articles published in [start, end), oldest first, with the article-level
     judgement of its (rupture, polarity): ``score``, ``accepted``, ``reasons`` (empty for
     announcers, which are not judged)."""
-    srcname = (select(func.min(t.sources.c.name))
-               .select_from(t.article_sources.join(t.sources, t.sources.c.id == t.article_sources.c.source_id))
-               .where(t.article_sources.c.article_id == t.articles.c.id).scalar_subquery())
-    jq = (select(t.judgements.c.article_id, t.judgements.c.rupture_id, t.judgements.c.polarity,
-                 t.judgements.c.score, t.judgements.c.accepted, t.judgements.c.reasons)
-          .join(t.articles, t.articles.c.id == t.judgements.c.article_id)
-          .where(t.articles.c.published_at >= start, t.articles.c.published_at < end))
+    srcname = (
+        select(func.min(t.sources.c.name))
+        .select_from(
+            t.article_sources.join(t.sources, t.sources.c.id == t.article_sources.c.source_id)
+        )
+        .where(t.article_sources.c.article_id == t.articles.c.id)
+        .scalar_subquery()
+    )
+    jq = (
+        select(
+            t.judgements.c.article_id,
+            t.judgements.c.rupture_id,
+            t.judgements.c.polarity,
+            t.judgements.c.score,
+            t.judgements.c.accepted,
+            t.judgements.c.reasons,
+        )
+        .join(t.articles, t.articles.c.id == t.judgements.c.article_id)
+        .where(t.articles.c.published_at >= start, t.articles.c.published_at < end)
+    )
     judged = {(r.article_id, r.rupture_id, r.polarity): r for r in conn.execute(jq)}
-    q = (select(t.articles.c.id, t.articles.c.url, t.articles.c.title, srcname.label("source"),
-                t.articles.c.published_at, t.matches.c.rupture_id, t.matches.c.item_id, t.matches.c.kind,
-                t.matches.c.sentence)
-         .join(t.articles, t.articles.c.id == t.matches.c.article_id)
-         .where(t.articles.c.published_at >= start, t.articles.c.published_at < end)
-         .order_by(t.articles.c.published_at, t.articles.c.id, t.matches.c.item_id))
+    q = (
+        select(
+            t.articles.c.id,
+            t.articles.c.url,
+            t.articles.c.title,
+            srcname.label("source"),
+            t.articles.c.published_at,
+            t.matches.c.rupture_id,
+            t.matches.c.item_id,
+            t.matches.c.kind,
+            t.matches.c.sentence,
+        )
+        .join(t.articles, t.articles.c.id == t.matches.c.article_id)
+        .where(t.articles.c.published_at >= start, t.articles.c.published_at < end)
+        .order_by(t.articles.c.published_at, t.articles.c.id, t.matches.c.item_id)
+    )
     for r in conn.execute(q):
         d = dict(r._mapping)
         aid = d.pop("id")
@@ -642,20 +1008,47 @@ def export_rows(conn: Connection, start: datetime, end: datetime) -> Iterator[di
 # --------------------------------------------------------------------------- review and verdicts
 
 
-def review_rows(conn: Connection, start: datetime, end: datetime, include_rejected: bool
-                ) -> Iterator[dict[str, Any]]:
+def review_rows(
+    conn: Connection, start: datetime, end: datetime, include_rejected: bool
+) -> Iterator[dict[str, Any]]:
     """Judged candidates of articles published in [start, end) with their analyst verdict."""
     j, v, a = t.judgements, t.verdicts, t.articles
-    srcname = (select(func.min(t.sources.c.name))
-               .select_from(t.article_sources.join(t.sources, t.sources.c.id == t.article_sources.c.source_id))
-               .where(t.article_sources.c.article_id == a.c.id).scalar_subquery())
-    q = (select(a.c.id, a.c.url, a.c.title, srcname.label("source"), a.c.published_at, j.c.rupture_id,
-                j.c.polarity, j.c.score, j.c.accepted, j.c.reasons, v.c.verdict, v.c.who, v.c.note)
-         .join(a, a.c.id == j.c.article_id)
-         .outerjoin(v, and_(v.c.article_id == j.c.article_id, v.c.rupture_id == j.c.rupture_id,
-                            v.c.polarity == j.c.polarity))
-         .where(a.c.published_at >= start, a.c.published_at < end, a.c.dup_of.is_(None))
-         .order_by(a.c.published_at, a.c.id, j.c.rupture_id, j.c.polarity))
+    srcname = (
+        select(func.min(t.sources.c.name))
+        .select_from(
+            t.article_sources.join(t.sources, t.sources.c.id == t.article_sources.c.source_id)
+        )
+        .where(t.article_sources.c.article_id == a.c.id)
+        .scalar_subquery()
+    )
+    q = (
+        select(
+            a.c.id,
+            a.c.url,
+            a.c.title,
+            srcname.label("source"),
+            a.c.published_at,
+            j.c.rupture_id,
+            j.c.polarity,
+            j.c.score,
+            j.c.accepted,
+            j.c.reasons,
+            v.c.verdict,
+            v.c.who,
+            v.c.note,
+        )
+        .join(a, a.c.id == j.c.article_id)
+        .outerjoin(
+            v,
+            and_(
+                v.c.article_id == j.c.article_id,
+                v.c.rupture_id == j.c.rupture_id,
+                v.c.polarity == j.c.polarity,
+            ),
+        )
+        .where(a.c.published_at >= start, a.c.published_at < end, a.c.dup_of.is_(None))
+        .order_by(a.c.published_at, a.c.id, j.c.rupture_id, j.c.polarity)
+    )
     if not include_rejected:
         q = q.where(j.c.accepted.is_(True))
     for r in conn.execute(q):
@@ -663,9 +1056,16 @@ def review_rows(conn: Connection, start: datetime, end: datetime, include_reject
 
 
 def best_sentence(conn: Connection, article_id: int, rupture_id: str, kinds: Iterable[str]) -> str:
-    q = (select(t.matches.c.sentence).where(t.matches.c.article_id == article_id,
-                                            t.matches.c.rupture_id == rupture_id, _kind_filter(kinds))
-         .order_by(t.matches.c.weight.desc(), t.matches.c.id).limit(1))
+    q = (
+        select(t.matches.c.sentence)
+        .where(
+            t.matches.c.article_id == article_id,
+            t.matches.c.rupture_id == rupture_id,
+            _kind_filter(kinds),
+        )
+        .order_by(t.matches.c.weight.desc(), t.matches.c.id)
+        .limit(1)
+    )
     return str(conn.execute(q).scalar() or "")
 
 
@@ -674,7 +1074,9 @@ def article_ids_by_url(conn: Connection, urls: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     keys = list(wanted)
     for i in range(0, len(keys), 500):
-        q = select(t.articles.c.url_hash, t.articles.c.id).where(t.articles.c.url_hash.in_(keys[i:i + 500]))
+        q = select(t.articles.c.url_hash, t.articles.c.id).where(
+            t.articles.c.url_hash.in_(keys[i : i + 500])
+        )
         for h, aid in conn.execute(q).all():
             out[wanted[h]] = int(aid)
     return out
@@ -683,33 +1085,43 @@ def article_ids_by_url(conn: Connection, urls: Iterable[str]) -> dict[str, int]:
 def save_verdicts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Upsert analysts' verdicts (the latest verdict on a pair wins)."""
     for row in rows:
-        conn.execute(delete(t.verdicts).where(
-            t.verdicts.c.article_id == row["article_id"], t.verdicts.c.rupture_id == row["rupture_id"],
-            t.verdicts.c.polarity == row["polarity"]))
+        conn.execute(
+            delete(t.verdicts).where(
+                t.verdicts.c.article_id == row["article_id"],
+                t.verdicts.c.rupture_id == row["rupture_id"],
+                t.verdicts.c.polarity == row["polarity"],
+            )
+        )
     if rows:
         conn.execute(t.verdicts.insert(), list(rows))
 
 
 def all_verdicts(conn: Connection) -> list[dict[str, Any]]:
-    q = (select(t.verdicts, t.articles.c.url, t.articles.c.published_at)
-         .join(t.articles, t.articles.c.id == t.verdicts.c.article_id)
-         .order_by(t.verdicts.c.at, t.verdicts.c.article_id))
+    q = (
+        select(t.verdicts, t.articles.c.url, t.articles.c.published_at)
+        .join(t.articles, t.articles.c.id == t.verdicts.c.article_id)
+        .order_by(t.verdicts.c.at, t.verdicts.c.article_id)
+    )
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
 def stored_analyses(conn: Connection, article_ids: Sequence[int]) -> list[StoredAnalysis]:
     out = []
     for i in range(0, len(article_ids), 500):
-        q = select(t.analyses).where(t.analyses.c.article_id.in_(list(article_ids[i:i + 500])))
-        out += [StoredAnalysis(r.article_id, r.language, r.keys_version, [tuple(s) for s in r.sentences])
-                for r in conn.execute(q).all()]
+        q = select(t.analyses).where(t.analyses.c.article_id.in_(list(article_ids[i : i + 500])))
+        out += [
+            StoredAnalysis(
+                r.article_id, r.language, r.keys_version, [tuple(s) for s in r.sentences]
+            )
+            for r in conn.execute(q).all()
+        ]
     return out
 
 
 def existing_article_ids(conn: Connection, ids: Sequence[int]) -> set[int]:
     out: set[int] = set()
     for i in range(0, len(ids), 500):
-        q = select(t.articles.c.id).where(t.articles.c.id.in_(list(ids[i:i + 500])))
+        q = select(t.articles.c.id).where(t.articles.c.id.in_(list(ids[i : i + 500])))
         out.update(int(x) for x in conn.execute(q).scalars())
     return out
 
@@ -740,23 +1152,51 @@ class ArticleRef:
 
 def _article_refs(conn: Connection, where: Any) -> list[ArticleRef]:
     a = t.articles
-    rows = conn.execute(select(a.c.id, a.c.url, a.c.title, a.c.published_at, a.c.week, a.c.language,
-                               a.c.state, a.c.dup_of).where(where).order_by(a.c.id)).all()
+    rows = conn.execute(
+        select(
+            a.c.id,
+            a.c.url,
+            a.c.title,
+            a.c.published_at,
+            a.c.week,
+            a.c.language,
+            a.c.state,
+            a.c.dup_of,
+        )
+        .where(where)
+        .order_by(a.c.id)
+    ).all()
     if not rows:
         return []
     src: dict[int, list[str]] = defaultdict(list)
     ids = [int(r.id) for r in rows]
     for i in range(0, len(ids), 500):
-        q = (select(t.article_sources.c.article_id, t.article_sources.c.source_id)
-             .where(t.article_sources.c.article_id.in_(ids[i:i + 500]))
-             .order_by(t.article_sources.c.source_id))
+        q = (
+            select(t.article_sources.c.article_id, t.article_sources.c.source_id)
+            .where(t.article_sources.c.article_id.in_(ids[i : i + 500]))
+            .order_by(t.article_sources.c.source_id)
+        )
         for aid, sid in conn.execute(q).all():
             src[int(aid)].append(str(sid))
-    return [ArticleRef(int(r.id), r.url, r.title, r.published_at, r.week, r.language, r.state, r.dup_of,
-                       tuple(src[int(r.id)])) for r in rows]
+    return [
+        ArticleRef(
+            int(r.id),
+            r.url,
+            r.title,
+            r.published_at,
+            r.week,
+            r.language,
+            r.state,
+            r.dup_of,
+            tuple(src[int(r.id)]),
+        )
+        for r in rows
+    ]
 
 
-def find_article(conn: Connection, article_id: int | None = None, urls: Sequence[str] = ()) -> ArticleRef | None:
+def find_article(
+    conn: Connection, article_id: int | None = None, urls: Sequence[str] = ()
+) -> ArticleRef | None:
     """The article with this id, or the first of ``urls`` (exact, then canonical spellings) stored."""
     if article_id is not None:
         found = _article_refs(conn, t.articles.c.id == article_id)
@@ -771,7 +1211,9 @@ def find_article(conn: Connection, article_id: int | None = None, urls: Sequence
 def article_refs(conn: Connection, ids: Sequence[int]) -> dict[int, ArticleRef]:
     out: dict[int, ArticleRef] = {}
     for i in range(0, len(ids), 500):
-        out.update((r.id, r) for r in _article_refs(conn, t.articles.c.id.in_(list(ids[i:i + 500]))))
+        out.update(
+            (r.id, r) for r in _article_refs(conn, t.articles.c.id.in_(list(ids[i : i + 500])))
+        )
     return out
 
 
@@ -779,13 +1221,26 @@ def article_judgements(conn: Connection, article_id: int) -> list[Judgement]:
     """The stored article-level judgements of one article (as the digest counts them)."""
     j = t.judgements
     q = select(j).where(j.c.article_id == article_id).order_by(j.c.rupture_id, j.c.polarity)
-    return [Judgement(r.rupture_id, Polarity(r.polarity), float(r.score), bool(r.accepted), tuple(r.reasons or ()))
-            for r in conn.execute(q).all()]
+    return [
+        Judgement(
+            r.rupture_id,
+            Polarity(r.polarity),
+            float(r.score),
+            bool(r.accepted),
+            tuple(r.reasons or ()),
+        )
+        for r in conn.execute(q).all()
+    ]
 
 
 def analysed_weeks(conn: Connection) -> list[str]:
     """Every week with an analysed article, in order."""
-    q = select(t.articles.c.week).where(t.articles.c.state == "done").distinct().order_by(t.articles.c.week)
+    q = (
+        select(t.articles.c.week)
+        .where(t.articles.c.state == "done")
+        .distinct()
+        .order_by(t.articles.c.week)
+    )
     return [str(w) for w in conn.execute(q).scalars()]
 
 

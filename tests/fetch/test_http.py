@@ -346,7 +346,10 @@ def test_body_exactly_at_the_cap_is_accepted(server: ServerFactory) -> None:
     [
         ("gzip", gzip.compress(b"<rss>hello</rss>", mtime=0)),
         ("x-gzip", gzip.compress(b"<rss>hello</rss>", mtime=0)),
-        ("gzip", gzip.compress(b"<rss>hel", mtime=0) + gzip.compress(b"lo</rss>", mtime=0)),  # two members
+        (
+            "gzip",
+            gzip.compress(b"<rss>hel", mtime=0) + gzip.compress(b"lo</rss>", mtime=0),
+        ),  # two members
         ("deflate", zlib.compress(b"<rss>hello</rss>")),
         ("deflate", zlib.compress(b"<rss>hello</rss>")[2:-4]),  # raw deflate, as IIS sends
         ("identity", b"<rss>hello</rss>"),

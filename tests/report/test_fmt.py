@@ -9,21 +9,24 @@ import pytest
 from signals.report import fmt
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://ex.org/a?b=1#c", "https://ex.org/a?b=1#c"),
-    ("HTTP://ex.org/", "HTTP://ex.org/"),
-    ("https://ex.org/é<x>\"", "https://ex.org/%C3%A9%3Cx%3E%22"),
-    ("javascript:alert(1)", None),
-    ("java\tscript:alert(1)", None),
-    ("https://ex.org/a b", None),
-    ("https://ex.org/\u200b", None),  # a format character
-    ("//ex.org/a", None),
-    ("https:/ex.org/a", None),
-    ("https://ex.org:99999/", None),
-    ("ftp://ex.org/", None),
-    ("", None),
-    ("https://ex.org/" + "a" * 8200, None),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://ex.org/a?b=1#c", "https://ex.org/a?b=1#c"),
+        ("HTTP://ex.org/", "HTTP://ex.org/"),
+        ('https://ex.org/é<x>"', "https://ex.org/%C3%A9%3Cx%3E%22"),
+        ("javascript:alert(1)", None),
+        ("java\tscript:alert(1)", None),
+        ("https://ex.org/a b", None),
+        ("https://ex.org/\u200b", None),  # a format character
+        ("//ex.org/a", None),
+        ("https:/ex.org/a", None),
+        ("https://ex.org:99999/", None),
+        ("ftp://ex.org/", None),
+        ("", None),
+        ("https://ex.org/" + "a" * 8200, None),
+    ],
+)
 def test_safe_url(url: str, expected: str | None) -> None:
     assert fmt.safe_url(url) == expected
 
@@ -48,11 +51,18 @@ def test_dates() -> None:
 
 
 def test_numbers_and_words() -> None:
-    assert (fmt.fmt_int(1234567), fmt.fmt_rate(0.01234), fmt.fmt_ratio(None), fmt.fmt_ratio(2.25)) == (
-        "1,234,567", "12.3", "—", "×2.2")
+    assert (
+        fmt.fmt_int(1234567),
+        fmt.fmt_rate(0.01234),
+        fmt.fmt_ratio(None),
+        fmt.fmt_ratio(2.25),
+    ) == ("1,234,567", "12.3", "—", "×2.2")
     assert (fmt.fmt_p(0.0), fmt.fmt_p(0.0004), fmt.fmt_p(0.25)) == ("< 1e-300", "4.0e-04", "0.250")
     assert (fmt.fmt_score(None), fmt.fmt_score(0.456)) == ("", "0.46")
     assert (fmt.plural(1, "article"), fmt.plural(2, "article"), fmt.plural(1000, "source")) == (
-        "1 article", "2 articles", "1,000 sources")
+        "1 article",
+        "2 articles",
+        "1,000 sources",
+    )
     assert fmt.plural(3, "analysis", "analyses") == "3 analyses"
     assert fmt.one_line("  a\n\tb  c ") == "a b c"

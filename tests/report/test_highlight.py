@@ -7,7 +7,11 @@ from signals.report.highlight import segments
 
 def test_segments_cut_at_the_spans() -> None:
     text = "Les chauffeurs ubérisés manifestent."
-    assert segments(text, [(15, 23)]) == (("Les chauffeurs ", False), ("ubérisés", True), (" manifestent.", False))
+    assert segments(text, [(15, 23)]) == (
+        ("Les chauffeurs ", False),
+        ("ubérisés", True),
+        (" manifestent.", False),
+    )
     assert segments(text, []) == ((text, False),)
 
 

@@ -18,7 +18,7 @@ def test_marked_escapes_every_piece() -> None:
 def test_best_first_then_the_rest_folded() -> None:
     html = render_html(make_digest(articles=13))
     assert "<h3>Evidence (13)</h3>" in html
-    assert '<summary>3 more evidence articles</summary>' in html
+    assert "<summary>3 more evidence articles</summary>" in html
     assert '<ol class="articles" start="11">' in html
     assert_safe_html(html, DIGEST_TAGS, DIGEST_ATTRS)
 
@@ -26,7 +26,9 @@ def test_best_first_then_the_rest_folded() -> None:
 def test_only_the_spans_are_marked() -> None:
     d = make_digest()
     r = d.ruptures[0]
-    a = dataclasses.replace(r.articles[0], sentences=(DigestSentence("Les chauffeurs ubérisés.", ((15, 23),)),))
+    a = dataclasses.replace(
+        r.articles[0], sentences=(DigestSentence("Les chauffeurs ubérisés.", ((15, 23),)),)
+    )
     d = dataclasses.replace(d, ruptures=(dataclasses.replace(r, articles=(a,)), *d.ruptures[1:]))
     html = render_html(d)
     assert "<blockquote>Les chauffeurs <mark>ubérisés</mark>.</blockquote>" in html

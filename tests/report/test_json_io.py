@@ -14,8 +14,9 @@ def test_sentences_with_spans_round_trip() -> None:
     d = make_digest()
     o = json.loads(render_json(d))
     a = o["ruptures"][0]["articles"][0]
-    assert a["sentences"] == [{"text": a["sentence"], "spans": [[2, 9], [15, 31]],
-                               "item_ids": ["monnaies-alternatives"]}]
+    assert a["sentences"] == [
+        {"text": a["sentence"], "spans": [[2, 9], [15, 31]], "item_ids": ["monnaies-alternatives"]}
+    ]
     assert digest_from_json(render_json(d)) == sorted_digest(d)
 
 

@@ -25,13 +25,17 @@ def test_every_article_is_listed_in_full_with_every_sentence() -> None:
     r = next(r for r in d.ruptures if r.id == "post-patrimonial")
     two = DigestSentence("Les chauffeurs ubérisés.", ((15, 23),), ("x",))
     arts = tuple(dataclasses.replace(a, sentences=(*a.sentences, two)) for a in r.articles)
-    d = dataclasses.replace(d, ruptures=tuple(dataclasses.replace(x, articles=arts) if x is r else x
-                                              for x in d.ruptures))
+    d = dataclasses.replace(
+        d,
+        ruptures=tuple(dataclasses.replace(x, articles=arts) if x is r else x for x in d.ruptures),
+    )
     md = render_markdown(d)
     section = md.split("### Evidence (14)")[1].split("### Counter-evidence")[0]
     assert len(re.findall(r"^\d+\. \[", section, re.M)) == 14
     assert section.count("**ubérisés**") == 14
-    assert "\n   > À **Bristol**" in section and "\n    > À **Bristol**" in section  # "9." and "10."
+    assert (
+        "\n   > À **Bristol**" in section and "\n    > À **Bristol**" in section
+    )  # "9." and "10."
     assert "more in the JSON" not in md
     assert "| 1 | Title of post-patrimonial | gaining | 20 | 20.0 vs 1.0 | ×20.0 |" in md
     assert "\n\n\n" not in md

@@ -35,13 +35,17 @@ def test_stale_digests_are_flagged_until_regenerated(tmp_path: Path) -> None:
     write_digest(digest_of("2022-W09", "bbbb2222"), tmp_path)  # regenerated
     assert NOTICE not in (tmp_path / "2022-W09.html").read_text(encoding="utf-8")
     assert NOTICE in (tmp_path / "2022-W10.html").read_text(encoding="utf-8")
-    assert (tmp_path / "index.html").read_text(encoding="utf-8").count("another ruleset (aaaa1111)") == 1
+    assert (tmp_path / "index.html").read_text(encoding="utf-8").count(
+        "another ruleset (aaaa1111)"
+    ) == 1
 
 
 def test_chart_in_digest_escapes_the_title() -> None:
     d = make_digest('<script>alert(1)</script>"')
     trend = tuple(chart_week(r.score) for r in d.ruptures[:1])
-    d = dataclasses.replace(d, ruptures=tuple(dataclasses.replace(r, trend=trend) for r in d.ruptures))
+    d = dataclasses.replace(
+        d, ruptures=tuple(dataclasses.replace(r, trend=trend) for r in d.ruptures)
+    )
     html = render_html(d)
     assert html.count('<svg class="chart"') >= len(d.ruptures)
     assert "<script>" not in html and 'aria-label="<' not in html

@@ -21,10 +21,13 @@ def test_every_article_is_kept_best_first_and_split_for_html() -> None:
 
 
 def test_sentences_are_cut_at_their_spans_and_name_their_items() -> None:
-    a = dataclasses.replace(article(0), sentences=(
-        DigestSentence("Les chauffeurs ubérisés.", ((15, 23),), ("monnaies-alternatives",)),
-        DigestSentence("Rien.", (), ("x",)),
-    ))
+    a = dataclasses.replace(
+        article(0),
+        sentences=(
+            DigestSentence("Les chauffeurs ubérisés.", ((15, 23),), ("monnaies-alternatives",)),
+            DigestSentence("Rien.", (), ("x",)),
+        ),
+    )
     v = article_view(a, 1)
     assert [s.segments for s in v.sentences] == [
         (("Les chauffeurs ", False), ("ubérisés", True), (".", False)),
@@ -35,8 +38,12 @@ def test_sentences_are_cut_at_their_spans_and_name_their_items() -> None:
 
 
 def test_items_sharing_a_label_are_named_once() -> None:
-    a = dataclasses.replace(article(0), item_ids=("a", "b"), item_labels=("same", "same"), sentences=(
-        DigestSentence("Un.", (), ("a", "b")),))
+    a = dataclasses.replace(
+        article(0),
+        item_ids=("a", "b"),
+        item_labels=("same", "same"),
+        sentences=(DigestSentence("Un.", (), ("a", "b")),),
+    )
     v = article_view(a, 1)
     assert v.items == ("same",) and not v.numbered
     assert v.sentences[0].refs == (1,)
@@ -52,7 +59,12 @@ def test_rows_in_table_order_sections_for_moved_and_chart_slot() -> None:
     d = make_digest()
     v = digest_view(d, charts={"post-patrimonial": "<svg></svg>"})
     assert [r.n for r in v.rows] == list(range(1, 20))
-    assert [r.rupture.id for r in v.moved] == ["post-patrimonial", "ville-reseau", "sante-connectee", "travail-libere"]
+    assert [r.rupture.id for r in v.moved] == [
+        "post-patrimonial",
+        "ville-reseau",
+        "sante-connectee",
+        "travail-libere",
+    ]
     assert [r.rupture.id for r in v.also] == ["ecole-ouverte", "etat-plateforme"]
     assert v.rows[0].chart_svg == "<svg></svg>" and v.rows[1].chart_svg is None
     assert v.rows[0].evidence.count == len(v.rows[0].rupture.articles)

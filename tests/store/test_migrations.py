@@ -48,29 +48,101 @@ def _release_database(url: str, without: frozenset[str] = frozenset()) -> None:
     with engine.begin() as c:
         baseline.metadata.create_all(c, tables=tables)
         c.execute(t.meta.insert().values(key="schema_version", value="1"))
-        c.execute(t.sources.insert().values(
-            id="le-monde", name="Le Monde", url="https://www.lemonde.fr/rss/une.xml", language="fr",
-            tags=["presse"], kind="feed", interval_minutes=60, fetch_pages=True, configured=True,
-            enabled=True, consecutive_failures=0, consecutive_hard_failures=0, total_failures=1,
-            items_total=2, last_success_at=T0))
-        c.execute(t.fetch_attempts.insert().values(source_id="le-monde", started_at=T0, status="ok",
-                                                   reason="", items=2, new_items=2, elapsed=0.4))
+        c.execute(
+            t.sources.insert().values(
+                id="le-monde",
+                name="Le Monde",
+                url="https://www.lemonde.fr/rss/une.xml",
+                language="fr",
+                tags=["presse"],
+                kind="feed",
+                interval_minutes=60,
+                fetch_pages=True,
+                configured=True,
+                enabled=True,
+                consecutive_failures=0,
+                consecutive_hard_failures=0,
+                total_failures=1,
+                items_total=2,
+                last_success_at=T0,
+            )
+        )
+        c.execute(
+            t.fetch_attempts.insert().values(
+                source_id="le-monde",
+                started_at=T0,
+                status="ok",
+                reason="",
+                items=2,
+                new_items=2,
+                elapsed=0.4,
+            )
+        )
         for i, url_ in ((1, "https://ex.org/a"), (2, "https://ex.org/b")):
-            c.execute(t.articles.insert().values(
-                id=i, url=url_, url_hash=f"h{i}", title=f"Monnaie locale {i}", summary="", published_at=T0,
-                week="2025-W15", first_seen_at=T0, language="fr", text="La monnaie locale.",
-                content_hash="c" if i == 1 else "d", dup_of=None, state="done", processed_at=T0))
-            c.execute(t.article_sources.insert().values(article_id=i, source_id="le-monde", first_seen_at=T0))
-        c.execute(t.analyses.insert().values(article_id=1, keys_version="k1", language="fr",
-                                             sentences=[["La monnaie locale.", "monnai local"]]))
-        c.execute(t.matches.insert().values(article_id=1, rupture_id="monnaie", item_id="monnaie-locale",
-                                            kind="watch", sentence="La monnaie locale.", weight=1.0,
-                                            ruleset_version="r1"))
+            c.execute(
+                t.articles.insert().values(
+                    id=i,
+                    url=url_,
+                    url_hash=f"h{i}",
+                    title=f"Monnaie locale {i}",
+                    summary="",
+                    published_at=T0,
+                    week="2025-W15",
+                    first_seen_at=T0,
+                    language="fr",
+                    text="La monnaie locale.",
+                    content_hash="c" if i == 1 else "d",
+                    dup_of=None,
+                    state="done",
+                    processed_at=T0,
+                )
+            )
+            c.execute(
+                t.article_sources.insert().values(
+                    article_id=i, source_id="le-monde", first_seen_at=T0
+                )
+            )
+        c.execute(
+            t.analyses.insert().values(
+                article_id=1,
+                keys_version="k1",
+                language="fr",
+                sentences=[["La monnaie locale.", "monnai local"]],
+            )
+        )
+        c.execute(
+            t.matches.insert().values(
+                article_id=1,
+                rupture_id="monnaie",
+                item_id="monnaie-locale",
+                kind="watch",
+                sentence="La monnaie locale.",
+                weight=1.0,
+                ruleset_version="r1",
+            )
+        )
         if "judgements" not in without:
-            c.execute(t.judgements.insert().values(article_id=1, rupture_id="monnaie", polarity="evidence",
-                                                   score=0.9, accepted=True, reasons=["title"]))
-            c.execute(t.verdicts.insert().values(article_id=1, rupture_id="monnaie", polarity="evidence",
-                                                 verdict="confirmed", who="alice", at=T0, note=""))
+            c.execute(
+                t.judgements.insert().values(
+                    article_id=1,
+                    rupture_id="monnaie",
+                    polarity="evidence",
+                    score=0.9,
+                    accepted=True,
+                    reasons=["title"],
+                )
+            )
+            c.execute(
+                t.verdicts.insert().values(
+                    article_id=1,
+                    rupture_id="monnaie",
+                    polarity="evidence",
+                    verdict="confirmed",
+                    who="alice",
+                    at=T0,
+                    note="",
+                )
+            )
             c.execute(t.entity_runs.insert().values(article_id=1))
         c.execute(t.entities.insert().values(article_id=1, text="Bristol", label="LOC", count=2))
     engine.dispose()
@@ -81,8 +153,11 @@ def _dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as c:
         present = set(inspect(c).get_table_names())
-        out = {name: sorted((tuple(r) for r in c.execute(select(*tb.columns))), key=repr)
-               for name, tb in baseline.metadata.tables.items() if name in present}
+        out = {
+            name: sorted((tuple(r) for r in c.execute(select(*tb.columns))), key=repr)
+            for name, tb in baseline.metadata.tables.items()
+            if name in present
+        }
     engine.dispose()
     return out
 
@@ -118,7 +193,10 @@ def test_release_database_is_stamped_and_upgraded_with_data_intact(db_url: str) 
     with store.engine.connect() as c:
         assert migrate.schema_state(c).at_head
         assert "ix_articles_published" in {ix["name"] for ix in inspect(c).get_indexes("articles")}
-        assert c.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).scalar() == "1"
+        assert (
+            c.execute(select(t.meta.c.value).where(t.meta.c.key == "schema_version")).scalar()
+            == "1"
+        )
         # the code reads the upgraded rows through the current tables
         row = c.execute(select(t.articles.c.published_at).where(t.articles.c.id == 1)).scalar_one()
         assert row == T0
@@ -149,12 +227,16 @@ def test_release_database_made_before_the_judge_gets_its_tables(sqlite_url: str)
     assert all(after[name] == [] for name in baseline.LATE_TABLES)
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("drop", "missing tables matches"),
-    ("version", "meta.schema_version is '2', not '1'"),
-])
-def test_a_database_that_is_not_a_release_one_is_left_untouched(sqlite_url: str, damage: str,
-                                                                 message: str) -> None:
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("drop", "missing tables matches"),
+        ("version", "meta.schema_version is '2', not '1'"),
+    ],
+)
+def test_a_database_that_is_not_a_release_one_is_left_untouched(
+    sqlite_url: str, damage: str, message: str
+) -> None:
     _release_database(sqlite_url)
     engine = create_engine(sqlite_url, poolclass=NullPool)
     with engine.begin() as c:
@@ -176,14 +258,19 @@ def test_a_revision_this_release_does_not_know_is_refused(sqlite_url: str) -> No
     with engine.begin() as c:
         c.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     engine.dispose()
-    with pytest.raises(StoreError, match="at revision 0099, unknown to this Signals .head 0005.: was it "
-                                         "upgraded by a newer release"):
+    with pytest.raises(
+        StoreError,
+        match="at revision 0099, unknown to this Signals .head 0005.: was it "
+        "upgraded by a newer release",
+    ):
         open_store(sqlite_url)
     res = CliRunner().invoke(cli, ["--db", sqlite_url, "status"])
     assert res.exit_code == 3 and res.output.count("\n") == 1, res.output
 
 
-def test_a_table_rebuilding_revision_keeps_rows_and_foreign_keys(db_url: str, tmp_path: Path) -> None:
+def test_a_table_rebuilding_revision_keeps_rows_and_foreign_keys(
+    db_url: str, tmp_path: Path
+) -> None:
     """The path a later revision takes: a test-only revision directory (the shipped ones plus
     a 0006 that rebuilds ``articles``, which seven tables point to) on a release database."""
     location = tmp_path / "migrations"
@@ -203,7 +290,9 @@ def test_a_table_rebuilding_revision_keeps_rows_and_foreign_keys(db_url: str, tm
     store.dispose()
     assert _revision(db_url) == "0006"
     assert _dump(db_url) == before
-    with pytest.raises(StoreError, match="unknown to this Signals"):  # the shipped code: 0006 is not its own
+    with pytest.raises(
+        StoreError, match="unknown to this Signals"
+    ):  # the shipped code: 0006 is not its own
         open_store(db_url)
 
 
@@ -231,15 +320,15 @@ def test_concurrent_first_opens_build_the_database_once(db_url: str) -> None:
 
 
 FAILING_REVISIONS = {
-    "raises": '''
+    "raises": """
 def upgrade() -> None:
     op.create_index("ix_articles_guid", "articles", ["guid"])
     raise RuntimeError("revision 0006 failed halfway")
-''',
-    "breaks-foreign-keys": '''
+""",
+    "breaks-foreign-keys": """
 def upgrade() -> None:
     op.execute("DELETE FROM articles WHERE id = 1")
-''',
+""",
 }
 
 
@@ -250,20 +339,31 @@ def test_a_failing_revision_changes_nothing(sqlite_url: str, tmp_path: Path, kin
     not even stamped."""
     location = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
-    head = 'from alembic import op\n\nrevision = "0006"\ndown_revision = "0005"\nbranch_labels = None\n' \
-           'depends_on = None\n'
-    (location / "versions" / "v0006_fails.py").write_text(head + FAILING_REVISIONS[kind], encoding="utf-8")
+    head = (
+        'from alembic import op\n\nrevision = "0006"\ndown_revision = "0005"\nbranch_labels = None\n'
+        "depends_on = None\n"
+    )
+    (location / "versions" / "v0006_fails.py").write_text(
+        head + FAILING_REVISIONS[kind], encoding="utf-8"
+    )
     _release_database(sqlite_url)
     before = _dump(sqlite_url)
     store = open_store(sqlite_url, upgrade=False)
-    with pytest.raises(StoreError, match="to 0006: RuntimeError: revision 0006 failed halfway; nothing "
-                       "changed" if kind == "raises" else r"the migration broke 7 foreign key\(s\), first "
-                       r"\('verdicts', 1, 'articles', 0\); nothing changed"):
+    with pytest.raises(
+        StoreError,
+        match="to 0006: RuntimeError: revision 0006 failed halfway; nothing changed"
+        if kind == "raises"
+        else r"the migration broke 7 foreign key\(s\), first "
+        r"\('verdicts', 1, 'articles', 0\); nothing changed",
+    ):
         store.upgrade(location=location)
     store.dispose()
     assert _revision(sqlite_url) is None and _dump(sqlite_url) == before
     engine = create_engine(sqlite_url, poolclass=NullPool)
     with engine.connect() as c:
         assert {ix["name"] for ix in inspect(c).get_indexes("articles")} == {
-            "ix_articles_state", "ix_articles_week", "ix_articles_content_hash"}
+            "ix_articles_state",
+            "ix_articles_week",
+            "ix_articles_content_hash",
+        }
     engine.dispose()

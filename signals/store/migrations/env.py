@@ -26,12 +26,16 @@ def run(conn: Connection) -> None:
 
 
 if context.is_offline_mode():
-    raise SystemExit("offline (--sql) migrations are not supported: the baseline needs a connection")
+    raise SystemExit(
+        "offline (--sql) migrations are not supported: the baseline needs a connection"
+    )
 given = context.config.attributes.get("connection")
 if given is not None:
     run(given)
 else:
-    url = context.get_x_argument(as_dictionary=True).get("db") or os.environ.get("SIGNALS_DB", DEFAULT_DB)
+    url = context.get_x_argument(as_dictionary=True).get("db") or os.environ.get(
+        "SIGNALS_DB", DEFAULT_DB
+    )
     from signals.store import open_store
 
     store = open_store(url, upgrade=False)  # the same connection setup as Signals itself
