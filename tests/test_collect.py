@@ -89,7 +89,8 @@ def page(body: bytes, content_type: str | None = "text/html; charset=utf-8") -> 
 
 @dataclass
 class FakeFetcher:
-    """What `collect` needs of a Fetcher: ``fetch`` for feeds, ``fetch_many`` for pages."""
+    """What `collect` needs of a Fetcher: ``fetch_each`` (``fetch`` per feed) for feeds,
+    ``fetch_many`` for pages."""
 
     feeds: dict[str, FetchResult] = field(default_factory=dict)
     pages: dict[str, FetchResult] = field(default_factory=dict)
@@ -101,6 +102,12 @@ class FakeFetcher:
     ) -> FetchResult:
         self.feed_calls.append((url, etag, last_modified))
         return self.feeds[url]
+
+    def fetch_each(
+        self, requests: list[tuple[str, str | None, str | None]]
+    ) -> Iterator[tuple[int, FetchResult]]:
+        for i, (url, etag, last_modified) in enumerate(requests):
+            yield i, self.fetch(url, etag, last_modified)
 
     def fetch_many(self, urls: list[str]) -> dict[str, FetchResult]:
         self.page_calls.append(list(urls))

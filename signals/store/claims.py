@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, or_, select, text, update
 
 from . import schema as t
-from .repo import ReadyArticle
+from .repo import ReadyArticle, ready_query
 
 #: The PostgreSQL transaction-level advisory lock that serialises the short result writes, so
 #: that the duplicate checks made inside them see every original written before (SQLite has
@@ -23,34 +23,8 @@ def claim(
     """Claim the next ``limit`` ready articles nobody holds (no claim, or an expired lease),
     oldest first. On PostgreSQL the rows are taken with ``FOR UPDATE SKIP LOCKED``: workers
     claiming at the same moment get different rows instead of waiting for each other."""
-    a, links = t.articles, t.article_sources
-    source_language = (
-        select(t.sources.c.language)
-        .join(links, links.c.source_id == t.sources.c.id)
-        .where(links.c.article_id == a.c.id)
-        .order_by(links.c.first_seen_at, links.c.source_id)
-        .limit(1)
-        .scalar_subquery()
-        .label("source_language")
-    )
-    q = (
-        select(
-            a.c.id,
-            a.c.url,
-            a.c.title,
-            a.c.summary,
-            a.c.html,
-            a.c.text,
-            a.c.language,
-            a.c.published_at,
-            source_language,
-            a.c.date_flag,
-            a.c.first_seen_at,
-        )
-        .where(a.c.state == "ready", or_(a.c.claimed_by.is_(None), a.c.lease_until < now))
-        .order_by(a.c.id)
-        .limit(limit)
-    )
+    a = t.articles
+    q = ready_query(limit, or_(a.c.claimed_by.is_(None), a.c.lease_until < now))
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True, of=t.articles)
     rows = [ReadyArticle(**r._mapping) for r in conn.execute(q).all()]

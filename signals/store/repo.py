@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Select, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..config import SourceSpec
@@ -317,9 +317,9 @@ class ReadyArticle:
     first_seen_at: datetime | None = None
 
 
-def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
-    """The next batch to process. On PostgreSQL rows are locked with SKIP LOCKED, so any
-    number of workers can share the queue; on SQLite the write transaction serialises them."""
+def ready_query(limit: int, *where: Any) -> Select[Any]:
+    """The next ``limit`` ready articles (oldest first) with what processing needs, the first
+    source's language included; ``where`` narrows it (e.g. to unclaimed rows)."""
     a, links = t.articles, t.article_sources
     source_language = (
         select(t.sources.c.language)
@@ -330,7 +330,7 @@ def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
         .scalar_subquery()
         .label("source_language")
     )
-    q = (
+    return (
         select(
             a.c.id,
             a.c.url,
@@ -344,10 +344,16 @@ def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
             a.c.date_flag,
             a.c.first_seen_at,
         )
-        .where(a.c.state == "ready")
+        .where(a.c.state == "ready", *where)
         .order_by(a.c.id)
         .limit(limit)
     )
+
+
+def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
+    """The next batch to process. On PostgreSQL rows are locked with SKIP LOCKED, so any
+    number of workers can share the queue; on SQLite the write transaction serialises them."""
+    q = ready_query(limit)
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True, of=t.articles)
     return [ReadyArticle(**r._mapping) for r in conn.execute(q).all()]
