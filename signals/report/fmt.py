@@ -35,9 +35,10 @@ def safe_url(url: str) -> str | None:
     return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
 
 
-def sparkline(history: Sequence[int]) -> str:
-    """One bar per week, scaled to the largest; any evidence shows above the floor ``▁``."""
-    top = max(history, default=0)
+def sparkline(history: Sequence[int], top: int | None = None) -> str:
+    """One bar per week, ``top`` (default: the largest of ``history``) at full height, so that
+    rows drawn with one ``top`` compare; any evidence shows above the floor ``▁``."""
+    top = max(history, default=0) if top is None else max(top, max(history, default=0))
     if top <= 0:
         return SPARK[0] * len(history)
     return "".join(SPARK[0] if v <= 0 else SPARK[1 + round(v / top * 6)] for v in history)

@@ -87,9 +87,9 @@ def _finalize(value: Any) -> str:
     return md_escape(str(value))
 
 
-def _formatted(fmt: Callable[[Any], str]) -> Callable[[Any], Md]:
+def _formatted(fmt: Callable[..., str]) -> Callable[..., Md]:
     """One of our number/date formatters, its output escaped inline (``< 1e-300``)."""
-    return lambda value: Md(md_chars(fmt(value)))
+    return lambda value, *args: Md(md_chars(fmt(value, *args)))
 
 
 @functools.cache

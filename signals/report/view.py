@@ -116,6 +116,7 @@ class DigestView:
     moved: tuple[RuptureView, ...]  # those with a section
     also: tuple[RuptureView, ...]  # steady with evidence: one line each
     method: tuple[str, ...]
+    spark_top: int = 0  # the weekly count at full height in every rupture's sparkline (one scale)
 
 
 def ordered(d: Digest) -> list[DigestRupture]:
@@ -320,4 +321,5 @@ def digest_view(
             v for v in rows if v.rupture.score.status == "steady" and v.rupture.score.evidence > 0
         ),
         method=method_text(d),
+        spark_top=max((max(r.score.history, default=0) for r in d.ruptures), default=0),
     )

@@ -36,6 +36,9 @@ def test_sparkline() -> None:
     assert fmt.sparkline([0, 0, 0]) == "▁▁▁"
     assert fmt.sparkline([0, 1, 6, 3]) == "▁▃█▅"  # scaled to the largest
     assert fmt.sparkline([0, 1, 100]) == "▁▂█"  # any evidence shows above the floor
+    # one scale for every rupture: a single article no longer draws a full bar beside twelve
+    assert fmt.sparkline([0, 1, 0], top=12) == "▁▂▁"
+    assert fmt.sparkline([0, 12, 6], top=12) == "▁█▅"
 
 
 def test_dates() -> None:
