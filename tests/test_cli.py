@@ -170,3 +170,40 @@ def test_unreachable_database_exit_3() -> None:
     )
     assert code == 3
     assert "cannot open database" in out and "secret" not in out
+
+
+@pytest.mark.slow  # three weeks of the real TV news corpus, processed
+def test_digest_range_with_charts_on_real_tv_news(base: list[str], tmp_path: Path) -> None:
+    """`digest --from/--to` over three weeks of real TV news, in one process: a digest per week,
+    each HTML page with its 52-week charts (inline SVG, no script) and the index listing all."""
+    src = shared("backtest", "fr-tvnews-2013-2022", "tvnews_fr2_fr3_tf1_2013_2022.jsonl.xz")
+    slice_path = tmp_path / "slice.jsonl"
+    with (
+        lzma.open(src, "rt", encoding="utf-8") as fh,
+        slice_path.open("w", encoding="utf-8") as out,
+    ):
+        for line in fh:
+            day = json.loads(line)["date"]
+            if "2016-03-14" <= day < "2016-04-04":
+                out.write(line)
+            elif day >= "2016-04-04":
+                break
+    fields = ["--field", "published=date", "--field", "source=media", "--field", "text=description"]
+    code, out = invoke(*base, "--now", "2016-04-05", "import", str(slice_path), *fields)
+    assert code == 0, out
+    code, out = invoke(*base, "--now", "2016-04-05", "process")
+    assert code == 0, out
+    code, out = invoke(
+        *base, "--now", "2016-04-05", "digest", "--from", "2016-W11", "--to", "2016-W13"
+    )
+    assert code == 0, out
+    assert "digest: 3 weeks, index and feed rewritten" in out
+    reports = tmp_path / "reports"
+    for week in ("2016-W11", "2016-W12", "2016-W13"):
+        data = json.loads((reports / f"{week}.json").read_text(encoding="utf-8"))
+        assert data["week"] == week and data["articles_analysed"] > 100
+        html = (reports / f"{week}.html").read_text(encoding="utf-8")
+        assert html.count("<svg") >= len(data["ruptures"]) and "<script" not in html
+        assert all(len(r["trend"]) >= 1 for r in data["ruptures"])
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{w}.html"' in index for w in ("2016-W11", "2016-W12", "2016-W13"))
