@@ -235,8 +235,14 @@ def test_a_killed_workers_batch_is_redone_after_its_lease(
         while time.monotonic() < deadline and victim.poll() is None:
             held, _ = _held(pg_url)
             if held and _done(pg_url) > 0:  # a batch written, the next one claimed: mid-run
-                victim.send_signal(signal.SIGKILL)
-                break
+                # freeze it, then look again: between the look and the kill it must not write
+                # its batch and release the claim (which made this test fail at random)
+                victim.send_signal(signal.SIGSTOP)
+                held, _ = _held(pg_url)
+                if held:
+                    victim.send_signal(signal.SIGKILL)
+                    break
+                victim.send_signal(signal.SIGCONT)
             time.sleep(0.01)
         assert victim.wait(30) == -signal.SIGKILL, err.read_text()
     finally:
