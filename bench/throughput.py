@@ -18,14 +18,11 @@ Medians over --repeats are printed with the ratios. Usage:
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import spacy
@@ -33,13 +30,13 @@ import spacy
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _common import imported_store, load_items, timed_process  # noqa: E402
+
 from signals.analyse import Analyser  # noqa: E402
 from signals.config import load_scenarios  # noqa: E402
-from signals.corpus import import_jsonl  # noqa: E402
 from signals.judge import load_model  # noqa: E402
 from signals.match import compile_ruleset  # noqa: E402
-from signals.process import process_pending, rematch  # noqa: E402
-from signals.store import open_store  # noqa: E402
+from signals.process import rematch  # noqa: E402
 
 DEFAULT = (
     Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -47,29 +44,6 @@ DEFAULT = (
     / "lemonde-rss-2022"
     / "items_dedup.jsonl.gz"
 )
-
-
-def load_texts(path: Path, n: int) -> list[dict[str, str]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    out = []
-    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
-        for line in fh:
-            d = json.loads(line)
-            text = d.get("description") or d.get("text") or ""
-            if not text:
-                continue
-            out.append(
-                {
-                    "url": d.get("link") or d["url"],
-                    "title": d.get("title", ""),
-                    "text": text,
-                    "published": d.get("published") or "2022-06-01T00:00:00+00:00",
-                    "source": "bench",
-                }
-            )
-            if len(out) >= n:
-                break
-    return out
 
 
 def main() -> None:
@@ -82,7 +56,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.corpus.exists():
         sys.exit(f"corpus not found: {args.corpus}")
-    rows = load_texts(args.corpus, args.n)
+    rows = load_items(args.corpus, args.n)
     texts = [f"{r['title']}.\n{r['text']}" for r in rows]
     words = sum(len(t.split()) for t in texts)
     scenarios = load_scenarios(REPO / "scenarios.yaml")
@@ -106,16 +80,9 @@ def main() -> None:
     }
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
-            corpus = Path(tmp) / "c.jsonl"
-            corpus.write_text(
-                "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8"
-            )
-            store = open_store(f"sqlite:///{tmp}/b.db")
-            import_jsonl(store, corpus, lambda: datetime.now(UTC))
-            t0 = time.perf_counter()
-            rep = process_pending(store, ruleset, judge, analyser, lambda: datetime.now(UTC))
-            results["pipeline"].append(rep.processed + rep.duplicates)
-            results["pipeline"][-1] = (rep.processed + rep.duplicates) / (time.perf_counter() - t0)
+            store = imported_store(Path(tmp), rows)
+            seconds, handled = timed_process(store, ruleset, judge, analyser)
+            results["pipeline"].append(handled / seconds)
             edited = compile_ruleset(
                 scenarios.model_copy(update={"version": scenarios.version + 1}), analyser
             )
