@@ -36,7 +36,6 @@ from .lock import job_lock
 from .match import Ruleset, compile_ruleset
 from .models import FetchResult
 from .process import (
-    BATCH,
     LEASE,
     ProcessReport,
     ensure_entities,
@@ -153,21 +152,21 @@ def process(
     limit: int | None = None,
     progress: Progress | None = None,
     lease: timedelta = LEASE,
+    should_stop: ShouldStop | None = None,
 ) -> ProcessReport:
-    """Process pending articles; with ``limit``, batches no larger than it (so one call with a
-    limit below ``BATCH`` processes exactly that many)."""
-    batch = BATCH if limit is None else min(BATCH, limit)
+    """Process pending articles (exactly ``limit`` at most), one claimed batch at a time, asking
+    ``should_stop`` in between; other workers may be doing the same on the same database."""
     return process_pending(
         ctx.store,
         ctx.ruleset(),
         ctx.judge(),
         ctx.analyser(),
         ctx.settings.clock,
-        batch_size=batch,
         limit=limit,
         neardup=ctx.sources.dedup.params(),
         progress=progress or ctx.progress,
         lease=lease,
+        should_stop=should_stop or never,
     )
 
 
@@ -321,7 +320,7 @@ def run_job(ctx: Context, job: Job, should_stop: ShouldStop = never) -> JobResul
 
             result.processed = run_workers(ctx, job.workers, job.limit, job.lease, should_stop)
         else:
-            result.processed = process_batches(ctx, job.limit, should_stop, job.lease)
+            result.processed = process(ctx, job.limit, lease=job.lease, should_stop=should_stop)
         if should_stop():
             result.stopped_in = result.stopped_in or JobKind.PROCESS
     if job.kind is JobKind.DIGEST:
@@ -329,24 +328,3 @@ def run_job(ctx: Context, job: Job, should_stop: ShouldStop = never) -> JobResul
             result.written = digest(ctx, job.week)
     result.stopped = should_stop()
     return result
-
-
-def process_batches(
-    ctx: Context, limit: int | None, should_stop: ShouldStop, lease: timedelta = LEASE
-) -> ProcessReport:
-    """``process`` one batch (claimed, analysed, written) at a time, asking ``should_stop`` in
-    between; other workers may be doing the same on the same database."""
-    total = ProcessReport()
-    while not should_stop():
-        left = (
-            None
-            if limit is None
-            else limit - (total.processed + total.duplicates + total.near_duplicates + total.failed)
-        )
-        if left is not None and left <= 0:
-            break
-        p = process(ctx, limit=BATCH if left is None else min(BATCH, left), lease=lease)
-        total.add(p)
-        if p.processed + p.duplicates + p.near_duplicates + p.failed + p.discarded == 0:
-            break
-    return total

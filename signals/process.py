@@ -133,9 +133,12 @@ def process_pending(
     neardup: NearDupParams | None = DEFAULT_PARAMS,
     progress: Progress = NO_PROGRESS,
     lease: timedelta = LEASE,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> ProcessReport:
-    """Process ready articles; ``neardup`` None turns near-duplicate collapse off. Any number
-    of workers may run this at once on one database: each claims batches for ``lease``."""
+    """Process ready articles, one claimed batch at a time, until none is left, ``limit``
+    articles are done or ``should_stop()`` says so between batches; ``neardup`` None turns
+    near-duplicate collapse off. Any number of workers may run this at once on one database:
+    each claims batches for ``lease``."""
     report = ProcessReport()
     rematch(store, ruleset, judge, analyser, report, progress=progress)
     total = None
@@ -145,7 +148,18 @@ def process_pending(
         total = total if limit is None else min(total, limit)
     with progress.task("process", total=total) as bar:
         _process_batches(
-            store, ruleset, judge, analyser, clock, batch_size, limit, neardup, report, bar, lease
+            store,
+            ruleset,
+            judge,
+            analyser,
+            clock,
+            batch_size,
+            limit,
+            neardup,
+            report,
+            bar,
+            lease,
+            should_stop,
         )
     return report
 
@@ -161,12 +175,12 @@ def _process_batches(
     neardup: NearDupParams | None,
     report: ProcessReport,
     bar: Task,
-    lease: timedelta = LEASE,
-    worker: str | None = None,
+    lease: timedelta,
+    should_stop: Callable[[], bool],
 ) -> None:
-    worker = worker or worker_token()
+    worker = worker_token()
     version = scoring_version(ruleset, judge)
-    while True:
+    while not should_stop():
         size = batch_size
         if limit is not None:  # exactly ``limit`` articles: the last batch is cut to fit
             size = min(
@@ -192,8 +206,7 @@ def _process_batches(
             raise
         if outcome is None:
             break
-        for k in ("processed", "duplicates", "near_duplicates", "failed", "discarded"):
-            setattr(report, k, getattr(report, k) + getattr(outcome, k))
+        report.add(outcome)
         bar.advance(len(batch))
 
 

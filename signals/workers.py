@@ -45,14 +45,14 @@ def _worker(
     out: Queue[tuple[str, ProcessReport | str]],
 ) -> None:
     """One worker process: its own context and connection, until the queue is empty."""
-    from .pipeline import Context, process_batches
+    from .pipeline import Context, process
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
     try:
         ctx = Context.open(settings, need_sources=need_sources, create=False)
         try:
-            out.put(("ok", process_batches(ctx, limit, stop.is_set, lease)))
+            out.put(("ok", process(ctx, limit, lease=lease, should_stop=stop.is_set)))
         finally:
             ctx.close()
     except Exception as e:  # reported by the parent as one line
