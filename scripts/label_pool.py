@@ -36,6 +36,9 @@ from signals.analyse import Analyser, strip_accents  # noqa: E402
 from signals.config import load_scenarios  # noqa: E402
 from signals.match import compile_ruleset  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from label_consolidate import split_of  # noqa: E402
+
 DATA = Path(os.environ.get("SIGNALS_DATA", ROOT.parent / "shared" / "data"))
 TV = DATA / "backtest/fr-tvnews-2013-2022/tvnews_fr2_fr3_tf1_2013_2022.jsonl.xz"
 LM = DATA / "feeds/lemonde-rss-2022/items_dedup.jsonl.gz"
@@ -94,9 +97,17 @@ def main() -> None:
     ap.add_argument("--queries", type=Path, default=ROOT / "labels/queries.yaml")
     ap.add_argument("--prefix", default="articles", help="file name prefix of the article batches")
     ap.add_argument("--no-pairs", action="store_true", help="draw articles only")
+    ap.add_argument(
+        "--split",
+        choices=("dev", "test"),
+        help="draw only articles whose URL falls in this split (label_consolidate.split_of)",
+    )
+    ap.add_argument("--pair-prefix", default="pairs", help="file name prefix of the pair batches")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     docs = load_corpus()
+    if args.split:
+        docs = [d for d in docs if split_of(d["id"]) == args.split]
     print(f"{len(docs)} documents", file=sys.stderr)
     queries = yaml.safe_load(args.queries.read_text())
     exclude = set(args.exclude.read_text().split()) if args.exclude else set()
@@ -170,7 +181,7 @@ def main() -> None:
             )
     rng.shuffle(pairs)
     for b in range(0, len(pairs), args.pair_batch):
-        path = args.out / f"pairs_{b // args.pair_batch + 1:02d}.jsonl"
+        path = args.out / f"{args.pair_prefix}_{b // args.pair_batch + 1:02d}.jsonl"
         with path.open("w", encoding="utf-8") as f:
             for p in pairs[b : b + args.pair_batch]:
                 f.write(json.dumps(p, ensure_ascii=False) + "\n")
