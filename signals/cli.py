@@ -1081,6 +1081,12 @@ def eval_(
     help="Where to write the model (JSON); use it with --judge.",
 )
 @click.option("--skip-invalid", is_flag=True, help=SKIP_INVALID_HELP)
+@click.option(
+    "--title-words/--no-title-words",
+    default=True,
+    show_default=True,
+    help="Also weigh the headline's words per rupture (title:<rupture>:<key> in the model).",
+)
 def train(
     labels: tuple[Path, ...],
     corpora: tuple[Path, ...],
@@ -1089,6 +1095,7 @@ def train(
     target_precision: float,
     output: Path,
     skip_invalid: bool,
+    title_words: bool,
 ) -> None:
     """Fit the article-level judge (logistic regression) on labelled articles; write it as JSON.
 
@@ -1119,6 +1126,7 @@ def train(
         target_precision,
         source=", ".join(p.name for p in labels) + f" [{split}]",
         labels_sha256=digest,
+        title_words=title_words,
     )
     try:
         output.write_text(

@@ -7,6 +7,10 @@ how many distinct items, terms and sentences, the share of the article they cove
 the items' ``weight`` — and a logistic model turns that into a probability. The candidate is
 accepted when the probability reaches the threshold of its polarity (or its rupture's own).
 
+Besides those, the model may weigh the words of the headline per rupture (``title:<rupture>:<key>``,
+the matcher's keys of the first sentence): what the article leads with tells a development the
+rupture is about ("rançongiciel", "hôpital") from a passing mention under another subject.
+
 The model is a reviewable JSON file (``signals/judge_model.json`` by default) written by
 ``signals train`` from labelled data; scoring it is pure Python at tokeniser speed, so history is
 re-judged with the re-match. Each judgement carries its strongest reasons (feature contributions)
@@ -45,6 +49,8 @@ FEATURES = (
     "short",  # the article has at most 3 sentences (a feed summary)
 )
 LEAD_SENTENCES = 3
+#: The families of per-rupture / per-item / per-headline-word weights on top of FEATURES.
+PREFIXES = ("rupture:", "item:", "title:")
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class Candidate:
     polarity: Polarity
     items: tuple[ItemMatch, ...]
     features: Mapping[str, float]
+    title_keys: frozenset[str] = frozenset()
 
 
 def _log1(x: float) -> float:
@@ -69,6 +76,7 @@ def candidates(doc: AnalysedDoc, matches: Sequence[ItemMatch]) -> list[Candidate
         if pol is not None:
             groups[(m.rupture_id, pol)].append(m)
     n_sent = max(1, len(doc.sentences))
+    title_keys = frozenset(doc.sentences[0].keys) if doc.sentences else frozenset()
     out = []
     for (rid, pol), items in sorted(groups.items()):
         sents = {i for m in items for i in m.sentences}
@@ -90,7 +98,7 @@ def candidates(doc: AnalysedDoc, matches: Sequence[ItemMatch]) -> list[Candidate
             "other_side": _log1(len(other)),
             "short": 1.0 if len(doc.sentences) <= 3 else 0.0,
         }
-        out.append(Candidate(rid, pol, tuple(items), f))
+        out.append(Candidate(rid, pol, tuple(items), f, title_keys))
     return out
 
 
@@ -105,6 +113,11 @@ class PolarityModel:
         parts = [(name, self.coef.get(name, 0.0) * value) for name, value in c.features.items()]
         parts.append((f"rupture:{c.rupture_id}", self.coef.get(f"rupture:{c.rupture_id}", 0.0)))
         parts += [(f"item:{m.item_id}", self.coef.get(f"item:{m.item_id}", 0.0)) for m in c.items]
+        parts += [
+            (name, self.coef[name])
+            for name in (f"title:{c.rupture_id}:{k}" for k in sorted(c.title_keys))
+            if name in self.coef
+        ]
         return self.intercept + sum(v for _, v in parts), parts
 
     def threshold_for(self, rupture_id: str) -> float:
@@ -131,6 +144,8 @@ def _reason(name: str, value: float, contribution: float) -> str:
         text = "rupture prior"
     elif name.startswith("item:"):
         text = f"item {name[5:]}"
+    elif name.startswith("title:"):
+        text = f"headline word {name.rsplit(':', 1)[1]!r}"
     else:
         n = (
             round(math.expm1(value))
@@ -157,6 +172,7 @@ class JudgeModel:
             **c.features,
             f"rupture:{c.rupture_id}": 1.0,
             **{f"item:{m.item_id}": 1.0 for m in c.items},
+            **{f"title:{c.rupture_id}:{k}": 1.0 for k in c.title_keys},
         }
         top = sorted((x for x in parts if abs(x[1]) >= 0.05), key=lambda x: -abs(x[1]))[:4]
         reasons = tuple(_reason(name, values[name], v) for name, v in top)
@@ -202,9 +218,7 @@ def model_from_json(data: Mapping[str, Any], source: str = "judge model") -> Jud
             raise bad(f"missing the {pol!s} model")
         try:
             coef = {str(k): float(v) for k, v in dict(raw["coef"]).items()}
-            unknown = [
-                k for k in coef if k not in FEATURES and not k.startswith(("rupture:", "item:"))
-            ]
+            unknown = [k for k in coef if k not in FEATURES and not k.startswith(PREFIXES)]
             if unknown:
                 raise bad(f"unknown feature(s) {', '.join(unknown)} in the {pol!s} model")
             models[pol] = PolarityModel(

@@ -20,12 +20,13 @@ from .analyse import Analyser
 from .corpus import Document
 from .errors import InputError
 from .extract import compose_text
-from .judge import FEATURES, JudgeModel, candidates, model_from_json
+from .judge import FEATURES, PREFIXES, JudgeModel, candidates, model_from_json
 from .labels import LabelRecord
 from .match import Ruleset
 from .models import Polarity
 
 MIN_POSITIVES = 5
+MIN_WORD_WEIGHT = 0.02
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Row:
     features: Mapping[str, float]
     target: int
     items: tuple[str, ...] = ()
+    title_keys: frozenset[str] = frozenset()
 
 
 def training_rows(
@@ -58,17 +60,19 @@ def training_rows(
                         c.features,
                         int(rec.truth(c.rupture_id) is c.polarity),
                         tuple(sorted({m.item_id for m in c.items})),
+                        c.title_keys,
                     )
                 )
     return rows
 
 
-def _vector(row: Row, ruptures: Sequence[str], items: Sequence[str]) -> list[float]:
-    return (
-        [row.features[f] for f in FEATURES]
-        + [1.0 if row.rupture_id == r else 0.0 for r in ruptures]
-        + [1.0 if i in row.items else 0.0 for i in items]
-    )
+def _features(row: Row, title_words: bool) -> dict[str, float]:
+    out = {f: row.features[f] for f in FEATURES}
+    out[f"rupture:{row.rupture_id}"] = 1.0
+    out.update({f"item:{i}": 1.0 for i in row.items})
+    if title_words:
+        out.update({f"title:{row.rupture_id}:{k}": 1.0 for k in row.title_keys})
+    return out
 
 
 def _threshold(
@@ -104,7 +108,9 @@ def fit(
     seed: int = 0,
     source: str = "",
     labels_sha256: str | None = None,
+    title_words: bool = True,
 ) -> JudgeModel:
+    from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -124,9 +130,7 @@ def fit(
             ev = out[str(Polarity.EVIDENCE)]
             out[str(pol)] = {
                 **ev,
-                "coef": {
-                    k: v for k, v in ev["coef"].items() if not k.startswith(("rupture:", "item:"))
-                },
+                "coef": {k: v for k, v in ev["coef"].items() if not k.startswith(PREFIXES)},
             }
             report[str(pol)] = {
                 "candidates": len(sub),
@@ -134,18 +138,19 @@ def fit(
                 "cross_validated": "too few labels: shares the evidence weights",
             }
             continue
-        ruptures = sorted({r.rupture_id for r in sub})
-        items = sorted({i for r in sub for i in r.items})
-        x = [_vector(r, ruptures, items) for r in sub]
+        vectorizer = DictVectorizer()
+        x = vectorizer.fit_transform([_features(r, title_words) for r in sub])
         y = [r.target for r in sub]
         lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
         folds = StratifiedKFold(n_splits=min(5, positives), shuffle=True, random_state=seed)
         probs = cross_val_predict(lr, x, y, cv=folds, method="predict_proba")[:, 1]
         threshold, stats = _threshold(list(probs), y, target_precision)
         lr.fit(x, y)
-        names = list(FEATURES) + [f"rupture:{r}" for r in ruptures] + [f"item:{i}" for i in items]
+        names = vectorizer.get_feature_names_out()
         coef = {
-            n: round(float(w), 4) for n, w in zip(names, lr.coef_[0], strict=True) if abs(w) >= 1e-4
+            str(n): round(float(w), 4)
+            for n, w in zip(names, lr.coef_[0], strict=True)
+            if abs(w) >= (MIN_WORD_WEIGHT if str(n).startswith("title:") else 1e-4)
         }
         out[str(pol)] = {
             "intercept": round(float(lr.intercept_[0]), 4),
@@ -165,6 +170,7 @@ def fit(
         "labels_sha256": labels_sha256,
         "target_precision": target_precision,
         "C": c,
+        "title_words": title_words,
         "training": report,
     }
     return model_from_json(out, "signals train")

@@ -111,3 +111,20 @@ def test_a_model_file_that_is_not_json(tmp_path: Path) -> None:
         load_model(path)
     with pytest.raises(ConfigError, match="cannot read"):
         load_model(tmp_path / "absent.json")
+
+
+def test_headline_words_weigh_per_rupture_and_are_explained(setup: tuple) -> None:
+    analyser, ruleset = setup
+    doc = analyser.analyse(ABOUT, "fr")
+    (c,) = [
+        c for c in candidates(doc, ruleset.match_items(doc)) if c.rupture_id == "post-patrimonial"
+    ]
+    assert c.title_keys == frozenset(doc.sentences[0].keys)
+    key = sorted(c.title_keys)[0]
+    data = load_model().to_json()
+    base = model_from_json(data).judge(c)
+    data["evidence"]["coef"][f"title:post-patrimonial:{key}"] = 3.0
+    data["evidence"]["coef"][f"title:my-data:{key}"] = -9.0  # another rupture's word: no effect
+    boosted = model_from_json(data).judge(c)
+    assert boosted.score > base.score
+    assert any(r.startswith(f"headline word {key!r} +3.0") for r in boosted.reasons)

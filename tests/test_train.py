@@ -1,0 +1,43 @@
+"""`signals train`'s fit: sparse features (items, headline words), thresholds, the model file."""
+
+from __future__ import annotations
+
+import random
+
+from signals.judge import FEATURES, model_from_json
+from signals.models import Polarity
+from signals.train import Row, fit
+
+
+def _rows(n: int = 160) -> list[Row]:
+    """Evidence when the headline says 'rançongiciel' (or the hit is in the title); else not."""
+    rng = random.Random(3)
+    rows = []
+    for i in range(n):
+        positive = i % 2 == 0
+        title = 1.0 if positive and rng.random() < 0.5 else 0.0
+        keys = frozenset({"ranconniciel" if positive else "footbal", "hopital"})
+        feats = {f: 0.0 for f in FEATURES} | {"title": title, "items": rng.random()}
+        rows.append(
+            Row("apres-chute-reseaux", Polarity.EVIDENCE, feats, int(positive), ("ac-x",), keys)
+        )
+        rows.append(
+            Row("apres-chute-reseaux", Polarity.COUNTER, feats, int(i % 4 == 0), ("ac-d",), keys)
+        )
+    return rows
+
+
+def test_headline_words_are_learned_per_rupture_and_round_trip() -> None:
+    model = fit(_rows(), target_precision=0.8)
+    coef = model.models[Polarity.EVIDENCE].coef
+    assert coef["title:apres-chute-reseaux:ranconniciel"] > 0
+    assert coef["title:apres-chute-reseaux:footbal"] < 0
+    assert "title:apres-chute-reseaux:hopital" not in coef  # in every headline: no weight kept
+    assert model_from_json(model.to_json()).version == model.version
+    assert model.meta["title_words"] is True
+
+
+def test_without_headline_words_the_model_has_none() -> None:
+    model = fit(_rows(), target_precision=0.8, title_words=False)
+    assert not any(k.startswith("title:") for m in model.models.values() for k in m.coef)
+    assert model.meta["title_words"] is False
