@@ -99,7 +99,7 @@ def main() -> None:
     for week, media, keys in docs:
         n_week[week] += 1
         doc = AnalysedDoc("fr", tuple(Sentence("", k) for k in keys))
-        for j in judge.judge_doc(doc, ruleset.match_items(doc)):
+        for j in judge.judge_doc(doc, ruleset.match_items(doc), ruleset.vocabulary(doc.language)):
             if not j.accepted:
                 continue
             if j.polarity is Polarity.EVIDENCE:

@@ -118,7 +118,7 @@ def main() -> None:
     copies = [docs[c][0] for c, _, _ in pairs]
     texts = [(compose_text(d.title, d.text), "fr") for d in copies]
     for doc in analyser.analyse_many(texts):
-        for j in judge.judge_doc(doc, ruleset.match_items(doc)):
+        for j in judge.judge_doc(doc, ruleset.match_items(doc), ruleset.vocabulary(doc.language)):
             if j.accepted and j.polarity.value == "evidence":
                 removed[j.rupture_id] += 1
     print(

@@ -55,7 +55,10 @@ class DocDecision:
 
 def decide(doc: AnalysedDoc, ruleset: Ruleset, judge: JudgeModel) -> DocDecision:
     items = ruleset.match_items(doc)
-    judgements = {(j.rupture_id, j.polarity): j for j in judge.judge_doc(doc, items)}
+    judgements = {
+        (j.rupture_id, j.polarity): j
+        for j in judge.judge_doc(doc, items, ruleset.vocabulary(doc.language))
+    }
     sentences: dict[tuple[str, Polarity], str] = {}
     for m in sorted(items, key=lambda m: -len(m.terms)):
         key = (m.rupture_id, polarity_of(m.kind))

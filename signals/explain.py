@@ -221,7 +221,7 @@ def explain_doc(
 
     stored_by = {(j.rupture_id, str(j.polarity)): j.accepted for j in (stored or [])}
     judgements = []
-    for c in candidates(doc, matches):
+    for c in candidates(doc, matches, ruleset.vocabulary(doc.language)):
         if rupture is not None and c.rupture_id != rupture:
             continue
         j = judge.judge(c)

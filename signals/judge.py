@@ -47,6 +47,9 @@ FEATURES = (
     "early_only",  # every hit is an early sign or a milestone, no watch item
     "other_side",  # log(1 + sentences hit by the opposite polarity of the same rupture)
     "short",  # the article has at most 3 sentences (a feed summary)
+    "vocab",  # log(1 + distinct keys of the rupture's vocabulary in the article)
+    "vocab_share",  # those keys / distinct keys of the article
+    "vocab_title",  # log(1 + distinct keys of the rupture's vocabulary in the headline)
 )
 LEAD_SENTENCES = 3
 #: The families of per-rupture / per-item / per-headline-word weights on top of FEATURES.
@@ -68,8 +71,11 @@ def _log1(x: float) -> float:
     return math.log1p(x)
 
 
-def candidates(doc: AnalysedDoc, matches: Sequence[ItemMatch]) -> list[Candidate]:
-    """Group the item matches of one article into candidates and measure them."""
+def candidates(
+    doc: AnalysedDoc, matches: Sequence[ItemMatch], vocabulary: Mapping[str, frozenset[str]]
+) -> list[Candidate]:
+    """Group the item matches of one article into candidates and measure them;
+    ``vocabulary`` is the ruleset's (``Ruleset.vocabulary(doc.language)``)."""
     groups: dict[tuple[str, Polarity], list[ItemMatch]] = defaultdict(list)
     for m in matches:
         pol = polarity_of(m.kind)
@@ -77,6 +83,7 @@ def candidates(doc: AnalysedDoc, matches: Sequence[ItemMatch]) -> list[Candidate
             groups[(m.rupture_id, pol)].append(m)
     n_sent = max(1, len(doc.sentences))
     title_keys = frozenset(doc.sentences[0].keys) if doc.sentences else frozenset()
+    article_keys = frozenset(k for s in doc.sentences for k in s.keys)
     out = []
     for (rid, pol), items in sorted(groups.items()):
         sents = {i for m in items for i in m.sentences}
@@ -98,6 +105,11 @@ def candidates(doc: AnalysedDoc, matches: Sequence[ItemMatch]) -> list[Candidate
             "other_side": _log1(len(other)),
             "short": 1.0 if len(doc.sentences) <= 3 else 0.0,
         }
+        vocab = vocabulary.get(rid, frozenset())
+        spoken = len(article_keys & vocab)
+        f["vocab"] = _log1(spoken)
+        f["vocab_share"] = spoken / max(1, len(article_keys))
+        f["vocab_title"] = _log1(len(title_keys & vocab))
         out.append(Candidate(rid, pol, tuple(items), f, title_keys))
     return out
 
@@ -136,6 +148,9 @@ _REASON_TEXT = {
     "early_only": "early signs only",
     "other_side": "opposite side present",
     "short": "short text",
+    "vocab": "{n} words of its vocabulary",
+    "vocab_share": "{pct}% of the words its vocabulary",
+    "vocab_title": "{n} vocabulary words in the headline",
 }
 
 
@@ -149,7 +164,8 @@ def _reason(name: str, value: float, contribution: float) -> str:
     else:
         n = (
             round(math.expm1(value))
-            if name in ("items", "terms", "sentences", "repeats", "other_side")
+            if name
+            in ("items", "terms", "sentences", "repeats", "other_side", "vocab", "vocab_title")
             else 0
         )
         text = _REASON_TEXT.get(name, name).format(n=n, pct=round(100 * value), w=f"{value:g}")
@@ -180,8 +196,13 @@ class JudgeModel:
             c.rupture_id, c.polarity, round(p, 4), p >= m.threshold_for(c.rupture_id), reasons
         )
 
-    def judge_doc(self, doc: AnalysedDoc, matches: Sequence[ItemMatch]) -> list[Judgement]:
-        return [self.judge(c) for c in candidates(doc, matches)]
+    def judge_doc(
+        self,
+        doc: AnalysedDoc,
+        matches: Sequence[ItemMatch],
+        vocabulary: Mapping[str, frozenset[str]],
+    ) -> list[Judgement]:
+        return [self.judge(c) for c in candidates(doc, matches, vocabulary)]
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ one hit per item, carrying the sentence with the most distinct matched terms.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .analyse import BREAK, KEYS_VERSION, Analyser
@@ -24,6 +24,8 @@ from .models import AnalysedDoc, Hit, ItemKind, ItemMatch, Sentence
 
 #: Every key space the terms are indexed in: one per supported language, plus unstemmed.
 LANGUAGES = (*SUPPORTED_LANGUAGES, UNSTEMMED)
+#: A term key shared by more ruptures than this is not distinctive of any (``Ruleset.vocabulary``).
+VOCABULARY_MAX_RUPTURES = 2
 #: Indexed at compile time (its problems are the ruleset's errors); the others on first use.
 VALIDATED = "fr"
 
@@ -78,6 +80,7 @@ class Ruleset:
         self._indexes = dict(indexes)
         self.version = f"{scenarios.fingerprint()}-{KEYS_VERSION}"
         self.item_by_id = {it.item_id: it for it in items}
+        self._vocabularies: dict[str, Mapping[str, frozenset[str]]] = {}
         self._items_by_term: dict[int, list[CompiledItem]] = defaultdict(list)
         for it in items:
             for t in set(it.any + it.all):
@@ -92,6 +95,29 @@ class Ruleset:
                 raise RuntimeError(f"no index for {lang!r} and no analyser to build it")
             idx = self._indexes[lang] = _build_index(self.terms, self.analyser, lang)
         return idx
+
+    def vocabulary(self, language: str | None) -> Mapping[str, frozenset[str]]:
+        """Per rupture, the distinctive keys of its terms in ``language``'s key space: every key
+        of 3+ characters of an item's ``any``/``all`` terms that at most
+        :data:`VOCABULARY_MAX_RUPTURES` ruptures share. The judge measures how much of an article
+        speaks the rupture's vocabulary beyond the exact terms that hit."""
+        lang = index_language(language)
+        vocab = self._vocabularies.get(lang)
+        if vocab is None:
+            keys_of = {t: k for lst in self.index(lang).by_first.values() for t, k in lst}
+            per: dict[str, set[str]] = defaultdict(set)
+            for it in self.items:
+                for t in it.any + it.all:
+                    per[it.rupture_id].update(k for k in keys_of.get(t, ()) if len(k) >= 3)
+            spread: dict[str, int] = defaultdict(int)
+            for ks in per.values():
+                for k in ks:
+                    spread[k] += 1
+            vocab = self._vocabularies[lang] = {
+                r: frozenset(k for k in ks if spread[k] <= VOCABULARY_MAX_RUPTURES)
+                for r, ks in per.items()
+            }
+        return vocab
 
     def find_terms(self, sentence: Sentence, language: str) -> SentenceTerms:
         index = self.index(language)

@@ -266,7 +266,7 @@ def _judge_side(
     items: list[ItemMatch] = ruleset.match_items(doc)
     for m in items:
         side.matches[m.item_id][aid] = doc.sentences[m.best].text
-    for j in judge.judge_doc(doc, items):
+    for j in judge.judge_doc(doc, items, ruleset.vocabulary(doc.language)):
         v = verdicts.get((aid, j.rupture_id, str(j.polarity)))
         if (j.accepted and v != "rejected") or v == "confirmed":
             side.counted[(j.rupture_id, str(j.polarity))].add(aid)

@@ -287,7 +287,7 @@ def _work(
     evidence: list[tuple[int, str]] = []
     for it, doc in zip(todo, docs, strict=True):
         items_matched = ruleset.match_items(doc)
-        judgements = judge.judge_doc(doc, items_matched)
+        judgements = judge.judge_doc(doc, items_matched, ruleset.vocabulary(doc.language))
         done[it.art.id] = repo.Processed(
             it.art.id,
             it.content.text,
@@ -537,6 +537,10 @@ def _rematch_rows(
         )
         items = ruleset.match_items(doc)
         repo.replace_matches(
-            conn, row.article_id, hits_of(items, doc), ruleset.version, judge.judge_doc(doc, items)
+            conn,
+            row.article_id,
+            hits_of(items, doc),
+            ruleset.version,
+            judge.judge_doc(doc, items, ruleset.vocabulary(doc.language)),
         )
     return rows[-1].article_id

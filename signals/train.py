@@ -51,7 +51,7 @@ def training_rows(
     rows = []
     for rec, doc in zip(wanted, analyser.analyse_many(texts), strict=True):
         judged = set(rec.judged(rupture_ids))
-        for c in candidates(doc, ruleset.match_items(doc)):
+        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary(doc.language)):
             if c.rupture_id in judged:
                 rows.append(
                     Row(

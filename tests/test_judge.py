@@ -44,12 +44,12 @@ def test_an_article_about_the_topic_scores_above_a_passing_mention(setup: tuple)
     passing = analyser.analyse(PASSING, "fr")
     (ja,) = [
         j
-        for j in judge.judge_doc(about, ruleset.match_items(about))
+        for j in judge.judge_doc(about, ruleset.match_items(about), ruleset.vocabulary("fr"))
         if j.rupture_id == "post-patrimonial"
     ]
     (jp,) = [
         j
-        for j in judge.judge_doc(passing, ruleset.match_items(passing))
+        for j in judge.judge_doc(passing, ruleset.match_items(passing), ruleset.vocabulary("fr"))
         if j.rupture_id == "post-patrimonial"
     ]
     assert ja.score > jp.score
@@ -60,14 +60,18 @@ def test_features_measure_title_lead_and_spread(setup: tuple) -> None:
     analyser, ruleset = setup
     doc = analyser.analyse(ABOUT, "fr")
     (c,) = [
-        c for c in candidates(doc, ruleset.match_items(doc)) if c.rupture_id == "post-patrimonial"
+        c
+        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary("fr"))
+        if c.rupture_id == "post-patrimonial"
     ]
     assert set(c.features) == set(FEATURES)
     assert c.features["title"] == 1.0 and c.features["lead"] == 1.0
     assert c.features["sentences"] > c.features["title"] * 0.5
     doc = analyser.analyse(PASSING, "fr")
     (c,) = [
-        c for c in candidates(doc, ruleset.match_items(doc)) if c.rupture_id == "post-patrimonial"
+        c
+        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary("fr"))
+        if c.rupture_id == "post-patrimonial"
     ]
     assert c.features["title"] == 0.0 and c.features["lead"] == 0.0
 
@@ -75,7 +79,7 @@ def test_features_measure_title_lead_and_spread(setup: tuple) -> None:
 def test_accept_all_accepts_every_candidate(setup: tuple) -> None:
     analyser, ruleset = setup
     doc = analyser.analyse(PASSING, "fr")
-    js = accept_all().judge_doc(doc, ruleset.match_items(doc))
+    js = accept_all().judge_doc(doc, ruleset.match_items(doc), ruleset.vocabulary("fr"))
     assert js and all(j.accepted for j in js)
 
 
@@ -117,7 +121,9 @@ def test_headline_words_weigh_per_rupture_and_are_explained(setup: tuple) -> Non
     analyser, ruleset = setup
     doc = analyser.analyse(ABOUT, "fr")
     (c,) = [
-        c for c in candidates(doc, ruleset.match_items(doc)) if c.rupture_id == "post-patrimonial"
+        c
+        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary("fr"))
+        if c.rupture_id == "post-patrimonial"
     ]
     assert c.title_keys == frozenset(doc.sentences[0].keys)
     key = sorted(c.title_keys)[0]
@@ -128,3 +134,24 @@ def test_headline_words_weigh_per_rupture_and_are_explained(setup: tuple) -> Non
     boosted = model_from_json(data).judge(c)
     assert boosted.score > base.score
     assert any(r.startswith(f"headline word {key!r} +3.0") for r in boosted.reasons)
+
+
+def test_the_rupture_vocabulary_measures_how_much_the_article_speaks_it(setup: tuple) -> None:
+    analyser, ruleset = setup
+    vocab = ruleset.vocabulary("fr")
+    assert "eusko" in vocab["post-patrimonial"]
+    assert not any("eusko" in v for r, v in vocab.items() if r != "post-patrimonial")
+    about, passing = analyser.analyse(ABOUT, "fr"), analyser.analyse(PASSING, "fr")
+    (ca,) = [
+        c
+        for c in candidates(about, ruleset.match_items(about), vocab)
+        if c.rupture_id == "post-patrimonial"
+    ]
+    (cp,) = [
+        c
+        for c in candidates(passing, ruleset.match_items(passing), vocab)
+        if c.rupture_id == "post-patrimonial"
+    ]
+    assert ca.features["vocab"] > cp.features["vocab"] > 0
+    assert ca.features["vocab_title"] > 0 == cp.features["vocab_title"]
+    assert 0 < cp.features["vocab_share"] < ca.features["vocab_share"] <= 1
