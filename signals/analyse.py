@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 #: Bump when the key normalisation changes: stored keys are then recomputed.
 KEYS_VERSION = "k3"
 MAX_CHARS = 100_000
+#: Distinct token texts whose keys are kept per language (news vocabularies are small).
+_CACHE = 200_000
 #: One Snowball stemmer per supported language (``languages.SUPPORTED_LANGUAGES``), none for others.
 _STEMMERS = {lang: SNOWBALL[lang] for lang in SUPPORTED_LANGUAGES}
 #: Articles and the like, ignored inside phrases; per language ("a" is a verb in French).
@@ -76,7 +78,22 @@ class _Normaliser:
         algo = _STEMMERS.get(language)
         self._stemmer = snowballstemmer.stemmer(algo) if algo else None
         self._function_words = _FUNCTION_WORDS.get(language, frozenset())
-        self.key = lru_cache(maxsize=200_000)(self._key)
+        self.key = lru_cache(maxsize=_CACHE)(self._key)
+        self._by_orth: dict[int, tuple[str, ...]] = {}
+
+    def keys_of(self, orths: Iterable[int], strings: Any) -> tuple[str, ...]:
+        """Keys of tokens given by their spaCy orth ids (``strings``: the vocab's string store),
+        cached by id: no ``Token`` object and no string lookup for a word seen before."""
+        cache = self._by_orth
+        if len(cache) > _CACHE:
+            cache.clear()
+        out: list[str] = []
+        for orth in orths:
+            keys = cache.get(orth)
+            if keys is None:
+                keys = cache[orth] = self.key(strings[orth])
+            out.extend(keys)
+        return tuple(out)
 
     def _key(self, token: str) -> tuple[str, ...]:
         if token in _BREAKERS:
@@ -105,6 +122,23 @@ def _load_ner_model(name: str) -> Language:
     nlp.add_pipe("sentencizer", first=True)
     log.debug("loaded %s with %s", name, nlp.pipe_names)
     return nlp
+
+
+def _sentence_tokens(doc: Any) -> Iterator[tuple[int, int, list[int]]]:
+    """``(first char, end char, token orth ids)`` of each sentence of ``doc``, as ``doc.sents``
+    cuts them (a new sentence at each token whose ``sent_start`` is 1), read from its arrays."""
+    if not len(doc):
+        return
+    if "sents" in doc.user_hooks or not doc.has_annotation("SENT_START"):
+        for sent in doc.sents:  # not a sentencizer's doc: spaCy's own way (raises without one)
+            yield sent.start_char, sent.end_char, [t.orth for t in sent]
+        return
+    orth, idx, length, sent_start = (
+        col.tolist() for col in doc.to_array(["ORTH", "IDX", "LENGTH", "SENT_START"]).T
+    )
+    bounds = [0, *(i for i in range(1, len(orth)) if sent_start[i] == 1), len(orth)]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        yield idx[start], idx[end - 1] + length[end - 1], orth[start:end]
 
 
 def _language_code(language: str | None) -> str:
@@ -197,18 +231,20 @@ class Analyser:
         self, nlp: Language, batch: list[tuple[str, str]], batch_size: int
     ) -> Iterator[AnalysedDoc]:
         docs = nlp.pipe((t for t, _ in batch), batch_size=batch_size)
-        for doc, (_, lang) in zip(docs, batch, strict=True):
-            yield self._convert(doc, lang)
+        for doc, (text, lang) in zip(docs, batch, strict=True):
+            yield self._convert(doc, text, lang)
 
-    def _convert(self, doc: Any, lang: str) -> AnalysedDoc:
+    def _convert(self, doc: Any, text: str, lang: str) -> AnalysedDoc:
+        """Sentences and keys from the doc's token arrays: no ``Token``/``Span`` object per token
+        or sentence, and the sentence text sliced from ``text`` (spaCy's tokenizer loses no
+        character, so ``doc.text`` is ``text``); what ``doc.sents`` and ``tok.text`` give."""
         norm = self.normaliser(lang)
+        strings = doc.vocab.strings
         sentences = []
-        for sent in doc.sents:
-            text = " ".join(sent.text.split())
-            if not text:
-                continue
-            keys = tuple(k for tok in sent for k in norm.key(tok.text))
-            sentences.append(Sentence(text=text, keys=keys))
+        for start_char, end_char, orths in _sentence_tokens(doc):
+            sentence = " ".join(text[start_char:end_char].split())
+            if sentence:
+                sentences.append(Sentence(text=sentence, keys=norm.keys_of(orths, strings)))
         return AnalysedDoc(
             language=lang, sentences=tuple(sentences), entities=self._entities_of(doc)
         )
