@@ -30,6 +30,7 @@ import snowballstemmer
 
 from .languages import SNOWBALL, SUPPORTED_LANGUAGES, UNSTEMMED, language_code
 from .models import AnalysedDoc, Entity, Sentence
+from .sentencize import RuleSentencizer, SentenceTokens, annotated_sentences
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -124,23 +125,6 @@ def _load_ner_model(name: str) -> Language:
     return nlp
 
 
-def _sentence_tokens(doc: Any) -> Iterator[tuple[int, int, list[int]]]:
-    """``(first char, end char, token orth ids)`` of each sentence of ``doc``, as ``doc.sents``
-    cuts them (a new sentence at each token whose ``sent_start`` is 1), read from its arrays."""
-    if not len(doc):
-        return
-    if "sents" in doc.user_hooks or not doc.has_annotation("SENT_START"):
-        for sent in doc.sents:  # not a sentencizer's doc: spaCy's own way (raises without one)
-            yield sent.start_char, sent.end_char, [t.orth for t in sent]
-        return
-    orth, idx, length, sent_start = (
-        col.tolist() for col in doc.to_array(["ORTH", "IDX", "LENGTH", "SENT_START"]).T
-    )
-    bounds = [0, *(i for i in range(1, len(orth)) if sent_start[i] == 1), len(orth)]
-    for start, end in zip(bounds, bounds[1:], strict=False):
-        yield idx[start], idx[end - 1] + length[end - 1], orth[start:end]
-
-
 def _language_code(language: str | None) -> str:
     return language_code(language) or UNSTEMMED
 
@@ -154,6 +138,7 @@ class Analyser:
         self._blank: dict[str, Language] = {}
         self._norm: dict[str, _Normaliser] = {}
         self._ner: Language | None = None
+        self._rules: dict[int, RuleSentencizer] = {}
 
     # -- components, created on first use
     def _tokenizer_nlp(self, lang: str) -> Language:
@@ -230,18 +215,36 @@ class Analyser:
     def _run(
         self, nlp: Language, batch: list[tuple[str, str]], batch_size: int
     ) -> Iterator[AnalysedDoc]:
-        docs = nlp.pipe((t for t, _ in batch), batch_size=batch_size)
-        for doc, (text, lang) in zip(docs, batch, strict=True):
-            yield self._convert(doc, text, lang)
+        texts = [t for t, _ in batch]
+        if nlp is self._ner:  # the model's pipeline marks the sentences (and the entities)
+            for doc, (text, lang) in zip(
+                nlp.pipe(texts, batch_size=batch_size), batch, strict=True
+            ):
+                yield self._convert(doc, text, lang, annotated_sentences(doc))
+            return
+        # keys only: the tokenizer, and the rule sentencizer's boundaries drawn from the arrays
+        rule = self._rule_sentencizer(nlp)
+        tokenizer: Any = nlp.tokenizer
+        for doc, (text, lang) in zip(tokenizer.pipe(texts, batch_size), batch, strict=True):
+            yield self._convert(doc, text, lang, rule.sentences(doc))
 
-    def _convert(self, doc: Any, text: str, lang: str) -> AnalysedDoc:
+    def _rule_sentencizer(self, nlp: Language) -> RuleSentencizer:
+        rule = self._rules.get(id(nlp))
+        if rule is None:
+            punct = nlp.get_pipe("sentencizer").punct_chars  # type: ignore[attr-defined]
+            rule = self._rules[id(nlp)] = RuleSentencizer(punct)
+        return rule
+
+    def _convert(
+        self, doc: Any, text: str, lang: str, sentence_tokens: Iterable[SentenceTokens]
+    ) -> AnalysedDoc:
         """Sentences and keys from the doc's token arrays: no ``Token``/``Span`` object per token
         or sentence, and the sentence text sliced from ``text`` (spaCy's tokenizer loses no
         character, so ``doc.text`` is ``text``); what ``doc.sents`` and ``tok.text`` give."""
         norm = self.normaliser(lang)
         strings = doc.vocab.strings
         sentences = []
-        for start_char, end_char, orths in _sentence_tokens(doc):
+        for start_char, end_char, orths in sentence_tokens:
             sentence = " ".join(text[start_char:end_char].split())
             if sentence:
                 sentences.append(Sentence(text=sentence, keys=norm.keys_of(orths, strings)))
