@@ -2,8 +2,9 @@
 
 Two layers, on purpose:
 
-* **Keys** (what the matcher compares) come from spaCy's rule-based tokenizer and sentencizer
-  plus a context-free normalisation: lowercase → Snowball stem for the language → accents
+* **Keys** (what the matcher compares) come from spaCy's rule-based tokenizer and the rule
+  sentencizer's boundaries (drawn from the token arrays: ``signals.sentencize``) plus a
+  context-free normalisation: lowercase → Snowball stem for the language → accents
   stripped, hyphenated words split, a few function words dropped. Because it is context-free,
   a term in ``scenarios.yaml`` and a word in an article normalise identically ("monnaies
   locales" = "monnaie locale" = "MONNAIE LOCALE"), and re-matching history after a YAML edit

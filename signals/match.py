@@ -1,8 +1,8 @@
 """Compile ``scenarios.yaml`` into a phrase matcher, and match analysed documents (pure).
 
-Every term becomes a tuple of normalised keys (see ``analyse.py``), indexed by its first key,
-so matching a sentence costs one dictionary lookup per token plus a check of the few terms that
-start with that key: the cost does not grow with the number of terms.
+Every term becomes a tuple of normalised keys (see ``analyse.py``), indexed by its first key and
+its length, so matching a sentence costs one dictionary lookup per token plus one per distinct
+length of the terms that start with that key: the cost does not grow with the number of terms.
 
 An item hits a sentence when (one ``any`` term is in it, if ``any`` is given) and (every ``all``
 term is in it, all within ``within`` tokens if given) and (no ``none`` term is in it); an item

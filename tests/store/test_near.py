@@ -12,24 +12,13 @@ from signals.store import open_store, repo
 from signals.store import schema as t
 from signals.store.near import NewBands, StoredBands, add_bands
 
+from ..test_neardup import _article as new_article
+
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
 
 
 def _article(conn: Connection, url: str, published: datetime) -> int:
-    art = repo.NewArticle(
-        url=url,
-        guid=None,
-        title=url,
-        summary="",
-        published_at=published,
-        published_raw=published,
-        date_flag=None,
-        week="2026-W10",
-        language="fr",
-        state="ready",
-        text="t",
-    )
-    return repo.add_article(conn, art, "src", NOW)[0]
+    return repo.add_article(conn, new_article(url, url, "t", published), "src", NOW)[0]
 
 
 def test_bands_round_trip_and_are_stored_as_sqlalchemy_stores_them(db_url: str) -> None:
