@@ -22,9 +22,10 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-from datasketch import MinHash
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SEED = 20260101
@@ -70,6 +71,9 @@ def band_keys(sh: frozenset[str], params: NearDupParams) -> list[tuple[int, int]
     BIGINT column on PostgreSQL and SQLite). Empty when the text is too short to compare."""
     if len(sh) < params.min_shingles:
         return []
+    import numpy as np  # deferred: datasketch imports scipy (a second of start-up)
+    from datasketch import MinHash
+
     mh = MinHash(
         num_perm=params.num_perm,
         seed=_SEED,
@@ -90,6 +94,8 @@ def band_keys(sh: frozenset[str], params: NearDupParams) -> list[tuple[int, int]
 def _template(num_perm: int) -> MinHash:
     """An empty MinHash of ``num_perm`` values whose seeded permutations every article's reuses:
     drawn once (drawing them per article was a third of the near-duplicate check)."""
+    from datasketch import MinHash
+
     return MinHash(num_perm=num_perm, seed=_SEED, hashfunc=zlib.crc32)
 
 
