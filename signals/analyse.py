@@ -2,8 +2,9 @@
 
 Two layers, on purpose:
 
-* **Keys** (what the matcher compares) come from spaCy's rule-based tokenizer and sentencizer
-  plus a context-free normalisation: lowercase → Snowball stem for the language → accents
+* **Keys** (what the matcher compares) come from spaCy's rule-based tokenizer and the rule
+  sentencizer's boundaries (drawn from the token arrays: ``signals.sentencize``) plus a
+  context-free normalisation: lowercase → Snowball stem for the language → accents
   stripped, hyphenated words split, a few function words dropped. Because it is context-free,
   a term in ``scenarios.yaml`` and a word in an article normalise identically ("monnaies
   locales" = "monnaie locale" = "MONNAIE LOCALE"), and re-matching history after a YAML edit
@@ -30,6 +31,7 @@ import snowballstemmer
 
 from .languages import SNOWBALL, SUPPORTED_LANGUAGES, UNSTEMMED, language_code
 from .models import AnalysedDoc, Entity, Sentence
+from .sentencize import RuleSentencizer, SentenceTokens, annotated_sentences
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 #: Bump when the key normalisation changes: stored keys are then recomputed.
 KEYS_VERSION = "k3"
 MAX_CHARS = 100_000
+#: Distinct token texts whose keys are kept per language (news vocabularies are small).
+_CACHE = 200_000
 #: One Snowball stemmer per supported language (``languages.SUPPORTED_LANGUAGES``), none for others.
 _STEMMERS = {lang: SNOWBALL[lang] for lang in SUPPORTED_LANGUAGES}
 #: Articles and the like, ignored inside phrases; per language ("a" is a verb in French).
@@ -76,7 +80,22 @@ class _Normaliser:
         algo = _STEMMERS.get(language)
         self._stemmer = snowballstemmer.stemmer(algo) if algo else None
         self._function_words = _FUNCTION_WORDS.get(language, frozenset())
-        self.key = lru_cache(maxsize=200_000)(self._key)
+        self.key = lru_cache(maxsize=_CACHE)(self._key)
+        self._by_orth: dict[int, tuple[str, ...]] = {}
+
+    def keys_of(self, orths: Iterable[int], strings: Any) -> tuple[str, ...]:
+        """Keys of tokens given by their spaCy orth ids (``strings``: the vocab's string store),
+        cached by id: no ``Token`` object and no string lookup for a word seen before."""
+        cache = self._by_orth
+        if len(cache) > _CACHE:
+            cache.clear()
+        out: list[str] = []
+        for orth in orths:
+            keys = cache.get(orth)
+            if keys is None:
+                keys = cache[orth] = self.key(strings[orth])
+            out.extend(keys)
+        return tuple(out)
 
     def _key(self, token: str) -> tuple[str, ...]:
         if token in _BREAKERS:
@@ -120,6 +139,7 @@ class Analyser:
         self._blank: dict[str, Language] = {}
         self._norm: dict[str, _Normaliser] = {}
         self._ner: Language | None = None
+        self._rules: dict[int, RuleSentencizer] = {}
 
     # -- components, created on first use
     def _tokenizer_nlp(self, lang: str) -> Language:
@@ -196,19 +216,39 @@ class Analyser:
     def _run(
         self, nlp: Language, batch: list[tuple[str, str]], batch_size: int
     ) -> Iterator[AnalysedDoc]:
-        docs = nlp.pipe((t for t, _ in batch), batch_size=batch_size)
-        for doc, (_, lang) in zip(docs, batch, strict=True):
-            yield self._convert(doc, lang)
+        texts = [t for t, _ in batch]
+        if nlp is self._ner:  # the model's pipeline marks the sentences (and the entities)
+            for doc, (text, lang) in zip(
+                nlp.pipe(texts, batch_size=batch_size), batch, strict=True
+            ):
+                yield self._convert(doc, text, lang, annotated_sentences(doc))
+            return
+        # keys only: the tokenizer, and the rule sentencizer's boundaries drawn from the arrays
+        rule = self._rule_sentencizer(nlp)
+        tokenizer: Any = nlp.tokenizer
+        for doc, (text, lang) in zip(tokenizer.pipe(texts, batch_size), batch, strict=True):
+            yield self._convert(doc, text, lang, rule.sentences(doc))
 
-    def _convert(self, doc: Any, lang: str) -> AnalysedDoc:
+    def _rule_sentencizer(self, nlp: Language) -> RuleSentencizer:
+        rule = self._rules.get(id(nlp))
+        if rule is None:
+            punct = nlp.get_pipe("sentencizer").punct_chars  # type: ignore[attr-defined]
+            rule = self._rules[id(nlp)] = RuleSentencizer(punct)
+        return rule
+
+    def _convert(
+        self, doc: Any, text: str, lang: str, sentence_tokens: Iterable[SentenceTokens]
+    ) -> AnalysedDoc:
+        """Sentences and keys from the doc's token arrays: no ``Token``/``Span`` object per token
+        or sentence, and the sentence text sliced from ``text`` (spaCy's tokenizer loses no
+        character, so ``doc.text`` is ``text``); what ``doc.sents`` and ``tok.text`` give."""
         norm = self.normaliser(lang)
+        strings = doc.vocab.strings
         sentences = []
-        for sent in doc.sents:
-            text = " ".join(sent.text.split())
-            if not text:
-                continue
-            keys = tuple(k for tok in sent for k in norm.key(tok.text))
-            sentences.append(Sentence(text=text, keys=keys))
+        for start_char, end_char, orths in sentence_tokens:
+            sentence = " ".join(text[start_char:end_char].split())
+            if sentence:
+                sentences.append(Sentence(text=sentence, keys=norm.keys_of(orths, strings)))
         return AnalysedDoc(
             language=lang, sentences=tuple(sentences), entities=self._entities_of(doc)
         )

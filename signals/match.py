@@ -1,8 +1,8 @@
 """Compile ``scenarios.yaml`` into a phrase matcher, and match analysed documents (pure).
 
-Every term becomes a tuple of normalised keys (see ``analyse.py``), indexed by its first key,
-so matching a sentence costs one dictionary lookup per token plus a check of the few terms that
-start with that key: the cost does not grow with the number of terms.
+Every term becomes a tuple of normalised keys (see ``analyse.py``), indexed by its first key and
+its length, so matching a sentence costs one dictionary lookup per token plus one per distinct
+length of the terms that start with that key: the cost does not grow with the number of terms.
 
 An item hits a sentence when (one ``any`` term is in it, if ``any`` is given) and (every ``all``
 term is in it, all within ``within`` tokens if given) and (no ``none`` term is in it); an item
@@ -46,9 +46,43 @@ class CompiledItem:
 
 @dataclass
 class _Index:
+    """Terms by first key (``by_first``: what is built and validated), and the same grouped for
+    matching (``by_keys``, made by ``freeze``): first key → ``(length, {keys: term ids})`` per
+    length of the terms that start with it. A sentence position then costs one dictionary
+    lookup per distinct term length, however many terms share its first key."""
+
     by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    by_keys: dict[str, tuple[tuple[int, dict[tuple[str, ...], tuple[int, ...]]], ...]] = field(
+        default_factory=dict
+    )
+
+    def freeze(self) -> _Index:
+        for first, entries in self.by_first.items():
+            tables: dict[int, dict[tuple[str, ...], list[int]]] = {}
+            for term_id, keys in entries:
+                tables.setdefault(len(keys), {}).setdefault(keys, []).append(term_id)
+            self.by_keys[first] = tuple(
+                (n, {k: tuple(ids) for k, ids in table.items()})
+                for n, table in sorted(tables.items())
+            )
+        return self
+
+    def occurrences(self, keys: tuple[str, ...]) -> list[tuple[int, int, int]]:
+        """``(position, term id, length)`` of every term occurrence in ``keys``, ordered by
+        position then term id (the order a scan of each position's terms found them in)."""
+        by_keys = self.by_keys
+        out: list[tuple[int, int, int]] = []
+        for i, k in enumerate(keys):
+            groups = by_keys.get(k)
+            if groups is not None:
+                for n, table in groups:
+                    ids = table.get(keys[i : i + n])
+                    if ids:
+                        out.extend((i, term_id, n) for term_id in ids)
+        out.sort()
+        return out
 
 
 @dataclass(frozen=True)
@@ -120,13 +154,9 @@ class Ruleset:
         return vocab
 
     def find_terms(self, sentence: Sentence, language: str) -> SentenceTerms:
-        index = self.index(language)
-        keys = sentence.keys
         found: dict[int, list[int]] = {}
-        for i, k in enumerate(keys):
-            for term_id, tkeys in index.by_first.get(k, ()):
-                if keys[i : i + len(tkeys)] == tkeys:
-                    found.setdefault(term_id, []).append(i)
+        for i, term_id, _ in self.index(language).occurrences(sentence.keys):
+            found.setdefault(term_id, []).append(i)
         return SentenceTerms(sentence, found)
 
     def match_items(self, doc: AnalysedDoc) -> list[ItemMatch]:
@@ -167,13 +197,11 @@ class Ruleset:
             if it:
                 wanted.update(it.any + it.all)
         index = self._indexes.get(language) or self._indexes["xx"]
-        keys = sentence.keys
-        out = []
-        for i, k in enumerate(keys):
-            for term_id, tkeys in index.by_first.get(k, ()):
-                if term_id in wanted and keys[i : i + len(tkeys)] == tkeys:
-                    out.append((term_id, i, i + len(tkeys)))
-        return out
+        return [
+            (term_id, i, i + n)
+            for i, term_id, n in index.occurrences(sentence.keys)
+            if term_id in wanted
+        ]
 
 
 class _ItemAcc:
@@ -332,4 +360,4 @@ def _build_index(terms: Sequence[str], analyser: Analyser, language: str) -> _In
         keys = tuple(k for k in analyser.term_keys(term, language) if k != BREAK)
         if keys:
             idx.by_first[keys[0]].append((i, keys))
-    return idx
+    return idx.freeze()

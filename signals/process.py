@@ -146,7 +146,9 @@ def process_pending(
         with store.begin() as conn:
             total = repo.count_articles(conn, state="ready")
         total = total if limit is None else min(total, limit)
-    with progress.task("process", total=total) as bar:
+    # kept_open: without it every batch's commit closes the last connection to a SQLite file,
+    # which checkpoints and deletes the WAL (a fifth of the run on short RSS items)
+    with store.kept_open(), progress.task("process", total=total) as bar:
         _process_batches(
             store,
             ruleset,
@@ -355,20 +357,25 @@ def _collapse(
     to be a copy itself to the real original."""
     pending = [it for it in items if it.copy_of is None]
     seen = repo.find_duplicates(conn, [it.hash for it in pending])
+    stored = _stored_bands(conn, pending, params) if params is not None else None
     batch: dict[int, _Item] = {}  # this batch's originals so far
+    new_bands: list[near.NewBands] = []
     for it in pending:
         original = seen.get(it.hash)
         if original is not None:
             it.copy_of, it.near = original, False
             continue
-        if params is not None:
-            copy_of = _near_original(conn, it, params, batch, write)
+        if params is not None and stored is not None:
+            copy_of = _near_original(it, params, stored, batch, write)
             if copy_of is not None:
                 it.copy_of, it.near = copy_of, True
                 continue
+            if write and it.keys:
+                new_bands.append(near.NewBands(it.art.id, it.keys, it.published))
         seen[it.hash] = it.art.id
         batch[it.art.id] = it
     if write:
+        near.add_bands(conn, new_bands)
         by_id = {it.art.id: it for it in items}
         for it in items:
             hops = 0
@@ -379,36 +386,63 @@ def _collapse(
                 hops += 1
 
 
+def _window(it: _Item, params: NearDupParams) -> tuple[datetime, datetime]:
+    window = timedelta(days=params.window_days)
+    return it.published - window, it.published + window
+
+
+def _stored_bands(conn: Connection, items: list[_Item], params: NearDupParams) -> near.StoredBands:
+    """The stored bands any of ``items`` could share, in one query for the batch."""
+    with_keys = [it for it in items if it.keys]
+    if not with_keys:
+        return near.StoredBands(conn, [], datetime.now(UTC), datetime.now(UTC))
+    windows = [_window(it, params) for it in with_keys]
+    return near.StoredBands(
+        conn,
+        (k for it in with_keys for k in it.keys),
+        min(w[0] for w in windows),
+        max(w[1] for w in windows),
+    )
+
+
 def _near_original(
-    conn: Connection, it: _Item, params: NearDupParams, batch: dict[int, _Item], write: bool
+    it: _Item,
+    params: NearDupParams,
+    stored: near.StoredBands,
+    batch: dict[int, _Item],
+    write: bool,
 ) -> int | None:
-    """The original this item nearly copies (the oldest candidate at or above the Jaccard
-    threshold), or None; with ``write`` an original's LSH buckets are stored for the articles
-    that follow (before that, the batch's own originals are compared in memory)."""
+    """The original this item nearly copies, or None. Stored originals sharing a band bucket
+    come first, oldest first; then the batch's own originals. In the write pass the batch's
+    originals count as stored ones (their buckets are, for the articles that follow, in the
+    same transaction), so both are tried together, oldest first."""
     keys = it.keys
     if not keys:
         return None
-    window = timedelta(days=params.window_days)
-    start, end = it.published - window, it.published + window
-    for cand_id, cand_text in near.candidates(conn, keys, start, end, it.art.id):
+    start, end = _window(it, params)
+    wanted = set(keys)
+    in_batch = [
+        other
+        for other in batch.values()
+        if start <= other.published <= end and not wanted.isdisjoint(other.keys)
+    ]
+    originals = stored.originals(stored.sharing(keys, start, end, it.art.id))
+    texts = {o.id: o.text for o in originals}
+    candidates = [o.id for o in originals]
+    if write:  # one list, ordered as the stored ones are: (stored date, id)
+        order = {o.id: (o.published_at, o.id) for o in originals}
+        order.update({o.art.id: (o.art.published_at, o.art.id) for o in in_batch})
+        candidates = sorted(order, key=order.__getitem__)
+    else:
+        candidates += [o.art.id for o in in_batch]
+    for cand_id in candidates:
         cand = (
             batch[cand_id].shingles
             if cand_id in batch
-            else shingles(cand_text, params.shingle_words)
+            else shingles(texts[cand_id], params.shingle_words)
         )
         if jaccard(it.shingles, cand) >= params.threshold:
             return cand_id
-    if write:
-        near.add_bands(conn, it.art.id, keys, it.published)
-    else:
-        wanted = set(keys)
-        for other in batch.values():
-            if (
-                start <= other.published <= end
-                and not wanted.isdisjoint(other.keys)
-                and jaccard(it.shingles, other.shingles) >= params.threshold
-            ):
-                return other.art.id
     return None
 
 
