@@ -32,7 +32,7 @@ from signals.analyse import Analyser  # noqa: E402
 from signals.config import Scenarios, load_scenarios  # noqa: E402
 from signals.judge import load_model  # noqa: E402
 from signals.match import compile_ruleset  # noqa: E402
-from signals.process import rematch  # noqa: E402
+from signals.rematch import rematch  # noqa: E402
 
 TARGET = 1 / 20
 NEW_TERM = "covoiturage solidaire"

@@ -31,7 +31,7 @@ from .errors import ConfigError, InputError, StoreError
 from .judge import JudgeModel
 from .match import Ruleset, compile_ruleset
 from .models import AnalysedDoc, ItemMatch, Polarity, Sentence
-from .process import META_SCENARIOS
+from .rematch import META_SCENARIOS
 from .score import ScoreParams, WeeklyCounts, score_week
 from .store import Store, open_store, repo
 

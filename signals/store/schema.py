@@ -158,6 +158,17 @@ analyses = Table(
     Column("sentences", JSON, nullable=False),
 )
 
+#: revision 0006: every distinct key of an article's stored analysis (``analyses.sentences``),
+#: so that a re-match after an edit finds the articles a changed term can hit by its first key
+#: (``signals.rematch_plan``). Keys longer than ``keyindex.MAX_KEY`` are left out.
+analysis_keys = Table(
+    "analysis_keys",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+    Index("ix_analysis_keys_article", "article_id"),
+)
+
 entities = Table(
     "entities",
     metadata,

@@ -1,0 +1,57 @@
+"""Queries of the key index (``analysis_keys``): key → the articles whose stored analysis
+contains it. Written with every analysis (``repo.save_processed_many``); read by the
+incremental re-match (``signals.rematch_plan``) to find what an edited term can hit."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+
+from sqlalchemy import Connection, bindparam, delete, select
+
+from . import schema as t
+
+#: Longer keys are not indexed (a term starting with one makes the re-match a full one).
+MAX_KEY = 100
+#: Keys that separate sentences' clauses in the stored keys, never a term's first key.
+_BREAK = "|"
+_CHUNK = 500
+
+
+def indexable(key: str) -> bool:
+    return key != _BREAK and len(key) <= MAX_KEY
+
+
+def keys_of(sentences: Iterable[Iterable[str]]) -> set[str]:
+    """The distinct indexable keys of an analysis (each sentence's keys)."""
+    return {k for keys in sentences for k in keys if indexable(k)}
+
+
+def replace(conn: Connection, rows: Sequence[tuple[int, Collection[str]]]) -> None:
+    """The keys of these articles, replacing what was indexed for them."""
+    if not rows:
+        return
+    ids = [aid for aid, _ in rows]
+    for i in range(0, len(ids), _CHUNK):
+        conn.execute(
+            delete(t.analysis_keys).where(t.analysis_keys.c.article_id.in_(ids[i : i + _CHUNK]))
+        )
+    values = [{"key": k, "article_id": aid} for aid, keys in rows for k in keys]
+    if values:
+        conn.execute(t.analysis_keys.insert(), values)
+
+
+_WITH_KEYS = (
+    select(t.analysis_keys.c.article_id)
+    .where(t.analysis_keys.c.key.in_(bindparam("keys", expanding=True)))
+    .distinct()
+)
+
+
+def articles_with(conn: Connection, keys: Collection[str]) -> set[int]:
+    """The articles whose analysis contains any of ``keys``."""
+    wanted = sorted(keys)
+    out: set[int] = set()
+    for i in range(0, len(wanted), _CHUNK):
+        chunk = {"keys": wanted[i : i + _CHUNK]}
+        out.update(int(x) for x in conn.execute(_WITH_KEYS, chunk).scalars())
+    return out
