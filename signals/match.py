@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .analyse import BREAK, KEYS_VERSION, Analyser
-from .config import Announcer, Milestone, Scenarios
+from .config import Announcer, Milestone, Rupture, Scenarios
 from .errors import ConfigError, ConfigProblem
 from .languages import SUPPORTED_LANGUAGES, UNSTEMMED, index_language
 from .models import AnalysedDoc, Hit, ItemKind, ItemMatch, Sentence
@@ -57,9 +57,10 @@ class SentenceTerms:
     positions: dict[int, list[int]]
 
 
-def ruleset_version(scenarios: Scenarios) -> str:
-    """What stored matches were computed with: the scenarios and the key normalisation."""
-    return f"{scenarios.fingerprint()}-{KEYS_VERSION}"
+def ruleset_version(fingerprint: str) -> str:
+    """What stored matches were computed with: the scenarios (their fingerprint) and the key
+    normalisation."""
+    return f"{fingerprint}-{KEYS_VERSION}"
 
 
 class Ruleset:
@@ -81,7 +82,7 @@ class Ruleset:
         self.items = items
         self.terms = terms  # term id → original text
         self._indexes = dict(indexes)
-        self.version = ruleset_version(scenarios)
+        self.version = ruleset_version(scenarios.fingerprint())
         self.item_by_id = {it.item_id: it for it in items}
         self._items_by_term: dict[int, list[CompiledItem]] = defaultdict(list)
         for it in items:
@@ -236,8 +237,8 @@ def min_window(groups: Sequence[Sequence[int]]) -> int:
     return best
 
 
-def compile_items(scenarios: Scenarios) -> tuple[list[CompiledItem], list[str]]:
-    """Every item of ``scenarios`` with its term ids, and the terms (term id → stripped text):
+def compile_items(ruptures: Iterable[Rupture]) -> tuple[list[CompiledItem], list[str]]:
+    """Every item of ``ruptures`` with its term ids, and the terms (term id → stripped text):
     what matching depends on besides the keys, without building any index."""
     terms: list[str] = []
     term_ids: dict[str, int] = {}
@@ -250,7 +251,7 @@ def compile_items(scenarios: Scenarios) -> tuple[list[CompiledItem], list[str]]:
         return term_ids[t]
 
     items: list[CompiledItem] = []
-    for r in scenarios.ruptures:
+    for r in ruptures:
         for kind_name, it in r.all_items():
             kind = ItemKind(kind_name)
             if isinstance(it, Announcer):
@@ -292,7 +293,7 @@ def compile_ruleset(
     scenarios: Scenarios, analyser: Analyser, source: str = "scenarios.yaml"
 ) -> Ruleset:
     """Compile every term for every language; a term that normalises to nothing is an error."""
-    items, terms = compile_items(scenarios)
+    items, terms = compile_items(scenarios.ruptures)
     problems: list[ConfigProblem] = []
 
     index = _build_index(terms, analyser, VALIDATED)

@@ -14,7 +14,6 @@ and the later ones see it and stop), then re-matches what those writes committed
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -27,7 +26,16 @@ from .lock import job_lock
 from .match import Ruleset, hits_of
 from .models import AnalysedDoc, Sentence
 from .progress import NO_PROGRESS, Progress
-from .rematch_plan import KEY_INDEX_VERSION, META_KEY_INDEX, Applied, Plan, plan, scored_with
+from .rematch_plan import (
+    KEY_INDEX_VERSION,
+    META_KEY_INDEX,
+    Applied,
+    Plan,
+    first_keys,
+    key_spaces,
+    plan,
+    scored_with,
+)
 from .store import Store, keyindex, repo
 
 log = logging.getLogger(__name__)
@@ -47,7 +55,7 @@ def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
 
 
 def applied_scenarios_json(ruleset: Ruleset) -> str:
-    return json.dumps(ruleset.scenarios.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+    return ruleset.scenarios.canonical_json()
 
 
 def rematch(
@@ -65,20 +73,28 @@ def rematch(
     applied = applied_scenarios_json(ruleset)
     if _up_to_date(store, version, applied) and not force:
         return 0
+
     # one re-match at a time (process workers and digests): the others wait, then find it done
     with job_lock(store, REMATCH_LOCK, wait=REMATCH_WAIT, poll=0.2):
-        if _up_to_date(store, version, applied) and not force:
-            return 0
         with store.engine.connect() as conn:
             recorded = Applied(
                 repo.get_meta(conn, META_RULESET),
                 repo.get_meta(conn, META_SCENARIOS),
                 repo.get_meta(conn, META_KEY_INDEX),
             )
-        todo = Plan(True, "forced") if force else plan(recorded, ruleset, judge, analyser)
+            if recorded.version == version and not force:
+                return 0
+            todo = (
+                Plan(True, "forced")
+                if force
+                else plan(
+                    recorded, applied, ruleset, judge, analyser, lambda: keyindex.languages(conn)
+                )
+            )
+            found = [] if todo.full else sorted(keyindex.articles_with(conn, todo.keys))
         run = _Run(store, ruleset, judge, analyser, version, applied)
         run.reindex = recorded.key_index != KEY_INDEX_VERSION
-        done = run.full(progress) if todo.full else run.incremental(todo.keys, progress)
+        done = run.full(progress) if todo.full else run.incremental(todo, found, progress)
     if done:
         log.info(
             "re-matched %d articles against %s (%s: %s)",
@@ -145,26 +161,30 @@ class _Run:
                 bar.advance(len(rows))
         return done
 
-    def incremental(self, keys: frozenset[str], progress: Progress) -> int:
-        """Only the articles holding one of ``keys``; the others' matches get the new version."""
-        with self.store.engine.connect() as conn:
-            todo = sorted(keyindex.articles_with(conn, keys))
+    def incremental(self, planned: Plan, found: list[int], progress: Progress) -> int:
+        """The articles ``found`` holding one of the plan's keys, and those written since; the
+        others' matches only get the new version."""
+        keys = set(planned.keys)
         done: set[int] = set()
-        with progress.task("re-match", total=len(todo)) as bar:
-            for i in range(0, len(todo), REMATCH_BATCH):
-                ids = todo[i : i + REMATCH_BATCH]
+        with progress.task("re-match", total=len(found)) as bar:
+            # all but the last batch in their own transactions; that one with the record
+            while len(found) - len(done) > REMATCH_BATCH:
+                ids = found[len(done) : len(done) + REMATCH_BATCH]
                 with self.store.begin() as conn:
                     self._rows(conn, repo.stored_analyses(conn, ids))
                 done.update(ids)
                 bar.advance(len(ids))
             with self.store.begin() as conn:
                 self._record(conn)
-                late = sorted(keyindex.articles_with(conn, keys) - done)  # written meanwhile
-                for i in range(0, len(late), REMATCH_BATCH):
-                    self._rows(conn, repo.stored_analyses(conn, late[i : i + REMATCH_BATCH]))
+                # and what was written meanwhile: maybe the first articles of another language
+                spaces = key_spaces(keyindex.languages(conn)) - planned.spaces
+                keys |= first_keys(planned.terms, self.analyser, spaces)
+                rest = sorted(keyindex.articles_with(conn, keys) - done)
+                for i in range(0, len(rest), REMATCH_BATCH):
+                    self._rows(conn, repo.stored_analyses(conn, rest[i : i + REMATCH_BATCH]))
                 repo.set_matches_version(conn, self.ruleset.version)
-                bar.advance(len(late))
-        return len(done) + len(late)
+                bar.advance(len(rest))
+        return len(done) + len(rest)
 
     def _rows(self, conn: Connection, rows: Sequence[repo.StoredAnalysis]) -> int:
         """Re-match and re-judge stored analyses (recomputing stale keys); the last id done."""

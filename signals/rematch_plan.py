@@ -12,21 +12,22 @@ every other article keeps exactly what a full re-match would give it.
 Those articles are found in the stored key index (``store.keyindex``). The re-match is a full
 one when the difference is not of that kind or cannot be trusted: no recorded ruleset, a judge
 model or key normalisation (``KEYS_VERSION``) other than the recorded one, a key index that is
-not complete for the current keys and languages (a database from before revision 0006), item ids
-that repeat, or a first key too long to be indexed.
+not complete for the current keys and languages (a database from before revision 0006), or item
+ids that repeat.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .analyse import KEYS_VERSION, Analyser
-from .config import Scenarios
+from .config import Rupture, fingerprint_of
 from .judge import JudgeModel
+from .languages import index_language
 from .match import LANGUAGES, CompiledItem, Ruleset, compile_items, ruleset_version, term_keys
-from .store import keyindex
 
 #: Meta key: the key index covers every stored analysis, for these keys and key spaces.
 META_KEY_INDEX = "key_index"
@@ -50,6 +51,13 @@ class Plan:
     reason: str
     keys: frozenset[str] = frozenset()
     items: tuple[str, ...] = ()  # the changed item ids
+    terms: frozenset[str] = frozenset()  # their any/all terms, old and new versions
+    spaces: frozenset[str] = frozenset()  # the key spaces ``keys`` cover
+
+
+def key_spaces(languages: Iterable[str]) -> frozenset[str]:
+    """The key spaces articles in these languages are matched in."""
+    return frozenset(index_language(x) for x in languages)
 
 
 def scored_with(ruleset_version_: str, judge: JudgeModel) -> str:
@@ -57,23 +65,37 @@ def scored_with(ruleset_version_: str, judge: JudgeModel) -> str:
     return f"{ruleset_version_}+{judge.version}"
 
 
-def plan(applied: Applied, ruleset: Ruleset, judge: JudgeModel, analyser: Analyser) -> Plan:
-    """What to re-match to bring a store recorded as ``applied`` to ``ruleset`` and ``judge``."""
+def plan(
+    applied: Applied,
+    current_json: str,
+    ruleset: Ruleset,
+    judge: JudgeModel,
+    analyser: Analyser,
+    languages: Callable[[], Iterable[str]],
+) -> Plan:
+    """What to re-match to bring a store recorded as ``applied`` to ``ruleset`` (whose
+    scenarios' ``canonical_json`` is ``current_json``) and ``judge``; ``languages()``: the
+    languages of the stored analyses (asked only for an incremental plan)."""
     if applied.key_index != KEY_INDEX_VERSION:
         return Plan(True, "the key index is not complete yet")
     if applied.version is None or applied.scenarios is None:
         return Plan(True, "no ruleset recorded")
-    try:
-        old = Scenarios.model_validate(json.loads(applied.scenarios))
-    except ValueError:
-        return Plan(True, "the recorded scenarios are unreadable")
-    if scored_with(ruleset_version(old), judge) != applied.version:
+    if scored_with(ruleset_version(fingerprint_of(applied.scenarios)), judge) != applied.version:
         return Plan(
             True, "the judge model, the key normalisation or the recorded scenarios changed"
         )
-    before, after = signatures(old), signatures(ruleset.scenarios)
-    if before is None or after is None:
-        return Plan(True, "item ids repeat")
+    before_r, after_r = _ruptures(applied.scenarios), _ruptures(current_json)
+    if before_r is None or after_r is None:
+        return Plan(True, "rupture or item ids repeat, or the recorded scenarios are unreadable")
+    changed_r = {
+        rid for rid in before_r.keys() | after_r.keys() if before_r.get(rid) != after_r.get(rid)
+    }
+    try:
+        old = [Rupture.model_validate(before_r[rid]) for rid in sorted(changed_r & before_r.keys())]
+    except ValueError:
+        return Plan(True, "the recorded scenarios are unreadable")
+    before = signatures(old)
+    after = signatures(r for r in ruleset.scenarios.ruptures if r.id in changed_r)
     changed = sorted(i for i in before.keys() | after.keys() if before.get(i) != after.get(i))
     terms = {
         t
@@ -82,10 +104,32 @@ def plan(applied: Applied, ruleset: Ruleset, judge: JudgeModel, analyser: Analys
         if sig is not None
         for t in (*sig.any, *sig.all)
     }
-    keys = first_keys(terms, analyser)
-    if not all(keyindex.indexable(k) for k in keys):
-        return Plan(True, "a changed term starts with a key too long to be indexed")
-    return Plan(False, f"{len(changed)} item(s) changed", frozenset(keys), tuple(changed))
+    spaces = key_spaces(languages()) if terms else frozenset()
+    return Plan(
+        False,
+        f"{len(changed)} item(s) of {len(changed_r)} rupture(s) changed",
+        frozenset(first_keys(terms, analyser, spaces)),
+        tuple(changed),
+        frozenset(terms),
+        spaces,
+    )
+
+
+_GROUPS = ("watch", "early_signs", "doubts", "milestones", "announcers")
+
+
+def _ruptures(canonical_json: str) -> dict[str, dict[str, Any]] | None:
+    """Rupture id → its JSON, or None when the JSON is unreadable or rupture or item ids repeat
+    (matching keys items by id)."""
+    try:
+        data = json.loads(canonical_json)
+        ruptures = {str(r["id"]): r for r in data["ruptures"]}
+        items = [it["id"] for r in data["ruptures"] for g in _GROUPS for it in r.get(g) or ()]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if len(ruptures) != len(data["ruptures"]) or len(set(items)) != len(items):
+        return None
+    return ruptures
 
 
 @dataclass(frozen=True)
@@ -102,11 +146,10 @@ class Signature:
     context: tuple[str, ...]
 
 
-def signatures(scenarios: Scenarios) -> dict[str, Signature] | None:
-    """Item id → its signature; None when two items share an id."""
-    items, terms = compile_items(scenarios)
-    out = {it.item_id: _signature(it, terms) for it in items}
-    return out if len(out) == len(items) else None
+def signatures(ruptures: Iterable[Rupture]) -> dict[str, Signature]:
+    """Item id → its signature (item ids are unique: see ``_ruptures``)."""
+    items, terms = compile_items(ruptures)
+    return {it.item_id: _signature(it, terms) for it in items}
 
 
 def _signature(it: CompiledItem, terms: list[str]) -> Signature:
@@ -125,11 +168,13 @@ def _signature(it: CompiledItem, terms: list[str]) -> Signature:
     )
 
 
-def first_keys(terms: Iterable[str], analyser: Analyser) -> set[str]:
-    """The first key of every term in every key space: what the matcher indexes it by."""
+def first_keys(terms: Iterable[str], analyser: Analyser, spaces: Iterable[str]) -> set[str]:
+    """The first key of every term in each key space (``LANGUAGES``): what the matcher indexes
+    it by. A key space costs a tokenizer the first time: only those of stored articles."""
     out: set[str] = set()
+    spaces = sorted(spaces)
     for term in terms:
-        for lang in LANGUAGES:
+        for lang in spaces:
             keys = term_keys(term, analyser, lang)
             if keys:
                 out.add(keys[0])

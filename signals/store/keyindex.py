@@ -1,29 +1,31 @@
 """Queries of the key index (``analysis_keys``): key → the articles whose stored analysis
 contains it. Written with every analysis (``repo.save_processed_many``); read by the
-incremental re-match (``signals.rematch_plan``) to find what an edited term can hit."""
+incremental re-match (``signals.rematch``) to find what an edited term can hit."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy import Connection, bindparam, delete, select, text
 
 from . import schema as t
 
-#: Longer keys are not indexed (a term starting with one makes the re-match a full one).
+#: Longer keys are indexed by their first MAX_KEY characters (and looked up so: a lookup may
+#: find a few articles too many, never one too few).
 MAX_KEY = 100
-#: Keys that separate sentences' clauses in the stored keys, never a term's first key.
+#: What separates clauses in the stored keys (``analyse.BREAK``): never a term's first key.
 _BREAK = "|"
 _CHUNK = 500
 
 
-def indexable(key: str) -> bool:
-    return key != _BREAK and len(key) <= MAX_KEY
+def indexed(key: str) -> str:
+    """What ``key`` is indexed and looked up as."""
+    return key[:MAX_KEY]
 
 
 def keys_of(sentences: Iterable[Iterable[str]]) -> set[str]:
-    """The distinct indexable keys of an analysis (each sentence's keys)."""
-    return {k for keys in sentences for k in keys if indexable(k)}
+    """The distinct keys of an analysis (each sentence's keys), as indexed."""
+    return {indexed(k) for keys in sentences for k in keys if k != _BREAK}
 
 
 def replace(conn: Connection, rows: Sequence[tuple[int, Collection[str]]]) -> None:
@@ -49,9 +51,25 @@ _WITH_KEYS = (
 
 def articles_with(conn: Connection, keys: Collection[str]) -> set[int]:
     """The articles whose analysis contains any of ``keys``."""
-    wanted = sorted(keys)
+    wanted = sorted({indexed(k) for k in keys})
     out: set[int] = set()
     for i in range(0, len(wanted), _CHUNK):
         chunk = {"keys": wanted[i : i + _CHUNK]}
         out.update(int(x) for x in conn.execute(_WITH_KEYS, chunk).scalars())
     return out
+
+
+# One index probe per distinct language (ix_analyses_language), not a scan of every analysis.
+_LANGUAGES = text(
+    "WITH RECURSIVE langs(language) AS ("
+    " SELECT MIN(language) FROM analyses"
+    " UNION ALL"
+    " SELECT (SELECT MIN(a.language) FROM analyses a WHERE a.language > langs.language)"
+    " FROM langs WHERE langs.language IS NOT NULL"
+    ") SELECT language FROM langs WHERE language IS NOT NULL"
+)
+
+
+def languages(conn: Connection) -> set[str]:
+    """The languages of the stored analyses."""
+    return {str(x) for x in conn.execute(_LANGUAGES).scalars()}

@@ -156,6 +156,8 @@ analyses = Table(
     Column("language", String(8), nullable=False),
     # [[sentence text, "space separated keys"], ...]: what re-matching needs, without the model
     Column("sentences", JSON, nullable=False),
+    # revision 0006: the languages stored, in a few index probes (``keyindex.languages``)
+    Index("ix_analyses_language", "language"),
 )
 
 #: revision 0006: every distinct key of an article's stored analysis (``analyses.sentences``),

@@ -1,6 +1,7 @@
 """Table analysis_keys (key, article_id): the key index of the stored analyses, so that a
 re-match after an edit of ``scenarios.yaml`` re-matches only the articles a changed term can hit
-(``signals.rematch_plan``) instead of every stored analysis.
+(``signals.rematch_plan``) instead of every stored analysis; and an index on
+analyses(language), so that it computes the terms' keys only for the languages stored.
 
 ``process`` writes an article's keys with its analysis. The analyses stored before this
 revision are indexed lazily: until ``meta.key_index`` records a complete index, the next
@@ -31,8 +32,10 @@ def upgrade() -> None:
         sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), primary_key=True),
     )
     op.create_index("ix_analysis_keys_article", "analysis_keys", ["article_id"])
+    op.create_index("ix_analyses_language", "analyses", ["language"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_analyses_language", table_name="analyses")
     op.drop_index("ix_analysis_keys_article", table_name="analysis_keys")
     op.drop_table("analysis_keys")
