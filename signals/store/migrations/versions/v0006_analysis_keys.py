@@ -30,6 +30,7 @@ def upgrade() -> None:
         "analysis_keys",
         sa.Column("key", sa.String(100), primary_key=True),
         sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), primary_key=True),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_analysis_keys_article", "analysis_keys", ["article_id"])
     op.create_index("ix_analyses_language", "analyses", ["language"])
