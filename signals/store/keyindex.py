@@ -4,6 +4,7 @@ incremental re-match (``signals.rematch``) to find what an edited term can hit."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy import Connection, bindparam, delete, select, text
@@ -25,7 +26,7 @@ def indexed(key: str) -> str:
 
 def keys_of(sentences: Iterable[Iterable[str]]) -> set[str]:
     """The distinct keys of an analysis (each sentence's keys), as indexed."""
-    return {indexed(k) for keys in sentences for k in keys if k != _BREAK}
+    return {k[:MAX_KEY] for keys in sentences for k in keys if k != _BREAK}
 
 
 def replace(conn: Connection, rows: Sequence[tuple[int, Collection[str]]]) -> None:
@@ -37,9 +38,23 @@ def replace(conn: Connection, rows: Sequence[tuple[int, Collection[str]]]) -> No
         conn.execute(
             delete(t.analysis_keys).where(t.analysis_keys.c.article_id.in_(ids[i : i + _CHUNK]))
         )
-    values = [{"key": k, "article_id": aid} for aid, keys in rows for k in keys]
-    if values:
-        conn.execute(t.analysis_keys.insert(), values)
+    # one parameter row an article, split by the database: tens of thousands of tuples per batch
+    # would each be Python objects, and the garbage collector walks the models' heap for them
+    with_keys = [(aid, sorted(keys)) for aid, keys in rows if keys]
+    if not with_keys:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_INSERT_PG, with_keys)
+    else:
+        conn.exec_driver_sql(
+            _INSERT_SQLITE, [(aid, json.dumps(keys, ensure_ascii=False)) for aid, keys in with_keys]
+        )
+
+
+_INSERT_SQLITE = 'INSERT INTO analysis_keys ("key", article_id) SELECT value, ? FROM json_each(?)'
+_INSERT_PG = (
+    'INSERT INTO analysis_keys ("key", article_id) SELECT k, %s FROM unnest(%s::varchar[]) AS k'
+)
 
 
 _WITH_KEYS = (
