@@ -2,7 +2,7 @@
 before it is applied. Nothing is written.
 
 The baseline is the ruleset the store was last matched with (recorded in ``meta`` by
-``process.rematch``), a git revision of the file (``git show REV:scenarios.yaml``) or another
+``signals.rematch``), a git revision of the file (``git show REV:scenarios.yaml``) or another
 file. Only the ruptures whose definition differs can change — matching is per item and the
 judge is per rupture — so both versions of those ruptures are re-matched and re-judged in memory
 over the stored sentence keys (the rematch path: no model, tokeniser speed), with the current
