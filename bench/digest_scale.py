@@ -44,7 +44,7 @@ from signals.config import load_scenarios  # noqa: E402
 from signals.judge import load_model  # noqa: E402
 from signals.match import compile_ruleset  # noqa: E402
 from signals.models import EVIDENCE_KINDS, ItemKind  # noqa: E402
-from signals.process import META_RULESET, META_SCENARIOS, applied_scenarios_json, scoring_version  # noqa: E402
+from signals.rematch import META_RULESET, META_SCENARIOS, applied_scenarios_json, scoring_version  # noqa: E402
 from signals.score import iso_week, week_bounds  # noqa: E402
 from signals.store import open_store, repo  # noqa: E402
 from signals.store import schema as t  # noqa: E402

@@ -7,11 +7,14 @@ each repeat, on a fresh SQLite store with the texts imported:
              → NER on the evidence → store): what reprocessing the history would cost
   compile    compiling the edited scenarios.yaml (one term added to one watch item); a real edit
              pays it once (the ruleset cache is keyed by the file's content)
-  rematch    re-matching and re-judging every stored analysis against the edited ruleset (stored
-             keys, no model): what `process` / `digest` do after the edit
+  rematch    what `process` / `digest` do after the edit: re-matching and re-judging, against the
+             edited ruleset, the stored analyses that the key index finds for the changed item
+             (stored keys, no model; signals/rematch_plan.py)
+  full       the same edit re-matched over every stored analysis (``rematch(force=True)``, what
+             a judge model change costs, and what every edit cost before the key index)
 
-Medians over --repeats, and the ratios rematch ÷ process (target ≤ 1/20) and (compile +
-rematch) ÷ process. Usage:
+Medians over --repeats, and the ratios rematch ÷ process (target ≤ 1/20), (compile +
+rematch) ÷ process and full ÷ process. Usage:
     .venv/bin/python bench/rematch.py --n 2000 --repeats 3
 """
 
@@ -32,7 +35,7 @@ from signals.analyse import Analyser  # noqa: E402
 from signals.config import Scenarios, load_scenarios  # noqa: E402
 from signals.judge import load_model  # noqa: E402
 from signals.match import compile_ruleset  # noqa: E402
-from signals.process import rematch  # noqa: E402
+from signals.rematch import rematch  # noqa: E402
 
 TARGET = 1 / 20
 NEW_TERM = "covoiturage solidaire"
@@ -65,8 +68,8 @@ def main() -> None:
     judge = load_model()
     analyser.analyse("Échauffement du modèle.", "fr")
     list(analyser.entities(["Échauffement du modèle à Paris."]))
-    times: dict[str, list[float]] = {"process": [], "compile": [], "rematch": []}
-    handled = rematched = 0
+    times: dict[str, list[float]] = {"process": [], "compile": [], "rematch": [], "full": []}
+    handled = rematched = full = 0
     for r in range(args.repeats):
         with tempfile.TemporaryDirectory(prefix="signals-bench-rematch-") as tmp:
             store = imported_store(Path(tmp), rows)
@@ -78,6 +81,9 @@ def main() -> None:
             t0 = time.perf_counter()
             rematched = rematch(store, edited_rules, judge, analyser)
             times["rematch"].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            full = rematch(store, edited_rules, judge, analyser, force=True)
+            times["full"].append(time.perf_counter() - t0)
             store.dispose()
         print(
             f"repeat {r + 1}/{args.repeats}: "
@@ -86,7 +92,8 @@ def main() -> None:
         )
     med = {k: statistics.median(v) for k, v in times.items()}
     print(
-        f"texts: {len(rows)} ({handled} processed, {rematched} re-matched), repeats: {args.repeats}"
+        f"texts: {len(rows)} ({handled} processed, {rematched} re-matched after the edit, "
+        f"{full} by the full re-match), repeats: {args.repeats}"
     )
     for k, v in med.items():
         print(f"  {k:8} {v:7.2f} s   (runs: {', '.join(f'{x:.2f}' for x in times[k])})")
@@ -98,6 +105,7 @@ def main() -> None:
     print(
         f"  (compile + rematch) ÷ process = {(med['compile'] + med['rematch']) / med['process']:.3f}"
     )
+    print(f"  full ÷ process                = {med['full'] / med['process']:.3f}")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from signals.analyse import Analyser  # noqa: E402
 from signals.config import load_scenarios  # noqa: E402
 from signals.judge import load_model  # noqa: E402
 from signals.match import compile_ruleset  # noqa: E402
-from signals.process import rematch  # noqa: E402
+from signals.rematch import rematch  # noqa: E402
 
 DEFAULT = (
     Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -87,7 +87,7 @@ def main() -> None:
                 scenarios.model_copy(update={"version": scenarios.version + 1}), analyser
             )
             t0 = time.perf_counter()
-            n = rematch(store, edited, judge, analyser)
+            n = rematch(store, edited, judge, analyser, force=True)  # every analysis
             results["rematch"].append(n / (time.perf_counter() - t0))
             store.dispose()
         for name, nlp in (("spacy-tok", tok), ("spacy-full", full), ("spacy-ner", ner)):

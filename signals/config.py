@@ -146,16 +146,25 @@ class Scenarios(_Strict):
                     items.add(it.id)
         return out
 
+    def canonical_json(self) -> str:
+        """The scenarios as JSON with sorted keys: what the fingerprint hashes, and what the
+        store records as applied (``signals.rematch``)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+
     def fingerprint(self) -> str:
         """Ruleset version: changes whenever anything that affects matching changes."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return fingerprint_of(self.canonical_json())
 
     def rupture(self, rupture_id: str) -> Rupture:
         for r in self.ruptures:
             if r.id == rupture_id:
                 return r
         raise KeyError(rupture_id)
+
+
+def fingerprint_of(canonical_json: str) -> str:
+    """The fingerprint of scenarios given as their ``canonical_json``."""
+    return hashlib.sha256(canonical_json.encode()).hexdigest()[:12]
 
 
 # --------------------------------------------------------------------------- sources.yaml

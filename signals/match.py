@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .analyse import BREAK, KEYS_VERSION, Analyser
-from .config import Announcer, Milestone, Scenarios
+from .config import Announcer, Milestone, Rupture, Scenarios
 from .errors import ConfigError, ConfigProblem
 from .languages import SUPPORTED_LANGUAGES, UNSTEMMED, index_language
 from .models import AnalysedDoc, Hit, ItemKind, ItemMatch, Sentence
@@ -93,6 +93,12 @@ class SentenceTerms:
     positions: dict[int, list[int]]
 
 
+def ruleset_version(fingerprint: str) -> str:
+    """What stored matches were computed with: the scenarios (their fingerprint) and the key
+    normalisation."""
+    return f"{fingerprint}-{KEYS_VERSION}"
+
+
 class Ruleset:
     """Compiled items and term indexes. The index of a language is built on its first use
     (with ``analyser``), so start-up pays only for the languages the articles are in."""
@@ -112,7 +118,7 @@ class Ruleset:
         self.items = items
         self.terms = terms  # term id → original text
         self._indexes = dict(indexes)
-        self.version = f"{scenarios.fingerprint()}-{KEYS_VERSION}"
+        self.version = ruleset_version(scenarios.fingerprint())
         self.item_by_id = {it.item_id: it for it in items}
         self._vocabularies: dict[str, Mapping[str, frozenset[str]]] = {}
         self._items_by_term: dict[int, list[CompiledItem]] = defaultdict(list)
@@ -180,7 +186,9 @@ class Ruleset:
                 if acc is None:
                     acc = found[it.item_id] = _ItemAcc(it)
                 acc.add(idx, st, strength)
-        return [acc.freeze() for acc in found.values()]
+        # by item id: what an article gets does not depend on where items and terms stand in
+        # the file (the incremental re-match relies on it, ``signals.rematch_plan``)
+        return [found[iid].freeze() for iid in sorted(found)]
 
     def match(self, doc: AnalysedDoc) -> list[Hit]:
         """One hit per item, carrying its strongest sentence (what the store keeps)."""
@@ -283,13 +291,11 @@ def min_window(groups: Sequence[Sequence[int]]) -> int:
     return best
 
 
-def compile_ruleset(
-    scenarios: Scenarios, analyser: Analyser, source: str = "scenarios.yaml"
-) -> Ruleset:
-    """Compile every term for every language; a term that normalises to nothing is an error."""
+def compile_items(ruptures: Iterable[Rupture]) -> tuple[list[CompiledItem], list[str]]:
+    """Every item of ``ruptures`` with its term ids, and the terms (term id → stripped text):
+    what matching depends on besides the keys, without building any index."""
     terms: list[str] = []
     term_ids: dict[str, int] = {}
-    problems: list[ConfigProblem] = []
 
     def tid(term: str) -> int:
         t = term.strip()
@@ -299,7 +305,7 @@ def compile_ruleset(
         return term_ids[t]
 
     items: list[CompiledItem] = []
-    for r in scenarios.ruptures:
+    for r in ruptures:
         for kind_name, it in r.all_items():
             kind = ItemKind(kind_name)
             if isinstance(it, Announcer):
@@ -334,6 +340,15 @@ def compile_ruleset(
                     it.within,
                 )
             )
+    return items, terms
+
+
+def compile_ruleset(
+    scenarios: Scenarios, analyser: Analyser, source: str = "scenarios.yaml"
+) -> Ruleset:
+    """Compile every term for every language; a term that normalises to nothing is an error."""
+    items, terms = compile_items(scenarios.ruptures)
+    problems: list[ConfigProblem] = []
 
     index = _build_index(terms, analyser, VALIDATED)
     indexed = {i for entries in index.by_first.values() for i, _ in entries}
@@ -357,7 +372,13 @@ def _build_index(terms: Sequence[str], analyser: Analyser, language: str) -> _In
     """Every term's keys in ``language``, by first key (a term with no keys is left out)."""
     idx = _Index()
     for i, term in enumerate(terms):
-        keys = tuple(k for k in analyser.term_keys(term, language) if k != BREAK)
+        keys = term_keys(term, analyser, language)
         if keys:
             idx.by_first[keys[0]].append((i, keys))
     return idx.freeze()
+
+
+def term_keys(term: str, analyser: Analyser, language: str) -> tuple[str, ...]:
+    """The keys a term is matched by in ``language``'s key space (the first one is what it is
+    indexed by, here and in the stored key index); empty when it normalises to nothing."""
+    return tuple(k for k in analyser.term_keys(term, language) if k != BREAK)

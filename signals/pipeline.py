@@ -41,9 +41,9 @@ from .process import (
     ensure_entities,
     process_pending,
     reclaim_dead,
-    rematch,
 )
 from .progress import NO_PROGRESS, Progress
+from .rematch import rematch
 from .settings import Settings
 from .store import Store, open_store, redact, repo
 

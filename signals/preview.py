@@ -2,7 +2,7 @@
 before it is applied. Nothing is written.
 
 The baseline is the ruleset the store was last matched with (recorded in ``meta`` by
-``process.rematch``), a git revision of the file (``git show REV:scenarios.yaml``) or another
+``signals.rematch``), a git revision of the file (``git show REV:scenarios.yaml``) or another
 file. Only the ruptures whose definition differs can change — matching is per item and the
 judge is per rupture — so both versions of those ruptures are re-matched and re-judged in memory
 over the stored sentence keys (the rematch path: no model, tokeniser speed), with the current
@@ -31,7 +31,7 @@ from .errors import ConfigError, InputError, StoreError
 from .judge import JudgeModel
 from .match import Ruleset, compile_ruleset
 from .models import AnalysedDoc, ItemMatch, Polarity, Sentence
-from .process import META_SCENARIOS
+from .rematch import META_SCENARIOS
 from .score import ScoreParams, WeeklyCounts, score_week
 from .store import Store, open_store, repo
 

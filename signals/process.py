@@ -12,13 +12,12 @@ the NLP against what is stored, and checked again in the write transaction, whic
 serialised between workers: a copy of an original that another worker wrote meanwhile is
 still collapsed (its analysis is then thrown away).
 
-``rematch`` re-scores history after ``scenarios.yaml`` changes: it re-runs only the matcher
-over the stored sentence keys, at tokeniser speed, without the model.
+Before the first batch, ``signals.rematch`` brings the stored history to the current ruleset
+and judge if ``scenarios.yaml`` or the judge model changed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -34,11 +33,12 @@ from .extract import compose_text, content_hash, extract
 from .fetch import effective_date
 from .judge import JudgeModel
 from .languages import decide_language
-from .lock import job_lock, local_process_gone, owner_token
+from .lock import local_process_gone, owner_token
 from .match import Ruleset, hits_of
-from .models import AnalysedDoc, Extracted, Sentence
+from .models import Extracted
 from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles
 from .progress import NO_PROGRESS, Progress, Task
+from .rematch import META_RULESET, rematch, scoring_version
 from .score import iso_week
 from .store import Store, claims, near, repo
 
@@ -47,14 +47,6 @@ BATCH = 32
 #: How long a worker holds a claimed batch before another may take it over (a killed worker's
 #: batch is redone after this); a batch takes seconds.
 LEASE = timedelta(minutes=10)
-REMATCH_BATCH = 500
-META_RULESET = "ruleset_version"
-#: The lock of the re-match: one at a time, whoever runs it (a process worker, a digest).
-REMATCH_LOCK = "rematch"
-REMATCH_WAIT = timedelta(minutes=30)
-#: The scenarios the stored matches were computed with (JSON of the validated model), so that
-#: ``signals preview`` can compare an edit with what is applied.
-META_SCENARIOS = "ruleset_scenarios"
 
 
 @dataclass
@@ -117,11 +109,6 @@ def _redate(art: repo.ReadyArticle, page_date: datetime | None) -> repo.Redate |
     return repo.Redate(published, iso_week(published))
 
 
-def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
-    """What stored matches and judgements were computed with: the ruleset and the judge model."""
-    return f"{ruleset.version}+{judge.version}"
-
-
 def process_pending(
     store: Store,
     ruleset: Ruleset,
@@ -140,7 +127,7 @@ def process_pending(
     near-duplicate collapse off. Any number of workers may run this at once on one database:
     each claims batches for ``lease``."""
     report = ProcessReport()
-    rematch(store, ruleset, judge, analyser, report, progress=progress)
+    report.rematched += rematch(store, ruleset, judge, analyser, progress=progress)
     total = None
     if progress.enabled:  # the count is only for the bar
         with store.begin() as conn:
@@ -459,122 +446,3 @@ def ensure_entities(store: Store, analyser: Analyser, article_ids: list[int]) ->
     with store.begin() as conn:
         missing = repo.articles_without_entities(conn, article_ids)
         add_entities(conn, analyser, missing)
-
-
-def applied_scenarios_json(ruleset: Ruleset) -> str:
-    return json.dumps(ruleset.scenarios.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
-
-
-def rematch(
-    store: Store,
-    ruleset: Ruleset,
-    judge: JudgeModel,
-    analyser: Analyser,
-    report: ProcessReport | None = None,
-    force: bool = False,
-    progress: Progress = NO_PROGRESS,
-) -> int:
-    """Re-match and re-judge every stored analysis when the ruleset, the judge model or the key
-    normalisation changed (stored keys only: no model, tokeniser speed)."""
-    version = scoring_version(ruleset, judge)
-    applied = applied_scenarios_json(ruleset)
-    if _up_to_date(store, version, applied) and not force:
-        return 0
-    # one re-match at a time (process workers and digests): the others wait, then find it done
-    with job_lock(store, REMATCH_LOCK, wait=REMATCH_WAIT, poll=0.2):
-        if _up_to_date(store, version, applied) and not force:
-            return 0
-        return _rematch_locked(store, ruleset, judge, analyser, version, applied, report, progress)
-
-
-def _up_to_date(store: Store, version: str, applied: str) -> bool:
-    with store.engine.connect() as conn:
-        current = repo.get_meta(conn, META_RULESET)
-        recorded = repo.get_meta(conn, META_SCENARIOS)
-    if current == version and recorded != applied:
-        with store.begin() as conn:
-            repo.set_meta(conn, META_SCENARIOS, applied)  # a database from before it was recorded
-    return current == version
-
-
-def _rematch_locked(
-    store: Store,
-    ruleset: Ruleset,
-    judge: JudgeModel,
-    analyser: Analyser,
-    version: str,
-    applied: str,
-    report: ProcessReport | None,
-    progress: Progress,
-) -> int:
-    total = None
-    if progress.enabled:
-        with store.begin() as conn:
-            total = repo.count_analyses(conn)
-    with progress.task("re-match", total=total) as bar:
-        done = _rematch_batches(store, ruleset, judge, analyser, version, applied, bar)
-    if report is not None:
-        report.rematched += done
-    if done:
-        log.info("re-matched %d articles against %s", done, version)
-    return done
-
-
-def _rematch_batches(
-    store: Store,
-    ruleset: Ruleset,
-    judge: JudgeModel,
-    analyser: Analyser,
-    version: str,
-    applied: str,
-    bar: Task,
-) -> int:
-    done = 0
-    after = 0
-    while True:
-        with store.begin() as conn:
-            rows = repo.iter_analyses(conn, after, REMATCH_BATCH)
-            if not rows:
-                # Record the version first: on PostgreSQL this waits for the process writes in
-                # flight (they share-lock it), and the later ones see it and stop. Then re-match
-                # what those writes committed meanwhile, in this same transaction.
-                repo.set_meta(conn, META_RULESET, version)
-                repo.set_meta(conn, META_SCENARIOS, applied)
-                while rows := repo.iter_analyses(conn, after, REMATCH_BATCH):
-                    after = _rematch_rows(conn, rows, ruleset, judge, analyser)
-                    done += len(rows)
-                break
-            after = _rematch_rows(conn, rows, ruleset, judge, analyser)
-            done += len(rows)
-        bar.advance(len(rows))
-    return done
-
-
-def _rematch_rows(
-    conn: Connection,
-    rows: list[repo.StoredAnalysis],
-    ruleset: Ruleset,
-    judge: JudgeModel,
-    analyser: Analyser,
-) -> int:
-    """Re-match stored analyses; the last article id done."""
-    for row in rows:
-        sentences = row.sentences
-        if row.keys_version != KEYS_VERSION:
-            sentences = [
-                (text, " ".join(analyser.term_keys(text, row.language)))
-                for text, _ in row.sentences
-            ]
-            repo.update_keys(conn, row.article_id, [list(s) for s in sentences], KEYS_VERSION)
-        doc = AnalysedDoc(
-            row.language, tuple(Sentence(text, tuple(keys.split())) for text, keys in sentences)
-        )
-        items = ruleset.match_items(doc)
-        repo.replace_matches(
-            conn,
-            row.article_id,
-            hits_of(items, doc),
-            ruleset.version,
-            judge.judge_doc(doc, items, ruleset.vocabulary(doc.language)),
-        )
-    return rows[-1].article_id

@@ -121,7 +121,7 @@ def test_rematch_reports_to_the_bar(settings: Settings, corpus: Path) -> None:
         import_jsonl(ctx.store, corpus, settings.clock)
         pipeline.process(ctx)
         console, out = _terminal()
-        from signals.process import rematch
+        from signals.rematch import rematch
 
         n = rematch(
             ctx.store,

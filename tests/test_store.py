@@ -15,7 +15,8 @@ from signals.judge import accept_all
 from signals.lock import job_lock
 from signals.match import compile_ruleset
 from signals.models import Polarity
-from signals.process import process_pending, rematch
+from signals.process import process_pending
+from signals.rematch import rematch
 from signals.store import open_store, repo
 from signals.store import schema as t
 

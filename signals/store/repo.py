@@ -24,6 +24,7 @@ from ..models import (
     Polarity,
     polarity_of,
 )
+from . import keyindex
 from . import schema as t
 
 
@@ -475,10 +476,13 @@ def save_processed_many(
             for r in rows
         ],
     )
+    keyindex.replace(
+        conn, [(r.article_id, keyindex.keys_of(s.keys for s in r.doc.sentences)) for r in rows]
+    )
     for r in rows:
         if r.doc.entities:
             save_entities(conn, r.article_id, r.doc.entities)
-    _replace_matches_many(
+    replace_matches_many(
         conn, [(r.article_id, r.hits, r.judgements) for r in rows], ruleset_version
     )
     conn.execute(
@@ -579,14 +583,17 @@ def replace_matches(
     judgements: Sequence[Judgement] = (),
 ) -> None:
     """The article's sentence hits and their article-level judgements, replacing older ones."""
-    _replace_matches_many(conn, [(article_id, hits, judgements)], ruleset_version)
+    replace_matches_many(conn, [(article_id, hits, judgements)], ruleset_version)
 
 
-def _replace_matches_many(
+def replace_matches_many(
     conn: Connection,
     rows: Sequence[tuple[int, Sequence[Hit], Sequence[Judgement]]],
     ruleset_version: str,
 ) -> None:
+    """Several articles' hits and judgements, replacing older ones, in a few statements."""
+    if not rows:
+        return
     ids = [aid for aid, _, _ in rows]
     conn.execute(delete(t.judgements).where(t.judgements.c.article_id.in_(ids)))
     judged = [
@@ -619,6 +626,16 @@ def _replace_matches_many(
     ]
     if matched:
         conn.execute(t.matches.insert(), matched)
+
+
+def set_matches_version(conn: Connection, ruleset_version: str) -> None:
+    """Every stored match marked as computed with ``ruleset_version`` (the re-match found that
+    the edit leaves them as they are)."""
+    conn.execute(
+        update(t.matches)
+        .where(t.matches.c.ruleset_version != ruleset_version)
+        .values(ruleset_version=ruleset_version)
+    )
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,20 @@ analyses = Table(
     Column("language", String(8), nullable=False),
     # [[sentence text, "space separated keys"], ...]: what re-matching needs, without the model
     Column("sentences", JSON, nullable=False),
+    # revision 0006: the languages stored, in a few index probes (``keyindex.languages``)
+    Index("ix_analyses_language", "language"),
+)
+
+#: revision 0006: every distinct key of an article's stored analysis (``analyses.sentences``),
+#: so that a re-match after an edit finds the articles a changed term can hit by its first key
+#: (``signals.rematch_plan``). Keys longer than ``keyindex.MAX_KEY`` are left out.
+analysis_keys = Table(
+    "analysis_keys",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id"), primary_key=True),
+    Index("ix_analysis_keys_article", "article_id"),
+    sqlite_with_rowid=False,  # the primary key is the table: one B-tree less to write
 )
 
 entities = Table(

@@ -28,8 +28,8 @@ TEST_REVISION = '''"""Test only: rebuild articles (SQLite copy-and-move) with a 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -186,7 +186,7 @@ def test_release_database_is_stamped_and_upgraded_with_data_intact(db_url: str) 
     before = _dump(db_url)
     assert sum(map(len, before.values())) == 13
     code, out = _db(db_url, "current")
-    assert code == 0 and out.startswith("none: made before migrations, not at head 0005"), out
+    assert code == 0 and out.startswith("none: made before migrations, not at head 0006"), out
     assert _revision(db_url) is None  # `db current` changed nothing
 
     store = open_store(db_url)  # what every command does
@@ -202,13 +202,13 @@ def test_release_database_is_stamped_and_upgraded_with_data_intact(db_url: str) 
         assert row == T0
     store.dispose()
     assert _dump(db_url) == before
-    assert _db(db_url, "current") == (0, "0005 (head)\n")
-    assert _db(db_url, "upgrade") == (0, f"db: {db_url} at revision 0005 (head)\n")
+    assert _db(db_url, "current") == (0, "0006 (head)\n")
+    assert _db(db_url, "upgrade") == (0, f"db: {db_url} at revision 0006 (head)\n")
 
 
 def test_a_new_database_is_built_by_the_migrations_and_equals_schema_py(db_url: str) -> None:
     code, out = _db(db_url, "upgrade")
-    assert code == 0 and out == f"db: {db_url} upgraded from none to 0005 (head)\n", out
+    assert code == 0 and out == f"db: {db_url} upgraded from none to 0006 (head)\n", out
     engine = create_engine(db_url, poolclass=NullPool)
     with engine.connect() as c:
         diff = compare_metadata(MigrationContext.configure(c), t.metadata)
@@ -260,7 +260,7 @@ def test_a_revision_this_release_does_not_know_is_refused(sqlite_url: str) -> No
     engine.dispose()
     with pytest.raises(
         StoreError,
-        match="at revision 0099, unknown to this Signals .head 0005.: was it "
+        match="at revision 0099, unknown to this Signals .head 0006.: was it "
         "upgraded by a newer release",
     ):
         open_store(sqlite_url)
@@ -272,14 +272,14 @@ def test_a_table_rebuilding_revision_keeps_rows_and_foreign_keys(
     db_url: str, tmp_path: Path
 ) -> None:
     """The path a later revision takes: a test-only revision directory (the shipped ones plus
-    a 0006 that rebuilds ``articles``, which seven tables point to) on a release database."""
+    a 0007 that rebuilds ``articles``, which eight tables point to) on a release database."""
     location = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
-    (location / "versions" / "v0006_test_rebuild.py").write_text(TEST_REVISION, encoding="utf-8")
+    (location / "versions" / "v0007_test_rebuild.py").write_text(TEST_REVISION, encoding="utf-8")
     _release_database(db_url)
     before = _dump(db_url)
     store = open_store(db_url, upgrade=False)
-    assert store.upgrade(location=location) == (None, "0006")
+    assert store.upgrade(location=location) == (None, "0007")
     with store.engine.connect() as c:
         assert "reviewed_at" in {col["name"] for col in inspect(c).get_columns("articles")}
         if store.is_sqlite:
@@ -288,11 +288,11 @@ def test_a_table_rebuilding_revision_keeps_rows_and_foreign_keys(
             with pytest.raises(IntegrityError, match="FOREIGN KEY"):
                 c.exec_driver_sql("DELETE FROM articles WHERE id = 1")
     store.dispose()
-    assert _revision(db_url) == "0006"
+    assert _revision(db_url) == "0007"
     assert _dump(db_url) == before
     with pytest.raises(
         StoreError, match="unknown to this Signals"
-    ):  # the shipped code: 0006 is not its own
+    ):  # the shipped code: 0007 is not its own
         open_store(db_url)
 
 
@@ -310,8 +310,8 @@ def test_concurrent_first_opens_build_the_database_once(db_url: str) -> None:
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(first_open, range(4)))
-    assert sorted(before or "none" for before, _ in results) == ["0005", "0005", "0005", "none"]
-    assert {after for _, after in results} == {"0005"}
+    assert sorted(before or "none" for before, _ in results) == ["0006", "0006", "0006", "none"]
+    assert {after for _, after in results} == {"0006"}
     engine = create_engine(db_url, poolclass=NullPool)
     with engine.connect() as c:
         assert c.execute(select(t.meta.c.value)).scalars().all() == ["1"]
@@ -323,7 +323,7 @@ FAILING_REVISIONS = {
     "raises": """
 def upgrade() -> None:
     op.create_index("ix_articles_guid", "articles", ["guid"])
-    raise RuntimeError("revision 0006 failed halfway")
+    raise RuntimeError("revision 0007 failed halfway")
 """,
     "breaks-foreign-keys": """
 def upgrade() -> None:
@@ -335,15 +335,15 @@ def upgrade() -> None:
 @pytest.mark.parametrize("kind", sorted(FAILING_REVISIONS))
 def test_a_failing_revision_changes_nothing(sqlite_url: str, tmp_path: Path, kind: str) -> None:
     """Every pending revision runs in one transaction: a release database whose upgrade fails
-    in 0006 (an error, or rows that break foreign keys while they are off) is left as it was,
+    in 0007 (an error, or rows that break foreign keys while they are off) is left as it was,
     not even stamped."""
     location = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
     head = (
-        'from alembic import op\n\nrevision = "0006"\ndown_revision = "0005"\nbranch_labels = None\n'
+        'from alembic import op\n\nrevision = "0007"\ndown_revision = "0006"\nbranch_labels = None\n'
         "depends_on = None\n"
     )
-    (location / "versions" / "v0006_fails.py").write_text(
+    (location / "versions" / "v0007_fails.py").write_text(
         head + FAILING_REVISIONS[kind], encoding="utf-8"
     )
     _release_database(sqlite_url)
@@ -351,7 +351,7 @@ def test_a_failing_revision_changes_nothing(sqlite_url: str, tmp_path: Path, kin
     store = open_store(sqlite_url, upgrade=False)
     with pytest.raises(
         StoreError,
-        match="to 0006: RuntimeError: revision 0006 failed halfway; nothing changed"
+        match="to 0007: RuntimeError: revision 0007 failed halfway; nothing changed"
         if kind == "raises"
         else r"the migration broke 7 foreign key\(s\), first "
         r"\('verdicts', 1, 'articles', 0\); nothing changed",

@@ -1,0 +1,115 @@
+"""The re-match plan: which edits are incremental and which keys they look up; what is global."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from signals.analyse import Analyser
+from signals.config import Scenarios
+from signals.judge import accept_all, load_model
+from signals.match import compile_ruleset, ruleset_version
+from signals.rematch_plan import KEY_INDEX_VERSION, Applied, lookup_keys, plan, scored_with
+
+ANALYSER = Analyser(entities=False)
+JUDGE = load_model()
+BASE: dict[str, Any] = {
+    "ruptures": [
+        {
+            "id": "r1",
+            "title": "R1",
+            "watch": [
+                {"id": "w-monnaie", "label": "monnaies", "any": ["monnaie locale"]},
+                {"id": "w-troc", "label": "troc", "any": ["troc"], "all": ["village"]},
+            ],
+        },
+        {"id": "r2", "title": "R2", "watch": [{"id": "w-revenu", "label": "r", "any": ["revenu"]}]},
+    ]
+}
+
+
+def _applied(
+    data: dict[str, Any], judge: Any = JUDGE, index: str | None = KEY_INDEX_VERSION
+) -> Applied:
+    s = Scenarios.model_validate(data)
+    return Applied(scored_with(ruleset_version(s.fingerprint()), judge), s.canonical_json(), index)
+
+
+def _plan(old: dict[str, Any], new: dict[str, Any], **kw: Any) -> Any:
+    rs = compile_ruleset(Scenarios.model_validate(new), ANALYSER)
+    asked: list[bool] = []
+
+    def languages() -> list[str]:
+        asked.append(True)
+        return ["fr"]
+
+    p = plan(_applied(old, **kw), rs.scenarios.canonical_json(), rs, JUDGE, ANALYSER, languages)
+    return p, bool(asked)
+
+
+def _edit(change: Any) -> dict[str, Any]:
+    out = copy.deepcopy(BASE)
+    change(out)
+    return out
+
+
+def test_adding_a_term_looks_up_the_item_s_terms_old_and_new() -> None:
+    new = _edit(lambda d: d["ruptures"][0]["watch"][0]["any"].append("covoiturage solidaire"))
+    p, _ = _plan(BASE, new)
+    assert not p.full and p.items == ("w-monnaie",)
+    assert p.keys == {"monnai", "local", "covoiturag", "solidair"}  # every key: the vocabulary
+    assert p.terms == {"monnaie locale", "covoiturage solidaire"}
+
+
+def test_a_weight_change_looks_up_its_item_and_an_all_term_counts() -> None:
+    p, _ = _plan(BASE, _edit(lambda d: d["ruptures"][0]["watch"][1].update(weight=2.0)))
+    assert not p.full and p.items == ("w-troc",)
+    assert p.keys == {"troc", "villag"}
+
+
+def test_any_and_all_are_told_apart() -> None:
+    def swap(d: dict[str, Any]) -> None:
+        it = d["ruptures"][0]["watch"][1]
+        it["any"], it["all"] = it["all"], it["any"]
+
+    p, _ = _plan(BASE, _edit(swap))
+    assert not p.full and p.items == ("w-troc",)
+
+
+def test_a_removed_rupture_looks_up_its_items() -> None:
+    p, _ = _plan(BASE, _edit(lambda d: d["ruptures"].pop()))
+    assert not p.full and p.items == ("w-revenu",) and p.keys == {"revenu"}
+
+
+def test_labels_titles_and_order_change_nothing_and_ask_no_language() -> None:
+    def cosmetic(d: dict[str, Any]) -> None:
+        d["ruptures"][0]["title"] = "Autre titre"
+        d["ruptures"][0]["watch"][0]["label"] = "autre libellé"
+        d["ruptures"][0]["watch"].reverse()
+        d["ruptures"].reverse()
+
+    p, asked = _plan(BASE, _edit(cosmetic))
+    assert not p.full and p.items == () and p.keys == frozenset()
+    assert not asked
+
+
+def test_global_changes_are_full() -> None:
+    new = _edit(lambda d: d["ruptures"][0]["watch"][0]["any"].append("troc"))
+    assert _plan(BASE, new, judge=accept_all())[0].full  # another judge model
+    assert _plan(BASE, new, index=None)[0].full  # a database from before the key index
+    assert _plan(BASE, new, index="k0 fr xx")[0].full  # other keys or languages
+    rs = compile_ruleset(Scenarios.model_validate(new), ANALYSER)
+    unreadable = Applied(_applied(BASE).version, "{not json", KEY_INDEX_VERSION)
+    assert plan(unreadable, rs.scenarios.canonical_json(), rs, JUDGE, ANALYSER, list).full
+    nothing = Applied(None, None, KEY_INDEX_VERSION)
+    assert plan(nothing, rs.scenarios.canonical_json(), rs, JUDGE, ANALYSER, list).full
+
+
+def test_lookup_keys_per_key_space() -> None:
+    assert lookup_keys(["Monnaies locales"], ANALYSER, ["fr"]) == {"monnai", "local"}
+    assert lookup_keys(["Monnaies locales"], ANALYSER, ["fr", "xx"]) == {
+        "monnai",
+        "local",
+        "monnaies",
+        "locales",
+    }
