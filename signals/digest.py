@@ -176,11 +176,15 @@ def build_digest(
         )
         by_id = {s.rupture_id: s for s in scores}
         background, maps = _emerging(conn, ruleset, window, window_ev, emerging)
+        ev_ids = repo.counted_week(conn, week, Polarity.EVIDENCE)
+        counter_ids = repo.counted_week(conn, week, Polarity.COUNTER)
         ruptures = []
         for score in scores:
             r = ruleset.scenarios.rupture(score.rupture_id)
-            ev = repo.counted_articles(conn, r.id, week, Polarity.EVIDENCE)
-            counter = repo.counted_articles(conn, r.id, week, Polarity.COUNTER)
+            ev = repo.counted_articles(conn, r.id, week, Polarity.EVIDENCE, ev_ids.get(r.id, []))
+            counter = repo.counted_articles(
+                conn, r.id, week, Polarity.COUNTER, counter_ids.get(r.id, [])
+            )
             announced = repo.matched_articles(conn, r.id, week, [str(ItemKind.ANNOUNCER)])
             activity: Counter[str] = Counter()
             for a in ev + counter:

@@ -95,7 +95,10 @@ class Context:
         """One per process. Analysis is tokeniser-only; the NER model loads only when an
         article first becomes evidence (its entities are shown in the digest)."""
         if self._analyser is None:
-            self._analyser = Analyser(entities=False)
+            self._analyser = Analyser(
+                entities=False,
+                tokenizer_cache=self.settings.cache_dir or ruleset_cache.default_cache_dir(),
+            )
         return self._analyser
 
     def judge(self) -> JudgeModel:
