@@ -22,9 +22,6 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 
-import numpy as np
-from datasketch import MinHash
-
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SEED = 20260101
 
@@ -69,6 +66,9 @@ def band_keys(sh: frozenset[str], params: NearDupParams) -> list[tuple[int, int]
     BIGINT column on PostgreSQL and SQLite). Empty when the text is too short to compare."""
     if len(sh) < params.min_shingles:
         return []
+    import numpy as np  # deferred: datasketch imports scipy (a second of start-up)
+    from datasketch import MinHash
+
     mh = MinHash(num_perm=params.num_perm, seed=_SEED, hashfunc=zlib.crc32)  # 32-bit, stable
     mh.update_batch([s.encode("utf-8") for s in sorted(sh)])
     values = np.asarray(mh.hashvalues, dtype=np.uint64).reshape(params.bands, params.rows)

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table, and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..config import SourceSpec
 from ..models import (
@@ -32,8 +31,15 @@ def url_hash(url: str) -> str:
 
 
 def _insert(conn: Connection, table: Table) -> Any:
-    """INSERT that can say ON CONFLICT DO NOTHING on both dialects."""
-    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    """INSERT that can say ON CONFLICT DO NOTHING on both dialects (each dialect's module
+    imported on first use: on SQLite, PostgreSQL's costs a twentieth of a second of start-up)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 # --------------------------------------------------------------------------- meta
