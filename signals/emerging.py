@@ -26,6 +26,7 @@ Pure computation: the store gives the documents (``signals.store.emerging``).
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -169,6 +170,11 @@ class EmergingMap:
         )
 
 
+@functools.lru_cache(maxsize=200_000)
+def _word_key(word: str) -> str:
+    return strip_accents(word.lower())
+
+
 def _tokens(text: str) -> frozenset[str]:
     return frozenset(_TOKEN.findall(strip_accents(text.lower())))
 
@@ -227,7 +233,7 @@ class Background:
             self.df.update(words)
             self._tokens.append(_tokens(d.text))
             self._lowercase.update(
-                {strip_accents(w.lower()) for w in _TOKEN.findall(d.text) if w[:1].islower()}
+                {_word_key(w) for w in _TOKEN.findall(d.text) if w[:1].islower()}
             )
         self._name_docs: dict[tuple[str, ...], list[int]] = {}
 
@@ -237,6 +243,13 @@ class Background:
 
     def has_word(self, position: int, key: str) -> bool:
         return key in self._words[position]
+
+    def df_of(self, positions: Iterable[int]) -> Counter[str]:
+        """Document frequencies of the content words among these background articles."""
+        out: Counter[str] = Counter()
+        for p in positions:
+            out.update(self._words[p])
+        return out
 
     def name_docs(self, name: str) -> list[int]:
         """Positions of the background articles whose text contains every word of ``name``."""
@@ -373,10 +386,11 @@ def emerging_map(
         if z is not None:
             cands.append(_Candidate(name, "entity", docs, z, name_key))
     in_names = {w for c in cands for w in c.words}
+    inside_df = background.df_of(inside)
     for key, docs in words.items():
         if len(docs) < params.min_support or all(part in in_names for part in key.split("-")):
             continue
-        rest = background.df[key] - sum(background.has_word(p, key) for p in inside)
+        rest = background.df[key] - inside_df[key]
         z = keyness(len(docs), rest)
         if z is not None:
             form = min(forms[key].items(), key=lambda kv: (-kv[1], kv[0]))[0]
