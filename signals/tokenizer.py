@@ -135,6 +135,22 @@ def rules_from_spacy(tokenizer: Any, language: str) -> TokenizerRules:
 # --------------------------------------------------------------------------- regex factoring
 
 
+def _class_end(pattern: str, i: int) -> int:
+    """Where the character class opening at ``pattern[i]`` closes (a ``]`` first, or after
+    ``^``, is a member); ValueError if it does not."""
+    n = len(pattern)
+    i += 1
+    if i < n and pattern[i] == "^":
+        i += 1
+    if i < n and pattern[i] == "]":
+        i += 1
+    while i < n and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    if i >= n:
+        raise ValueError("unterminated character class")
+    return i
+
+
 def _scan(pattern: str) -> list[tuple[str, int, int]]:
     """Top-level pieces of ``pattern``: ('|', i, i), ('class', start, end) of character
     classes outside any group; raises ValueError on unbalanced groups."""
@@ -146,16 +162,7 @@ def _scan(pattern: str) -> list[tuple[str, int, int]]:
             i += 2
             continue
         if c == "[":
-            start = i
-            i += 1
-            if i < n and pattern[i] == "^":
-                i += 1
-            if i < n and pattern[i] == "]":
-                i += 1
-            while i < n and pattern[i] != "]":
-                i += 2 if pattern[i] == "\\" else 1
-            if i >= n:
-                raise ValueError("unterminated character class")
+            start, i = i, _class_end(pattern, i)
             if depth == 0:
                 out.append(("class", start, i + 1))
         elif c == "(":
@@ -190,13 +197,7 @@ def _boundaries(s: str) -> set[int]:
             i += 2
             continue
         if c == "[":
-            i += 1
-            if i < n and s[i] == "^":
-                i += 1
-            if i < n and s[i] == "]":
-                i += 1
-            while i < n and s[i] != "]":
-                i += 2 if s[i] == "\\" else 1
+            i = _class_end(s, i)
         elif c == "{" and depth == 0:
             while i < n and s[i] != "}":
                 i += 1

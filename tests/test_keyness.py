@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from signals.keyness import _spacy_stop_words, stopwords, word_forms
 
-from .conftest import REPO
+from .conftest import python_lines
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
@@ -30,14 +27,7 @@ def test_reading_the_stop_words_does_not_import_spacy() -> None:
         "print(sorted(word_forms('Pour la monnaie locale des villes', 'fr')))\n"
         "print('spacy' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
+    out = python_lines(code)
     assert out == ["['locale', 'monnaie', 'villes']", "False"]
 
 

@@ -28,6 +28,8 @@ from signals.settings import Settings
 from signals.store import repo
 from signals.store import schema as t
 
+from .conftest import python_lines
+
 NOW = datetime(2022, 3, 9, 12, tzinfo=UTC)
 SCENARIOS = """\
 ruptures:
@@ -354,11 +356,7 @@ def test_an_idle_run_imports_none_of_the_heavy_libraries(tmp_path: Path) -> None
         "    assert not e.code, e.code\n"
         f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
     )
-    env = {
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "SIGNALS_CACHE_DIR": str(tmp_path / "cache"),
-    }
+    env = {"SIGNALS_CACHE_DIR": str(tmp_path / "cache")}
 
     def router(_path: str, _headers: dict[str, str]) -> Response:
         return Response(200, RSS.encode(), {"Content-Type": "application/rss+xml"})
@@ -384,14 +382,7 @@ def test_an_idle_run_imports_none_of_the_heavy_libraries(tmp_path: Path) -> None
         ]
 
         def run() -> tuple[list[str], str]:
-            res = subprocess.run(
-                [sys.executable, "-c", code, json.dumps(args)],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            *summary, imported = res.stdout.strip().splitlines()
+            *summary, imported = python_lines(code, json.dumps(args), env=env)
             return json.loads(imported), "\n".join(summary)
 
         first, first_summary = run()

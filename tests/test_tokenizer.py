@@ -7,8 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from signals.tokenizer import (
     rules_from_spacy,
 )
 
-from .conftest import REPO, shared
+from .conftest import python_lines, shared
 
 HARD = [
     "",
@@ -155,18 +153,7 @@ def test_with_warm_rules_key_spans_never_import_spacy(tmp_path: Path) -> None:
         "print('spacy' in sys.modules)\n"
     )
 
-    def run() -> list[str]:
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=REPO,
-            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.splitlines()
-
-    cold = run()  # reads the rules from spaCy and caches them
+    cold = python_lines(code)  # reads the rules from spaCy and caches them
     assert cold[1] == "True"
-    warm = run()
+    warm = python_lines(code)
     assert warm == [cold[0], "False"]
