@@ -175,8 +175,17 @@ def _word_key(word: str) -> str:
     return strip_accents(word.lower())
 
 
+@functools.lru_cache(maxsize=8192)
 def _tokens(text: str) -> frozenset[str]:
+    """Every word of ``text``, lowercased, accents stripped (cached: an article is in the
+    background and in the evidence of several ruptures)."""
     return frozenset(_TOKEN.findall(strip_accents(text.lower())))
+
+
+@functools.lru_cache(maxsize=8192)
+def _word_forms(text: str, language: str | None) -> dict[str, str]:
+    """:func:`signals.keyness.word_forms`, once per text (read only)."""
+    return word_forms(text, language)
 
 
 def _name_tokens(name: str) -> tuple[str, ...]:
@@ -228,7 +237,7 @@ class Background:
                 {_name_tokens(m) for m in _SPEAKER.findall(d.text)}
                 | {_name_tokens(m) for m in _GREETED.findall(d.text)}
             )
-            words = frozenset(word_forms(d.text, d.language))
+            words = frozenset(_word_forms(d.text, d.language))
             self._words.append(words)
             self.df.update(words)
             self._tokens.append(_tokens(d.text))
@@ -358,7 +367,7 @@ def emerging_map(
     names: Counter[str] = Counter()
     tokens = []
     for i, d in enumerate(evidence):
-        for key, form in word_forms(d.text, d.language).items():
+        for key, form in _word_forms(d.text, d.language).items():
             words[key].add(i)
             forms[key][form] += 1
         names.update(set(d.entities))

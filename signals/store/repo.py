@@ -746,21 +746,25 @@ def rupture_counts(
         .distinct()
         .subquery()
     )
-    arts: dict[str, dict[str, int]] = defaultdict(dict)
-    for rid, week, n in conn.execute(
-        select(base.c.rupture_id, base.c.week, func.count()).group_by(
-            base.c.rupture_id, base.c.week
+    # one pass: the union is evaluated once for both counts (an article without any source
+    # counts as an article, and a rupture-week whose articles have none gets no source count)
+    links = t.article_sources
+    q = (
+        select(
+            base.c.rupture_id,
+            base.c.week,
+            func.count(base.c.aid.distinct()),
+            func.count(links.c.source_id.distinct()),
         )
-    ).all():
-        arts[rid][week] = int(n)
-    srcq = (
-        select(base.c.rupture_id, base.c.week, func.count(t.article_sources.c.source_id.distinct()))
-        .join(t.article_sources, t.article_sources.c.article_id == base.c.aid)
+        .select_from(base.outerjoin(links, links.c.article_id == base.c.aid))
         .group_by(base.c.rupture_id, base.c.week)
     )
+    arts: dict[str, dict[str, int]] = defaultdict(dict)
     srcs: dict[str, dict[str, int]] = defaultdict(dict)
-    for rid, week, n in conn.execute(srcq).all():
-        srcs[rid][week] = int(n)
+    for rid, week, n_articles, n_sources in conn.execute(q).all():
+        arts[rid][week] = int(n_articles)
+        if n_sources:
+            srcs[rid][week] = int(n_sources)
     return dict(arts), dict(srcs)
 
 
