@@ -25,6 +25,8 @@ spaCy.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -468,8 +470,14 @@ def _spacy_version() -> str | None:
         return None
 
 
+@functools.cache
+def _code_hash() -> str:
+    """This module's source: the factoring that wrote a cached pattern is part of its key."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
 def _rules_path(cache_dir: Path, language: str, version: str) -> Path:
-    return cache_dir / f"tokenizer-{language}-{version}-f{RULES_FORMAT}.json"
+    return cache_dir / f"tokenizer-{language}-{version}-f{RULES_FORMAT}-{_code_hash()}.json"
 
 
 def load_rules(
@@ -493,6 +501,9 @@ def load_rules(
     rules = rules_from_spacy(spacy_tokenizer(), language)
     if version is not None:
         _write(path, rules.to_json())
+        for old in cache_dir.glob(f"tokenizer-{language}-*.json"):  # other spaCy or code versions
+            if old != path:
+                old.unlink(missing_ok=True)
     return rules
 
 

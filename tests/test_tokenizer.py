@@ -132,6 +132,11 @@ def test_rules_are_cached_and_never_read_from_spacy_again(tmp_path: Path) -> Non
     path.write_text(json.dumps(old), encoding="utf-8")
     assert load_rules("fr", tmp_path, lambda: _spacy("fr").tokenizer) == first
     assert TokenizerRules.from_json(path.read_text(encoding="utf-8")) == first
+    stale = tmp_path / "tokenizer-fr-0.0.1-f0-000000000000.json"
+    stale.write_text("{}", encoding="utf-8")
+    path.unlink()
+    assert load_rules("fr", tmp_path, lambda: _spacy("fr").tokenizer) == first
+    assert sorted(tmp_path.glob("tokenizer-fr-*.json")) == [path]  # the stale one is gone
 
 
 def test_an_analyser_with_a_cache_gives_the_same_keys_and_spans(tmp_path: Path) -> None:
