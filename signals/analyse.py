@@ -25,6 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import snowballstemmer
@@ -35,6 +36,8 @@ from .sentencize import RuleSentencizer, SentenceTokens, annotated_sentences
 
 if TYPE_CHECKING:
     from spacy.language import Language
+
+    from .tokenizer import LightTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +72,21 @@ _ENTITY_LABELS = {
 }
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """``str.translate`` table deleting combining marks, filled as characters are met."""
+
+    def __missing__(self, cp: int) -> int | None:
+        out = None if unicodedata.combining(chr(cp)) else cp
+        self[cp] = out
+        return out
+
+
+_MARKS = _CombiningMarks()
+
+
 def strip_accents(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    """``s`` in NFKD without its combining marks ("é" → "e", "ﬁ" → "fi")."""
+    return unicodedata.normalize("NFKD", s).translate(_MARKS)
 
 
 class _Normaliser:
@@ -133,10 +149,17 @@ def _language_code(language: str | None) -> str:
 class Analyser:
     """Load once, analyse many. ``entities=False`` skips the model (keys only: tuning, tests)."""
 
-    def __init__(self, entities: bool = True, model: str = "fr_core_news_sm"):
+    def __init__(
+        self,
+        entities: bool = True,
+        model: str = "fr_core_news_sm",
+        tokenizer_cache: Path | None = None,
+    ):
         self._entities = entities
         self._model_name = model
         self._blank: dict[str, Language] = {}
+        self._tokenizer_cache = tokenizer_cache
+        self._light: dict[str, LightTokenizer | None] = {}
         self._norm: dict[str, _Normaliser] = {}
         self._ner: Language | None = None
         self._rules: dict[int, RuleSentencizer] = {}
@@ -154,6 +177,31 @@ class Analyser:
             nlp.add_pipe("sentencizer")
             self._blank[lang] = nlp
         return nlp
+
+    def _token_spans(self, text: str, lang: str) -> list[tuple[int, int]]:
+        """``(start, end)`` of the tokens of ``text``: spaCy's tokenizer for ``lang``, or its
+        light copy (:mod:`signals.tokenizer`: same offsets, no spaCy import, no regex compile of
+        seconds) when a ``tokenizer_cache`` is given."""
+        light = self._light_tokenizer(lang)
+        if light is not None:
+            return light.spans(text)
+        return [(t.idx, t.idx + len(t.text)) for t in self._tokenizer_nlp(lang).make_doc(text)]
+
+    def _light_tokenizer(self, lang: str) -> LightTokenizer | None:
+        if self._tokenizer_cache is None:
+            return None
+        if lang not in self._light:
+            from .tokenizer import LightTokenizer, load_rules
+
+            try:
+                rules = load_rules(
+                    lang, self._tokenizer_cache, lambda: self._tokenizer_nlp(lang).tokenizer
+                )
+                self._light[lang] = LightTokenizer(rules)
+            except ValueError as e:
+                log.debug("no light tokenizer for %r (%s): spaCy's is used", lang, e)
+                self._light[lang] = None
+        return self._light[lang]
 
     def _ner_nlp(self) -> Language:
         if self._ner is None:
@@ -174,17 +222,15 @@ class Analyser:
     def term_keys(self, term: str, language: str | None) -> tuple[str, ...]:
         """Keys of a watch term, normalised exactly as article text in ``language`` is."""
         norm = self.normaliser(language)
-        doc = self._tokenizer_nlp(_language_code(language)).make_doc(term)
-        return tuple(k for tok in doc for k in norm.key(tok.text))
+        spans = self._token_spans(term, _language_code(language))
+        return tuple(k for a, b in spans for k in norm.key(term[a:b]))
 
     def key_spans(self, text: str, language: str | None) -> tuple[tuple[str, int, int], ...]:
         """``text``'s keys, each with the ``[start, end)`` character span of the token it came
         from: what maps the matcher's key positions back onto the text (highlighting)."""
         norm = self.normaliser(language)
-        doc = self._tokenizer_nlp(_language_code(language)).make_doc(text)
-        return tuple(
-            (k, tok.idx, tok.idx + len(tok.text)) for tok in doc for k in norm.key(tok.text)
-        )
+        spans = self._token_spans(text, _language_code(language))
+        return tuple((k, a, b) for a, b in spans for k in norm.key(text[a:b]))
 
     def entities(self, texts: Iterable[str], batch_size: int = 16) -> Iterator[tuple[Entity, ...]]:
         """Named entities of each text with the NER model (loaded on first use): only the few

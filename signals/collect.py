@@ -12,22 +12,18 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .config import Sources, SourceSpec, resolve_sources
-from .fetch import (
-    Fetcher,
-    canonicalize,
-    decode_html,
-    effective_date,
-    next_attempt,
-    parse_feed,
-    should_disable,
-)
+from .fetch import canonicalize, effective_date, next_attempt, should_disable
 from .languages import supported_language
 from .models import FetchResult, FetchStatus, ParsedEntry
 from .progress import NO_PROGRESS, Progress
 from .score import iso_week
 from .store import Store, repo
+
+if TYPE_CHECKING:
+    from .fetch import Fetcher
 
 log = logging.getLogger(__name__)
 PAGE_BATCH = 64
@@ -86,6 +82,8 @@ def _store_feed_result(
     status, reason = result.status, result.reason
     entries: list[ParsedEntry] = []
     if status is FetchStatus.OK:
+        from .fetch.feeds import parse_feed  # feedparser: only once a feed came back
+
         feed = parse_feed(result.body or b"", result.headers, result.final_url or src.url)
         if feed.problem:
             status, reason = FetchStatus.SOFT, feed.problem
@@ -152,14 +150,20 @@ def _store_feed_result(
         log.warning("source %s failed: %s", src.id, reason)
 
 
+def _fetcher(fetcher: Fetcher | Callable[[], Fetcher]) -> Fetcher:
+    return fetcher() if callable(fetcher) else fetcher
+
+
 def fetch_feeds(
     store: Store,
     cfg: Sources,
     clock: Callable[[], datetime],
-    fetcher: Fetcher,
+    fetcher: Fetcher | Callable[[], Fetcher],
     rng: random.Random | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> FetchReport:
+    """Poll the due feeds, then download pending pages. ``fetcher`` may be a function making
+    one: it is called only when there is something to fetch (an idle run imports no HTTP)."""
     rng = rng or random.Random()
     report = FetchReport()
     specs: list[SourceSpec] = resolve_sources(cfg)
@@ -171,7 +175,7 @@ def fetch_feeds(
         started = clock()
         # at most per_host_concurrency requests in flight per host; each feed stored as it comes
         with store.kept_open(), progress.task("fetch feeds", total=len(due)) as bar:
-            for i, result in fetcher.fetch_each(
+            for i, result in _fetcher(fetcher).fetch_each(
                 [(src.url, src.etag, src.last_modified) for src in due]
             ):
                 _store_feed_result(store, cfg, due[i], result, started, clock(), rng, report)
@@ -185,7 +189,10 @@ def fetch_feeds(
 
 
 def fetch_pages(
-    store: Store, fetcher: Fetcher, report: FetchReport, progress: Progress = NO_PROGRESS
+    store: Store,
+    fetcher: Fetcher | Callable[[], Fetcher],
+    report: FetchReport,
+    progress: Progress = NO_PROGRESS,
 ) -> None:
     """Download pending article pages; a failed page leaves the feed summary as the text."""
     with store.begin() as conn:
@@ -195,7 +202,7 @@ def fetch_pages(
         return
     with progress.task("fetch pages", total=total) as bar:
         while pending:
-            _store_pages(store, fetcher, pending, report)
+            _store_pages(store, _fetcher(fetcher), pending, report)
             bar.advance(len(pending))
             with store.begin() as conn:
                 pending = repo.pending_pages(conn, PAGE_BATCH)
@@ -214,6 +221,8 @@ def _store_pages(
             elif res.status is FetchStatus.OK and (res.content_type or "text/html").startswith(
                 HTML_TYPES
             ):
+                from .fetch.feeds import decode_html
+
                 html = decode_html(res.body or b"", res.content_type)
                 reason = "ok"
             else:

@@ -27,7 +27,9 @@ ID_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
+    )
 
 
 StrictModel = _Strict  # the base of every YAML schema: unknown keys are errors

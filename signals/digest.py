@@ -112,12 +112,19 @@ def _emerging(
 ) -> tuple[Background, dict[str, EmergingMap]]:
     """The window's background and every rupture's map (ruptures with evidence in it)."""
     background = Background(emerging_store.background_docs(conn, window, BACKGROUND_MAX))
+    # every rupture's evidence read once (an article is often evidence of several)
+    loaded = {
+        d.article_id: d
+        for d in emerging_store.evidence_docs(
+            conn, sorted({row for rows in window_ev.values() for row in rows})
+        )
+    }
     maps = {}
     for r in ruleset.scenarios.ruptures:
         rows = window_ev.get(r.id)
         if not rows:
             continue
-        docs = emerging_store.evidence_docs(conn, rows)
+        docs = [loaded[aid] for aid, _ in rows if aid in loaded]
         language = docs[0].language if docs else "fr"
         m = emerging_map(
             docs, background, window, watch_keys(_rupture_terms(ruleset, r.id), language), params
@@ -176,11 +183,15 @@ def build_digest(
         )
         by_id = {s.rupture_id: s for s in scores}
         background, maps = _emerging(conn, ruleset, window, window_ev, emerging)
+        ev_ids = repo.counted_week(conn, week, Polarity.EVIDENCE)
+        counter_ids = repo.counted_week(conn, week, Polarity.COUNTER)
         ruptures = []
         for score in scores:
             r = ruleset.scenarios.rupture(score.rupture_id)
-            ev = repo.counted_articles(conn, r.id, week, Polarity.EVIDENCE)
-            counter = repo.counted_articles(conn, r.id, week, Polarity.COUNTER)
+            ev = repo.counted_articles(conn, r.id, week, Polarity.EVIDENCE, ev_ids.get(r.id, []))
+            counter = repo.counted_articles(
+                conn, r.id, week, Polarity.COUNTER, counter_ids.get(r.id, [])
+            )
             announced = repo.matched_articles(conn, r.id, week, [str(ItemKind.ANNOUNCER)])
             activity: Counter[str] = Counter()
             for a in ev + counter:

@@ -26,6 +26,7 @@ Pure computation: the store gives the documents (``signals.store.emerging``).
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -169,8 +170,22 @@ class EmergingMap:
         )
 
 
+@functools.lru_cache(maxsize=200_000)
+def _word_key(word: str) -> str:
+    return strip_accents(word.lower())
+
+
+@functools.lru_cache(maxsize=8192)
 def _tokens(text: str) -> frozenset[str]:
+    """Every word of ``text``, lowercased, accents stripped (cached: an article is in the
+    background and in the evidence of several ruptures)."""
     return frozenset(_TOKEN.findall(strip_accents(text.lower())))
+
+
+@functools.lru_cache(maxsize=8192)
+def _word_forms(text: str, language: str | None) -> dict[str, str]:
+    """:func:`signals.keyness.word_forms`, once per text (read only)."""
+    return word_forms(text, language)
 
 
 def _name_tokens(name: str) -> tuple[str, ...]:
@@ -222,12 +237,12 @@ class Background:
                 {_name_tokens(m) for m in _SPEAKER.findall(d.text)}
                 | {_name_tokens(m) for m in _GREETED.findall(d.text)}
             )
-            words = frozenset(word_forms(d.text, d.language))
+            words = frozenset(_word_forms(d.text, d.language))
             self._words.append(words)
             self.df.update(words)
             self._tokens.append(_tokens(d.text))
             self._lowercase.update(
-                {strip_accents(w.lower()) for w in _TOKEN.findall(d.text) if w[:1].islower()}
+                {_word_key(w) for w in _TOKEN.findall(d.text) if w[:1].islower()}
             )
         self._name_docs: dict[tuple[str, ...], list[int]] = {}
 
@@ -237,6 +252,13 @@ class Background:
 
     def has_word(self, position: int, key: str) -> bool:
         return key in self._words[position]
+
+    def df_of(self, positions: Iterable[int]) -> Counter[str]:
+        """Document frequencies of the content words among these background articles."""
+        out: Counter[str] = Counter()
+        for p in positions:
+            out.update(self._words[p])
+        return out
 
     def name_docs(self, name: str) -> list[int]:
         """Positions of the background articles whose text contains every word of ``name``."""
@@ -345,7 +367,7 @@ def emerging_map(
     names: Counter[str] = Counter()
     tokens = []
     for i, d in enumerate(evidence):
-        for key, form in word_forms(d.text, d.language).items():
+        for key, form in _word_forms(d.text, d.language).items():
             words[key].add(i)
             forms[key][form] += 1
         names.update(set(d.entities))
@@ -373,10 +395,11 @@ def emerging_map(
         if z is not None:
             cands.append(_Candidate(name, "entity", docs, z, name_key))
     in_names = {w for c in cands for w in c.words}
+    inside_df = background.df_of(inside)
     for key, docs in words.items():
         if len(docs) < params.min_support or all(part in in_names for part in key.split("-")):
             continue
-        rest = background.df[key] - sum(background.has_word(p, key) for p in inside)
+        rest = background.df[key] - inside_df[key]
         z = keyness(len(docs), rest)
         if z is not None:
             form = min(forms[key].items(), key=lambda kv: (-kv[1], kv[0]))[0]

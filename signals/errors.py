@@ -80,3 +80,7 @@ class BlockedAddressError(FetchError):
 
 class InputError(SignalsError):
     exit_code = 2
+
+
+class Stopped(Exception):
+    """Raised inside a stage when ``should_stop`` says so; ``run_job`` turns it into a result."""

@@ -11,8 +11,12 @@ content words. Over-representation is the log-odds ratio with an informative Dir
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import math
 import re
+import runpy
+from pathlib import Path
 
 from .analyse import strip_accents
 
@@ -76,15 +80,31 @@ MIN_Z = 1.96  # a candidate's log-odds ratio must be significant at about 5 %
 
 
 @functools.cache
+def _spacy_stop_words(language: str) -> frozenset[str]:
+    """``spacy.lang.<language>.stop_words.STOP_WORDS``, read from its file: importing it as a
+    module would run ``spacy/lang/fr/__init__.py`` first, whose tokenizer exceptions cost
+    seconds of regex compilation (see :mod:`signals.tokenizer`); the file is plain data."""
+    spec = importlib.util.find_spec("spacy")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for base in locations:
+        path = Path(base) / "lang" / language / "stop_words.py"
+        if path.is_file():
+            words = runpy.run_path(str(path)).get("STOP_WORDS")
+            if isinstance(words, set | frozenset):
+                return frozenset(str(w) for w in words)
+    module = importlib.import_module(f"spacy.lang.{language}.stop_words")  # another layout
+    return frozenset(module.STOP_WORDS)
+
+
+@functools.cache
 def stopwords(language: str | None = None) -> frozenset[str]:
     """Function words of ``language`` (keys); both French and English for any other language.
-    spaCy's lists are imported on first use only."""
-    from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP
-    from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP
-
-    lists = {"fr": FR_STOP, "en": EN_STOP}
-    chosen = [lists[language]] if language in lists else [FR_STOP, EN_STOP]
-    return frozenset(strip_accents(w.lower()) for words in chosen for w in words) | _STOP_SHORT
+    spaCy's lists are read on first use only."""
+    chosen = [language] if language in ("fr", "en") else ["fr", "en"]
+    return (
+        frozenset(strip_accents(w.lower()) for lang in chosen for w in _spacy_stop_words(lang))
+        | _STOP_SHORT
+    )
 
 
 def is_content_key(key: str, language: str | None = None) -> bool:
@@ -92,14 +112,22 @@ def is_content_key(key: str, language: str | None = None) -> bool:
     return len(key) > 2 and key not in BOILERPLATE and key not in stopwords(language)
 
 
+@functools.lru_cache(maxsize=200_000)
+def _content_form(word: str, language: str | None) -> tuple[str, str] | None:
+    """(key, form) of one matched word when it is a content word (news vocabularies are small:
+    cached)."""
+    form = word.lower().strip("-")
+    key = strip_accents(form)
+    return (key, form) if is_content_key(key, language) else None
+
+
 def word_forms(text: str, language: str | None = None) -> dict[str, str]:
     """Content words of ``text``: key → the word as first written (lowercased, accents kept)."""
     out: dict[str, str] = {}
-    for m in _WORD.finditer(text):
-        form = m.group(0).lower().strip("-")
-        key = strip_accents(form)
-        if key not in out and is_content_key(key, language):
-            out[key] = form
+    for word in _WORD.findall(text):
+        found = _content_form(word, language)
+        if found is not None and found[0] not in out:
+            out[found[0]] = found[1]
     return out
 
 

@@ -23,18 +23,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import ruleset_cache
 from .analyse import Analyser
-from .collect import FetchReport, fetch_feeds
-from .config import FetchSettings, Scenarios, Sources, load_scenarios, load_sources
-from .digest import build_digest, last_complete_week
-from .errors import EmptyWeekError
-from .fetch import FEED_ACCEPT, HTML_ACCEPT, Fetcher
+from .config import Scenarios, Sources, load_scenarios, load_sources
+from .errors import EmptyWeekError, Stopped
 from .judge import JudgeModel, load_model
 from .lock import job_lock
 from .match import Ruleset, compile_ruleset
-from .models import FetchResult
 from .process import (
     LEASE,
     ProcessReport,
@@ -46,6 +43,10 @@ from .progress import NO_PROGRESS, Progress
 from .rematch import rematch
 from .settings import Settings
 from .store import Store, open_store, redact, repo
+
+if TYPE_CHECKING:
+    from .collect import FetchReport
+    from .fetch import Fetcher
 
 log = logging.getLogger(__name__)
 FETCH_LOCK = "fetch"  # the intake: fetches (and imports) exclude each other, whoever runs them
@@ -95,7 +96,10 @@ class Context:
         """One per process. Analysis is tokeniser-only; the NER model loads only when an
         article first becomes evidence (its entities are shown in the digest)."""
         if self._analyser is None:
-            self._analyser = Analyser(entities=False)
+            self._analyser = Analyser(
+                entities=False,
+                tokenizer_cache=self.settings.cache_dir or ruleset_cache.default_cache_dir(),
+            )
         return self._analyser
 
     def judge(self) -> JudgeModel:
@@ -133,11 +137,36 @@ class Context:
         self.store.dispose()
 
 
+class LazyFetcher:
+    """Makes its fetcher on first call: a run with nothing due imports no HTTP client."""
+
+    def __init__(self, make: Callable[[], Fetcher]) -> None:
+        self._make = make
+        self._made: Fetcher | None = None
+
+    def __call__(self) -> Fetcher:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def close(self) -> None:
+        if self._made is not None:
+            self._made.close()
+
+
+def _fetcher(ctx: Context) -> Fetcher:
+    from .fetch import Fetcher
+
+    return Fetcher(ctx.sources.fetch)
+
+
 def fetch(
-    ctx: Context, fetcher: Fetcher | None = None, progress: Progress | None = None
+    ctx: Context, fetcher: Fetcher | LazyFetcher | None = None, progress: Progress | None = None
 ) -> FetchReport:
+    from .collect import fetch_feeds  # feeds, pages: httpx and feedparser only when due
+
     own = fetcher is None
-    fetcher = fetcher or Fetcher(ctx.sources.fetch)
+    fetcher = fetcher or LazyFetcher(lambda: _fetcher(ctx))
     try:
         return fetch_feeds(
             ctx.store, ctx.sources, ctx.settings.clock, fetcher, progress=progress or ctx.progress
@@ -173,6 +202,8 @@ def process(
 def digest(ctx: Context, week: str | None = None, progress: Progress | None = None) -> list[Path]:
     """Write the week's digest. A week with no article analysed raises ``EmptyWeekError`` and
     writes nothing (an existing digest of that week is kept)."""
+    from .digest import build_digest, last_complete_week
+
     now = ctx.settings.clock()
     week = week or last_complete_week(now)
     with ctx.store.engine.connect() as conn:
@@ -261,38 +292,10 @@ class JobResult:
         return out
 
 
-class Stopped(Exception):
-    """Raised inside a stage when ``should_stop`` says so; ``run_job`` turns it into a result."""
+def _stoppable(ctx: Context, should_stop: ShouldStop) -> Fetcher:
+    from .fetch.stoppable import StoppableFetcher
 
-
-class StoppableFetcher(Fetcher):
-    """Refuses to start new feed fetches or page batches once ``should_stop`` says so; the
-    fetches in flight finish and are stored normally (each feed in its own transaction)."""
-
-    def __init__(self, settings: FetchSettings, should_stop: ShouldStop) -> None:
-        super().__init__(settings)
-        self._should_stop = should_stop
-        self._pages = 0
-
-    def fetch(
-        self,
-        url: str,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        accept: str = FEED_ACCEPT,
-    ) -> FetchResult:
-        if self._should_stop() and not self._pages:
-            raise Stopped("stopping: feed not fetched")
-        return super().fetch(url, etag, last_modified, accept)
-
-    def fetch_many(self, urls: list[str], accept: str = HTML_ACCEPT) -> dict[str, FetchResult]:
-        if self._should_stop():
-            raise Stopped("stopping: pages not fetched")
-        self._pages += 1  # a page batch, once started, is finished
-        try:
-            return super().fetch_many(urls, accept)
-        finally:
-            self._pages -= 1
+    return StoppableFetcher(ctx.sources.fetch, should_stop)
 
 
 def never() -> bool:
@@ -306,7 +309,7 @@ def run_job(ctx: Context, job: Job, should_stop: ShouldStop = never) -> JobResul
     result = JobResult(job)
     if job.kind.fetches:
         with job_lock(ctx.store, FETCH_LOCK, wait=job.lock_wait, should_stop=should_stop):
-            fetcher = StoppableFetcher(ctx.sources.fetch, should_stop)
+            fetcher = LazyFetcher(lambda: _stoppable(ctx, should_stop))
             try:
                 result.fetched = fetch(ctx, fetcher)
             except Stopped:

@@ -31,8 +31,8 @@ from .rematch_plan import (
     META_KEY_INDEX,
     Applied,
     Plan,
-    lookup_keys,
     key_spaces,
+    lookup_keys,
     plan,
     scored_with,
 )

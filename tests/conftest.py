@@ -119,3 +119,24 @@ def demo_db(demo_db_file: Path, tmp_path: Path) -> str:
     copy = tmp_path / "demo.db"
     shutil.copyfile(demo_db_file, copy)
     return f"sqlite:///{copy}"
+
+
+def python_lines(code: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    """The stdout lines of ``python -c code args`` in a fresh process on this checkout (what
+    a start-up imports is only seen from a new interpreter)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO,
+        env={
+            "PYTHONPATH": str(REPO),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **(env or {}),
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.splitlines()

@@ -64,3 +64,16 @@ def test_analyse_many_keeps_order_across_languages() -> None:
     docs = list(ANALYSER.analyse_many(items, batch_size=2))
     assert [d.language for d in docs] == ["de", "fr", "it", "es", "de"]
     assert [d.sentences[0].text for d in docs] == [t for t, _ in items]
+
+
+def test_strip_accents_drops_exactly_the_combining_marks_of_nfkd() -> None:
+    """Over every code point: the translate table gives what filtering NFKD by
+    ``unicodedata.combining`` gives (the keys of a stored analysis stay the same)."""
+    import unicodedata
+
+    from signals.analyse import strip_accents
+
+    every = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
+    nfkd = unicodedata.normalize("NFKD", every)
+    assert strip_accents(every) == "".join(c for c in nfkd if not unicodedata.combining(c))
+    assert strip_accents("Élisabeth Borne, ubérisation, ﬁn") == "Elisabeth Borne, uberisation, fin"

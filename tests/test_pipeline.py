@@ -28,6 +28,8 @@ from signals.settings import Settings
 from signals.store import repo
 from signals.store import schema as t
 
+from .conftest import python_lines
+
 NOW = datetime(2022, 3, 9, 12, tzinfo=UTC)
 SCENARIOS = """\
 ruptures:
@@ -321,3 +323,71 @@ def test_sigterm_ends_a_cli_process_job_between_batches(tmp_path: Path) -> None:
     assert "stopped: SIGTERM received" in err.decode()
     assert _no_lock_left(ctx)
     ctx.close()
+
+
+#: What an idle run (nothing due, nothing pending) must not import: the NLP, HTTP, feed
+#: parsing, extraction, reports, progress bars, migrations, near-duplicate hashing.
+HEAVY = (
+    "spacy",
+    "httpx",
+    "feedparser",
+    "trafilatura",
+    "sklearn",
+    "jinja2",
+    "rich",
+    "alembic",
+    "datasketch",
+    "numpy",
+    "scipy",
+    "sqlalchemy.dialects.postgresql",
+)
+
+
+def test_an_idle_run_imports_none_of_the_heavy_libraries(tmp_path: Path) -> None:
+    """A first ``run`` fetches and analyses one item (and caches the compiled ruleset); the
+    same ``run`` again, nothing due and nothing pending, in a fresh process as cron starts it:
+    none of ``HEAVY`` is in ``sys.modules`` at its end."""
+    code = (
+        "import json, runpy, sys\n"
+        f"sys.argv = ['signals', *json.loads(sys.argv[1])]\n"
+        "try:\n"
+        "    runpy.run_module('signals', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
+    )
+    env = {"SIGNALS_CACHE_DIR": str(tmp_path / "cache")}
+
+    def router(_path: str, _headers: dict[str, str]) -> Response:
+        return Response(200, RSS.encode(), {"Content-Type": "application/rss+xml"})
+
+    with serve(router) as srv:
+        s = _settings(
+            tmp_path,
+            'defaults: {fetch_pages: false, language: fr}\nfetch: {allow_networks: ["127.0.0.0/8"]}\n'
+            f"sources:\n  - {{id: f, name: F, url: '{srv.base_url}/f.xml'}}\n",
+        )
+        args = [
+            "--db",
+            s.db_url,
+            "--sources",
+            str(s.sources_path),
+            "--scenarios",
+            str(s.scenarios_path),
+            "--reports",
+            str(s.reports_dir),
+            "--now",
+            NOW.isoformat(),
+            "run",
+        ]
+
+        def run() -> tuple[list[str], str]:
+            *summary, imported = python_lines(code, json.dumps(args), env=env)
+            return json.loads(imported), "\n".join(summary)
+
+        first, first_summary = run()
+        assert "fetch: 1 due, 1 ok" in first_summary and "process: 1 analysed" in first_summary
+        assert "httpx" in first and "spacy" in first  # the check sees what a run imports
+        idle, idle_summary = run()
+    assert "fetch: 0 due" in idle_summary and "process: 0 analysed" in idle_summary
+    assert idle == []

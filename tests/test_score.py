@@ -493,3 +493,33 @@ def test_score_week_rejects_bad_input() -> None:
 
 def test_score_week_empty() -> None:
     assert score_week(build({}), WEEK, []) == []
+
+
+def test_the_tails_use_the_same_terms_as_the_binomial_pmf() -> None:
+    """``_log_tails`` reads lgamma from a table: bit for bit what summing ``_log_binom_pmf``
+    terms gives, over a thousand random counts."""
+    import math
+    import random
+
+    from signals import score
+
+    def by_pmf(e: int, n: int, e0: int, n0: int) -> tuple[float, float]:
+        k = e + e0
+        if k == 0 or n == 0 or n0 == 0:
+            return 0.0, 0.0
+        lp, lq = math.log(n) - math.log(n + n0), math.log(n0) - math.log(n + n0)
+        terms = [score._log_binom_pmf(i, k, lp, lq) for i in range(k + 1)]
+        total = score._log_sum_exp(terms)
+        gain = score._log_sum_exp(terms[e:]) - total
+        fade = score._log_sum_exp(terms[: e + 1]) - total
+        return min(gain, 0.0), min(fade, 0.0)
+
+    rng = random.Random(8)
+    for _ in range(1000):
+        args = (
+            rng.randrange(300),
+            rng.randrange(1, 10**5),
+            rng.randrange(300),
+            rng.randrange(10**6),
+        )
+        assert score._log_tails(*args) == by_pmf(*args), args

@@ -71,21 +71,24 @@ def evidence_docs(conn: Connection, rows: Sequence[tuple[int, str]]) -> list[Evi
 
 def background_docs(conn: Connection, weeks: Sequence[str], limit: int) -> list[BackgroundDoc]:
     """Articles analysed in ``weeks`` (copies collapsed), every k-th by id when more than
-    ``limit``, each with its first source."""
+    ``limit``, each with its first source.
+
+    The ids are read unordered and sorted here: ordered by id, SQLite read them through
+    ``ix_articles_state`` (every analysed article of the history, 0.6 s on 1M articles) instead
+    of ``ix_articles_week_state`` (the window's, 0.08 s); sources are read for the sample only."""
     a, links = t.articles, t.article_sources
-    source = (
-        select(func.min(links.c.source_id))
-        .where(links.c.article_id == a.c.id)
-        .scalar_subquery()
-        .label("source")
-    )
-    q = (
-        select(a.c.id, source)
-        .where(a.c.week.in_(list(weeks)), a.c.state == "done", a.c.dup_of.is_(None))
-        .order_by(a.c.id)
-    )
-    rows = [(int(i), str(s or "")) for i, s in conn.execute(q).all()]
-    step = -(-len(rows) // limit) if limit > 0 and len(rows) > limit else 1
-    rows = rows[::step]
-    texts = _texts(conn, [i for i, _ in rows])
+    q = select(a.c.id).where(a.c.week.in_(list(weeks)), a.c.state == "done", a.c.dup_of.is_(None))
+    ids = sorted(int(i) for i in conn.execute(q).scalars())
+    step = -(-len(ids) // limit) if limit > 0 and len(ids) > limit else 1
+    ids = ids[::step]
+    sources: dict[int, str] = {}
+    for i in range(0, len(ids), _CHUNK):
+        sq = (
+            select(links.c.article_id, func.min(links.c.source_id))
+            .where(links.c.article_id.in_(ids[i : i + _CHUNK]))
+            .group_by(links.c.article_id)
+        )
+        sources.update((int(aid), str(src or "")) for aid, src in conn.execute(sq).all())
+    rows = [(i, sources.get(i, "")) for i in ids]
+    texts = _texts(conn, ids)
     return [BackgroundDoc(i, texts[i][1], texts[i][0], s) for i, s in rows if i in texts]
