@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from signals.cli import cli
+from signals.store.migrate import HEAD
 from signals.scheduler import Service
 from signals.settings import Settings
 
@@ -99,9 +100,9 @@ def test_writing_commands_create_the_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new' / 's.db'}"
     assert invoke("--db", url, "db", "upgrade") == (
         0,
-        f"db: {url} upgraded from none to 0005 (head)\n",
+        f"db: {url} upgraded from none to {HEAD} (head)\n",
     )
-    assert invoke("--db", url, "db", "current") == (0, "0005 (head)\n")
+    assert invoke("--db", url, "db", "current") == (0, f"{HEAD} (head)\n")
     url2 = f"sqlite:///{tmp_path / 'new2' / 's.db'}"
     code, out = invoke("--db", url2, "--scenarios", str(REPO / "scenarios.yaml"), "process")
     assert code == 0 and "process: 0 analysed" in out
