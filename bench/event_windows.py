@@ -2,7 +2,7 @@
 weekly statuses over the French TV news 2013-2022 (no look-ahead: each week is scored as the
 digest would have scored it that week, from the weeks before it only).
 
-    .venv/bin/python bench/event_windows.py --cache /tmp/tv-keys.pkl [--window 1 4] [--baseline 8]
+    .venv/bin/python bench/event_windows.py --cache /tmp/tv-keys.pkl [--window 1 4] [--baseline 8 52]
 
 The first run analyses the 175k reports (tokeniser + stemmer only) and caches the sentence keys;
 later runs re-match and re-judge from the cache, so comparing YAML edits, judge models and
@@ -16,6 +16,7 @@ with ``signals backtest --events``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import lzma
 import os
@@ -82,8 +83,9 @@ def main() -> None:
     ap.add_argument(
         "--sentence-hits", action="store_true", help="count every sentence hit (no judge)"
     )
-    ap.add_argument("--window", type=int, nargs="+", default=[1, 4])
-    ap.add_argument("--baseline", type=int, nargs="+", default=[8])
+    defaults = ScoreParams()
+    ap.add_argument("--window", type=int, nargs="+", default=[defaults.window_weeks])
+    ap.add_argument("--baseline", type=int, nargs="+", default=[defaults.baseline_weeks])
     ap.add_argument("--json", type=Path, default=None, help="write the per-event table here")
     args = ap.parse_args()
     docs = analysed(args.cache, args.limit)
@@ -127,7 +129,7 @@ def main() -> None:
     results = []
     for window in args.window:
         for baseline in args.baseline:
-            params = ScoreParams(baseline_weeks=baseline, window_weeks=window)
+            params = dataclasses.replace(defaults, baseline_weeks=baseline, window_weeks=window)
             alarms: dict[str, set[str]] = defaultdict(set)
             scored = weeks[baseline + window :]
             for w in scored:

@@ -1082,6 +1082,13 @@ def eval_(
 )
 @click.option("--skip-invalid", is_flag=True, help=SKIP_INVALID_HELP)
 @click.option(
+    "--counter-target-precision",
+    type=click.FloatRange(0.05, 1.0),
+    default=0.6,
+    show_default=True,
+    help="The same for the counter-evidence model's threshold.",
+)
+@click.option(
     "--title-words/--no-title-words",
     default=True,
     show_default=True,
@@ -1095,6 +1102,7 @@ def train(
     target_precision: float,
     output: Path,
     skip_invalid: bool,
+    counter_target_precision: float,
     title_words: bool,
 ) -> None:
     """Fit the article-level judge (logistic regression) on labelled articles; write it as JSON.
@@ -1124,6 +1132,7 @@ def train(
     model = fit(
         rows,
         target_precision,
+        counter_target_precision,
         source=", ".join(p.name for p in labels) + f" [{split}]",
         labels_sha256=digest,
         title_words=title_words,

@@ -29,7 +29,9 @@ Status, first rule that applies:
    Evidence counts only articles the article-level judge accepted (see ``judge.py``).
    With ``window_weeks > 1``, ``E`` and ``N`` sum the window of weeks ending at *w* and the
    baseline is the ``baseline_weeks`` before the window.
-2. ``gaining``: ``E >= min_evidence``, rate above baseline and ``q_gain < alpha``.
+2. ``gaining``: ``E >= min_evidence``, rate above baseline and the rupture's own one-sided
+   ``p_gain < gain_p`` (a screening threshold, uncorrected: the digest is there to surface weak
+   signals; the confidence, from the corrected ``q``, says how strong each one is).
 3. ``fading``: rate below baseline, ``q_fade < alpha`` and ``E0 >= min_evidence``.
 4. ``quiet``: ``E == 0`` and ``E0 == 0``, or ``E + E0 < min_evidence`` (too little to say).
 5. ``steady``: everything else.
@@ -96,9 +98,10 @@ class InvalidWeekError(InputError, ValueError):
 
 @dataclass(frozen=True)
 class ScoreParams:
-    baseline_weeks: int = 8
-    min_evidence: int = 3  # fewer evidence articles can never be "gaining"
-    alpha: float = 0.05  # after correction
+    baseline_weeks: int = 52
+    min_evidence: int = 2  # fewer evidence articles can never be "gaining"
+    alpha: float = 0.05  # after correction: "fading", and the confidence of every status
+    gain_p: float = 0.1  # the rupture's own one-sided p under which a rise is "gaining"
     history_weeks: int = 12  # sparkline length
     window_weeks: int = 1  # weeks summed into the tested window (ending with the digest week)
     min_history_weeks: int = 8  # analysed weeks needed before a rupture can be called "new"
@@ -113,6 +116,8 @@ class ScoreParams:
             raise ValueError("min_evidence must be >= 0")
         if not 0.0 < self.alpha < 1.0:
             raise ValueError("alpha must be in (0, 1)")
+        if not 0.0 < self.gain_p < 1.0:
+            raise ValueError("gain_p must be in (0, 1)")
         if self.history_weeks < 1:
             raise ValueError("history_weeks must be >= 1")
 
@@ -298,7 +303,6 @@ def _weeks_between(start: str, end: str) -> int:
 
 def _status(
     raw: _Raw,
-    q_gain: float,
     q_fade: float,
     first: str | None,
     week: str,
@@ -310,7 +314,11 @@ def _status(
     )
     if raw.e >= params.min_new_evidence and enough_history and (first is None or first >= week):
         return "new"
-    if raw.e >= params.min_evidence and raw.direction == "up" and q_gain < params.alpha:
+    if (
+        raw.e >= params.min_evidence
+        and raw.direction == "up"
+        and math.exp(raw.log_gain) < params.gain_p
+    ):
         return "gaining"
     if raw.direction == "down" and q_fade < params.alpha and raw.e0 >= params.min_evidence:
         return "fading"
@@ -413,7 +421,7 @@ def score_week(
         first = _first_week(counts, raw.rid)
         if first is not None and params.window_weeks > 1 and first >= window[0]:
             first = week  # first evidence inside the window: new this week
-        status = _status(raw, q_gain, q_fade, first, week, params, counts.history_start)
+        status = _status(raw, q_fade, first, week, params, counts.history_start)
         ev = counts.evidence.get(raw.rid, {})
         out.append(
             RuptureScore(

@@ -5,7 +5,8 @@ polarity) with a sentence hit, in the rupture(s) each record was judged for. The
 the label says the same polarity. One L2-regularised logistic regression per polarity over the
 :data:`signals.judge.FEATURES` plus one bias per rupture (shrunk towards 0 by the penalty, so a
 rupture with few labels keeps the shared weights). The threshold is chosen on 5-fold
-out-of-fold probabilities: the lowest one whose precision reaches ``target_precision``, else
+out-of-fold probabilities: the lowest one whose precision reaches ``target_precision`` (for
+counter-evidence ``counter_target_precision``, by default the same), else
 the one with the best F1. The result is a small JSON file that can be read and reviewed.
 """
 
@@ -104,6 +105,7 @@ def _threshold(
 def fit(
     rows: Sequence[Row],
     target_precision: float = 0.8,
+    counter_target_precision: float | None = None,
     c: float = 1.0,
     seed: int = 0,
     source: str = "",
@@ -144,7 +146,12 @@ def fit(
         lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
         folds = StratifiedKFold(n_splits=min(5, positives), shuffle=True, random_state=seed)
         probs = cross_val_predict(lr, x, y, cv=folds, method="predict_proba")[:, 1]
-        threshold, stats = _threshold(list(probs), y, target_precision)
+        wanted = (
+            counter_target_precision
+            if pol is Polarity.COUNTER and counter_target_precision is not None
+            else target_precision
+        )
+        threshold, stats = _threshold(list(probs), y, wanted)
         lr.fit(x, y)
         names = vectorizer.get_feature_names_out()
         coef = {
@@ -169,6 +176,7 @@ def fit(
         "labels": source,
         "labels_sha256": labels_sha256,
         "target_precision": target_precision,
+        "counter_target_precision": counter_target_precision or target_precision,
         "C": c,
         "title_words": title_words,
         "training": report,

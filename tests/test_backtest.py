@@ -218,7 +218,7 @@ def test_periods() -> None:
     assert weeks_between(date(2024, 12, 30), date(2025, 1, 12)) == ["2025-W01", "2025-W02"]
     start, end = import_period(date(2025, 3, 5), date(2025, 3, 5))
     assert (start.isoformat(), end.isoformat()) == (
-        "2024-12-16T00:00:00+00:00",
+        "2024-03-04T00:00:00+00:00",  # the 52 baseline weeks before 2025-W10
         "2025-03-10T00:00:00+00:00",
     )
     with pytest.raises(ValueError):

@@ -30,6 +30,7 @@ from signals.report import (
 )
 from signals.report.render import md_escape, sparkline, summary_text
 from signals.score import (
+    ScoreParams,
     WeeklyCounts,
     momentum_order,
     previous_weeks,
@@ -105,8 +106,12 @@ def article(i: int, text: str | None = None, url: str | None = None) -> DigestAr
     )
 
 
+#: The fixture's shapes are written for an 8-week baseline (``BASE``).
+PARAMS = ScoreParams(baseline_weeks=8, min_evidence=3)
+
+
 def make_digest(payload: str | None = None, articles: int = 3) -> Digest:
-    scores = score_week(make_counts(), WEEK, RUPTURE_IDS)
+    scores = score_week(make_counts(), WEEK, RUPTURE_IDS, PARAMS)
     ruptures = []
     for s in scores:
         text = payload
@@ -147,6 +152,7 @@ def make_digest(payload: str | None = None, articles: int = 3) -> Digest:
         articles_analysed=1000,
         sources_active=42,
         ruptures=tuple(ruptures),
+        params=PARAMS,
     )
 
 

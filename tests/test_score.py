@@ -22,9 +22,20 @@ from signals.score import (
     iso_week,
     momentum_order,
     previous_weeks,
-    score_week,
     week_bounds,
 )
+from signals.score import score_week as _score_week
+
+#: The constructed cases below are written for an 8-week baseline and 3 articles for "gaining"
+#: (the machinery); the shipped defaults (52 weeks, 2 articles) are checked on their own.
+P8 = ScoreParams(baseline_weeks=8, min_evidence=3)
+
+
+def score_week(
+    counts: WeeklyCounts, week: str, ids: list[str], params: ScoreParams = P8
+) -> list[RuptureScore]:
+    return _score_week(counts, week, ids, params)
+
 
 # --------------------------------------------------------------------------- exact test
 
@@ -348,17 +359,23 @@ def test_few_articles_can_never_be_gaining() -> None:
     # two articles out of nowhere are very surprising, but below min_evidence
     counts = build({"r": {BASE[0]: 1, WEEK: 2}}, analysed=dict.fromkeys(HIST, 10_000))
     counts = dataclasses.replace(counts, first_evidence_week={"r": BASE[0]})
-    (s,) = score_week(counts, WEEK, ["r"], ScoreParams(min_evidence=3, alpha=0.5))
+    (s,) = score_week(
+        counts, WEEK, ["r"], dataclasses.replace(P8, min_evidence=3, alpha=0.5, gain_p=0.5)
+    )
     assert s.direction == "up"
     assert s.q_value < 0.5
     assert s.status == "steady"
-    (s,) = score_week(counts, WEEK, ["r"], ScoreParams(min_evidence=2, alpha=0.5))
+    (s,) = score_week(
+        counts, WEEK, ["r"], dataclasses.replace(P8, min_evidence=2, alpha=0.5, gain_p=0.5)
+    )
     assert s.status == "gaining"
 
 
 def test_fading_needs_baseline_evidence() -> None:
     counts = build({"r": {BASE[0]: 2, WEEK: 0}})
-    (s,) = score_week(counts, WEEK, ["r"], ScoreParams(min_evidence=3, alpha=0.99))
+    (s,) = score_week(
+        counts, WEEK, ["r"], dataclasses.replace(P8, min_evidence=3, alpha=0.99, gain_p=0.99)
+    )
     assert s.direction == "down"
     assert s.status == "quiet"
 
@@ -407,18 +424,29 @@ def test_a_four_week_window_sums_what_one_week_cannot_show() -> None:
 def test_multiple_testing_correction_changes_the_verdict() -> None:
     # 7 this week against 16 over the 8 previous weeks: one-sided p about 0.010
     evidence = {"r": per_week(2, 7)}
-    alone = score_week(build(evidence), WEEK, ["r"])[0]
+    one_source = {"r": {WEEK: 1}}
+    alone = score_week(build(evidence, sources=one_source), WEEK, ["r"])[0]
     assert alone.p_value == pytest.approx(0.01022, rel=1e-3)
     assert alone.q_value == pytest.approx(2 * alone.p_value)  # both directions are tested
-    assert alone.status == "gaining"
+    assert alone.status == "gaining" and alone.confidence == "medium"  # q 0.02 < alpha
 
     others = [f"other-{i:02d}" for i in range(18)]
-    with_others = by_id(score_week(build(evidence), WEEK, ["r", *others]))
+    with_others = by_id(score_week(build(evidence, sources=one_source), WEEK, ["r", *others]))
     r = with_others["r"]
     assert r.p_value == alone.p_value  # the raw test does not change
     assert r.q_value == pytest.approx(38 * r.p_value)  # BH over 2 x 19 tests
-    assert r.status == "steady"
+    # the screening status reads the rupture's own p; the correction lowers the confidence
+    assert r.status == "gaining" and r.confidence == "low"
     assert r.momentum == alone.momentum
+
+
+def test_gaining_needs_the_rupture_s_own_p_under_gain_p() -> None:
+    evidence = {"r": per_week(2, 7)}  # p about 0.010
+    assert score_week(build(evidence), WEEK, ["r"], P8)[0].status == "gaining"
+    strict = dataclasses.replace(P8, gain_p=0.005)
+    assert score_week(build(evidence), WEEK, ["r"], strict)[0].status == "steady"
+    with pytest.raises(ValueError, match="gain_p"):
+        ScoreParams(gain_p=1.0)
 
 
 def test_q_values_never_below_p_values() -> None:
@@ -523,3 +551,15 @@ def test_the_tails_use_the_same_terms_as_the_binomial_pmf() -> None:
             rng.randrange(10**6),
         )
         assert score._log_tails(*args) == by_pmf(*args), args
+
+
+def test_the_shipped_defaults_are_a_weekly_test_against_a_year() -> None:
+    p = ScoreParams()
+    assert (p.window_weeks, p.baseline_weeks, p.min_evidence, p.gain_p) == (1, 52, 2, 0.1)
+    # 3 articles this week against 1 a month over the year before: gaining at 52 weeks
+    weeks = previous_weeks(WEEK, 52)
+    evidence = {w: 1 for w in weeks[::4]} | {WEEK: 3}
+    counts = build({"r": evidence}, analysed=dict.fromkeys([*weeks, WEEK], N))
+    (s,) = _score_week(counts, WEEK, ["r"])
+    assert (s.baseline_evidence, s.baseline_analysed) == (13, 52 * N)
+    assert s.status == "gaining" and s.p_value < 0.1

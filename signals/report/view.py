@@ -183,7 +183,12 @@ def method_text(d: Digest) -> tuple[str, ...]:
     return (
         "Evidence: distinct articles (near-duplicates collapsed) matching a rupture's signals "
         "to watch, early signs or timeline milestones; rate = evidence / articles analysed "
-        f"that week. Baseline: the same over the previous {p.baseline_weeks} weeks.",
+        + (
+            "that week"
+            if p.window_weeks == 1
+            else f"in the {p.window_weeks} weeks ending with this one"
+        )
+        + f". Baseline: the same over the previous {p.baseline_weeks} weeks.",
         "Test: conditional exact binomial test of two Poisson rates (given the evidence in the "
         "whole window, how surprising is the share falling in this week), one-sided in the "
         "direction observed. Correction: Benjamini–Hochberg false discovery rate over both "
@@ -192,7 +197,8 @@ def method_text(d: Digest) -> tuple[str, ...]:
         f"with each), minus those an analyst marked wrong, plus those an analyst confirmed. "
         f"Status: new on a rupture's first-ever week with evidence, with at least "
         f"{p.min_new_evidence} articles and {p.min_history_weeks} weeks of history; gaining with at least "
-        f"{p.min_evidence} articles, a rate above baseline and q under {p.alpha:g}; fading with a "
+        f"{p.min_evidence} articles, a rate above baseline and the rupture's own p under "
+        f"{p.gain_p:g} (a screening threshold: the confidence, from q, says how strong); fading with a "
         f"rate below baseline, q under {p.alpha:g} and at least {p.min_evidence} baseline "
         f"articles; quiet with fewer than {p.min_evidence} articles in the whole window; "
         "steady otherwise.",
