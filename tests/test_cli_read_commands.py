@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from signals.cli import cli
-from signals.store.migrate import HEAD
 from signals.scheduler import Service
 from signals.settings import Settings
+from signals.store.migrate import HEAD
 
 from .conftest import PG_URL, REPO
 
