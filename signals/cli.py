@@ -1089,6 +1089,12 @@ def eval_(
     help="The same for the counter-evidence model's threshold.",
 )
 @click.option(
+    "--rupture-thresholds/--shared-threshold",
+    default=False,
+    show_default=True,
+    help="Give each rupture with enough labels its own threshold (chosen the same way).",
+)
+@click.option(
     "--title-words/--no-title-words",
     default=True,
     show_default=True,
@@ -1103,6 +1109,7 @@ def train(
     output: Path,
     skip_invalid: bool,
     counter_target_precision: float,
+    rupture_thresholds: bool,
     title_words: bool,
 ) -> None:
     """Fit the article-level judge (logistic regression) on labelled articles; write it as JSON.
@@ -1136,6 +1143,7 @@ def train(
         source=", ".join(p.name for p in labels) + f" [{split}]",
         labels_sha256=digest,
         title_words=title_words,
+        rupture_thresholds=rupture_thresholds,
     )
     try:
         output.write_text(

@@ -28,6 +28,9 @@ from .models import Polarity
 
 MIN_POSITIVES = 5
 MIN_WORD_WEIGHT = 0.02
+#: A rupture gets its own threshold (``rupture_thresholds``) with this many positive and negative
+#: candidates of the polarity; the others keep the shared one.
+MIN_RUPTURE_LABELS = 10
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ def fit(
     source: str = "",
     labels_sha256: str | None = None,
     title_words: bool = True,
+    rupture_thresholds: bool = False,
 ) -> JudgeModel:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -152,6 +156,15 @@ def fit(
             else target_precision
         )
         threshold, stats = _threshold(list(probs), y, wanted)
+        per_rupture: dict[str, float] = {}
+        if rupture_thresholds:
+            for rid in sorted({r.rupture_id for r in sub}):
+                idx = [i for i, r in enumerate(sub) if r.rupture_id == rid]
+                pos = sum(y[i] for i in idx)
+                if pos >= MIN_RUPTURE_LABELS and len(idx) - pos >= MIN_RUPTURE_LABELS:
+                    per_rupture[rid] = _threshold(
+                        [probs[i] for i in idx], [y[i] for i in idx], wanted
+                    )[0]
         lr.fit(x, y)
         names = vectorizer.get_feature_names_out()
         coef = {
@@ -162,7 +175,7 @@ def fit(
         out[str(pol)] = {
             "intercept": round(float(lr.intercept_[0]), 4),
             "threshold": threshold,
-            "rupture_thresholds": {},
+            "rupture_thresholds": per_rupture,
             "coef": coef,
         }
         report[str(pol)] = {
@@ -179,6 +192,7 @@ def fit(
         "counter_target_precision": counter_target_precision or target_precision,
         "C": c,
         "title_words": title_words,
+        "rupture_thresholds": rupture_thresholds,
         "training": report,
     }
     return model_from_json(out, "signals train")

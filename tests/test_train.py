@@ -41,3 +41,11 @@ def test_without_headline_words_the_model_has_none() -> None:
     model = fit(_rows(), target_precision=0.8, title_words=False)
     assert not any(k.startswith("title:") for m in model.models.values() for k in m.coef)
     assert model.meta["title_words"] is False
+
+
+def test_ruptures_with_enough_labels_get_their_own_threshold() -> None:
+    rows = _rows(200)
+    model = fit(rows, target_precision=0.8, rupture_thresholds=True)
+    assert set(model.models[Polarity.EVIDENCE].rupture_thresholds) == {"apres-chute-reseaux"}
+    shared = fit(rows, target_precision=0.8)
+    assert shared.models[Polarity.EVIDENCE].rupture_thresholds == {}
