@@ -8,7 +8,8 @@ The first run analyses the 175k reports (tokeniser + stemmer only) and caches th
 later runs re-match and re-judge from the cache, so comparing YAML edits, judge models and
 scoring parameters takes a minute. Events: bench/events.yaml. A rupture-week is an *alarm*
 when its status is `gaining` or `new`; an event window is *hit* when at least one of its weeks
-is an alarm; the false-alarm rate is the share of the rupture-weeks outside every window of
+is an alarm (for a `polarity: counter` window: a week its counter-evidence rose,
+``counter_rising``); the false-alarm rate is the share of the rupture-weeks outside every window of
 that rupture (and at least 4 weeks away from one) that are alarms (``signals.events``, shared
 with ``signals backtest --events``).
 """
@@ -131,12 +132,17 @@ def main() -> None:
         for baseline in args.baseline:
             params = dataclasses.replace(defaults, baseline_weeks=baseline, window_weeks=window)
             alarms: dict[str, set[str]] = defaultdict(set)
+            counter_alarms: dict[str, set[str]] = defaultdict(set)
             scored = weeks[baseline + window :]
             for w in scored:
                 for s in score_week(counts, w, rupture_ids, params):
                     if s.status in ALARMS:
                         alarms[s.rupture_id].add(w)
-            rep = evaluate_events(events, alarms, weeks, scored, rupture_ids, window)
+                    if s.counter_rising:
+                        counter_alarms[s.rupture_id].add(w)
+            rep = evaluate_events(
+                events, alarms, weeks, scored, rupture_ids, window, counter_alarms
+            )
             table = [
                 {
                     "rupture": r.event.rupture,
@@ -145,15 +151,27 @@ def main() -> None:
                     "what": r.event.what,
                     "weeks": list(r.weeks),
                     "hit_weeks": list(r.hit_weeks),
+                    "polarity": r.event.polarity,
                     "evidence": [ev[r.event.rupture].get(w, 0) for w in r.weeks],
+                    "counter": [co[r.event.rupture].get(w, 0) for w in r.weeks],
                 }
                 for r in rep.results
             ]
             print(f"\nwindow {window} week(s), baseline {baseline} weeks: {rep.summary()}")
+            rising = sum(len(v) for v in counter_alarms.values())
+            total = len(scored) * len(rupture_ids)
+            print(
+                f"counter-evidence rising in {rising}/{total} rupture-weeks ({rising / total:.1%})"
+            )
             for t in table:
                 print(
                     f"  {'HIT ' if t['hit_weeks'] else 'miss'} {t['rupture']:<26} {t['from']}..{t['to']} "
-                    f"evidence/week {t['evidence']}  {t['what']}"
+                    + (
+                        f"counter/week {t['counter']}  "
+                        if t["polarity"] == "counter"
+                        else f"evidence/week {t['evidence']}  "
+                    )
+                    + t["what"]
                 )
             results.append(
                 {

@@ -66,6 +66,11 @@ class RuptureHistory:
     def alarms(self) -> set[str]:
         return {s.week for s in self.scores if s.status in ALARMS}
 
+    @property
+    def counter_alarms(self) -> set[str]:
+        """The weeks its counter-evidence rose (``RuptureScore.counter_rising``)."""
+        return {s.week for s in self.scores if s.counter_rising}
+
 
 @dataclass(frozen=True)
 class Backtest:
@@ -80,6 +85,10 @@ class Backtest:
     @property
     def alarms(self) -> dict[str, set[str]]:
         return {r.id: r.alarms for r in self.ruptures}
+
+    @property
+    def counter_alarms(self) -> dict[str, set[str]]:
+        return {r.id: r.counter_alarms for r in self.ruptures}
 
 
 def weeks_between(start: date, end: date) -> list[str]:

@@ -532,7 +532,15 @@ def backtest(
     for p in paths:
         _say(f"wrote {p}")
     if events is not None:
-        er = evaluate_events(events, bt.alarms, bt.weeks, bt.weeks, ids, bt.params.window_weeks)
+        er = evaluate_events(
+            events,
+            bt.alarms,
+            bt.weeks,
+            bt.weeks,
+            ids,
+            bt.params.window_weeks,
+            bt.counter_alarms,
+        )
         click.echo(er.summary())
         for res in er.results:
             ev = res.event

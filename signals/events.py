@@ -31,6 +31,7 @@ class EventWindow:
     start: date
     end: date  # inclusive
     what: str = ""
+    polarity: str = "evidence"  # "counter": hit when the counter-evidence rises, not the evidence
 
     @property
     def weeks(self) -> list[str]:
@@ -89,7 +90,8 @@ def _date(value: Any, where: str) -> date:
 
 
 def load_events(path: Path, rupture_ids: Set[str] | None = None) -> list[EventWindow]:
-    """The windows of an events file: a YAML list of ``{rupture, from, to, what}``."""
+    """The windows of an events file: a YAML list of ``{rupture, from, to, what, polarity}``
+    (``polarity``: ``evidence``, the default, or ``counter``)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -109,7 +111,10 @@ def load_events(path: Path, rupture_ids: Set[str] | None = None) -> list[EventWi
         start, end = _date(e["from"], where), _date(e["to"], where)
         if end < start:
             raise InputError(f"{where}: 'to' is before 'from'")
-        out.append(EventWindow(rupture, start, end, str(e.get("what") or "")))
+        polarity = str(e.get("polarity") or "evidence")
+        if polarity not in ("evidence", "counter"):
+            raise InputError(f"{where}: polarity must be evidence or counter, got {polarity!r}")
+        out.append(EventWindow(rupture, start, end, str(e.get("what") or ""), polarity))
     return out
 
 
@@ -124,9 +129,12 @@ def evaluate_events(
     scored: Sequence[str],
     rupture_ids: Sequence[str],
     window: int = 1,
+    counter_alarms: Mapping[str, Set[str]] | None = None,
 ) -> EventReport:
     """Hits and false alarms. ``weeks``: every week of the timeline (sorted); ``scored``: the
-    weeks that were scored (alarms can only be there); events with no scored week are left out."""
+    weeks that were scored (alarms can only be there); events with no scored week are left out.
+    A counter-evidence window is hit by ``counter_alarms`` (the weeks a rupture's counter-evidence
+    rose), an evidence window by ``alarms``; false alarms count ``alarms`` only."""
     scored_set = set(scored)
     results = []
     near: dict[str, set[str]] = defaultdict(set)
@@ -140,7 +148,8 @@ def evaluate_events(
         # a window's alarms may come up to `window - 1` weeks after it (a summed window)
         last = _monday(ws[-1])
         tail = [w for w in weeks if 0 < (_monday(w) - last).days // 7 <= window - 1]
-        hit = sorted(set(ws + tail) & set(alarms.get(e.rupture, ())))
+        source = (counter_alarms or {}) if e.polarity == "counter" else alarms
+        hit = sorted(set(ws + tail) & set(source.get(e.rupture, ())))
         results.append(EventResult(e, tuple(ws), tuple(hit)))
     other = [(r, w) for r in rupture_ids for w in scored if w not in near[r]]
     false = sum(1 for r, w in other if w in alarms.get(r, ()))

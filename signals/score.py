@@ -30,11 +30,16 @@ Status, first rule that applies:
    With ``window_weeks > 1``, ``E`` and ``N`` sum the window of weeks ending at *w* and the
    baseline is the ``baseline_weeks`` before the window.
 2. ``gaining``: ``E >= min_evidence``, rate above baseline and the rupture's own one-sided
-   ``p_gain < gain_p`` (a screening threshold, uncorrected: the digest is there to surface weak
+   ``p_gain < screen_p`` (a screening threshold, uncorrected: the digest is there to surface weak
    signals; the confidence, from the corrected ``q``, says how strong each one is).
-3. ``fading``: rate below baseline, ``q_fade < alpha`` and ``E0 >= min_evidence``.
+3. ``fading``: rate below baseline, the rupture's own ``p_fade < screen_p`` and
+   ``E0 >= min_evidence``.
 4. ``quiet``: ``E == 0`` and ``E0 == 0``, or ``E + E0 < min_evidence`` (too little to say).
 5. ``steady``: everything else.
+
+Beside the status, ``counter_rising``: the counter-evidence (doubts) of the window tested against
+its own baseline the same way (``doubts_p``), at least ``min_evidence`` articles and
+``doubts_p < screen_p``: the rupture is being contested this week, whatever its evidence does.
 
 Confidence (in the signal of this row, not in the stability of a non-signal):
 
@@ -100,8 +105,10 @@ class InvalidWeekError(InputError, ValueError):
 class ScoreParams:
     baseline_weeks: int = 52
     min_evidence: int = 2  # fewer evidence articles can never be "gaining"
-    alpha: float = 0.05  # after correction: "fading", and the confidence of every status
-    gain_p: float = 0.1  # the rupture's own one-sided p under which a rise is "gaining"
+    alpha: float = 0.05  # after correction: the confidence of every status
+    screen_p: float = (
+        0.1  # the rupture's own one-sided p: under it a rise is "gaining", a fall "fading"
+    )
     history_weeks: int = 12  # sparkline length
     window_weeks: int = 1  # weeks summed into the tested window (ending with the digest week)
     min_history_weeks: int = 8  # analysed weeks needed before a rupture can be called "new"
@@ -116,8 +123,8 @@ class ScoreParams:
             raise ValueError("min_evidence must be >= 0")
         if not 0.0 < self.alpha < 1.0:
             raise ValueError("alpha must be in (0, 1)")
-        if not 0.0 < self.gain_p < 1.0:
-            raise ValueError("gain_p must be in (0, 1)")
+        if not 0.0 < self.screen_p < 1.0:
+            raise ValueError("screen_p must be in (0, 1)")
         if self.history_weeks < 1:
             raise ValueError("history_weeks must be >= 1")
 
@@ -152,6 +159,10 @@ class RuptureScore:
     confidence: str  # high | medium | low
     momentum: float  # sort key for the digest table, descending
     history: tuple[int, ...]  # evidence counts for the last history_weeks weeks ending at `week`
+    # counter-evidence (doubts) in the window against its baseline, tested as the evidence is
+    baseline_doubts: int = 0
+    doubts_p: float = 1.0  # one-sided p that the counter-evidence rate rose
+    counter_rising: bool = False  # >= min_evidence doubts, rate up, doubts_p < screen_p
 
 
 # --------------------------------------------------------------------------- ISO weeks
@@ -303,7 +314,6 @@ def _weeks_between(start: str, end: str) -> int:
 
 def _status(
     raw: _Raw,
-    q_fade: float,
     first: str | None,
     week: str,
     params: ScoreParams,
@@ -317,10 +327,14 @@ def _status(
     if (
         raw.e >= params.min_evidence
         and raw.direction == "up"
-        and math.exp(raw.log_gain) < params.gain_p
+        and math.exp(raw.log_gain) < params.screen_p
     ):
         return "gaining"
-    if raw.direction == "down" and q_fade < params.alpha and raw.e0 >= params.min_evidence:
+    if (
+        raw.direction == "down"
+        and math.exp(raw.log_fade) < params.screen_p
+        and raw.e0 >= params.min_evidence
+    ):
         return "fading"
     if (raw.e == 0 and raw.e0 == 0) or raw.e + raw.e0 < params.min_evidence:
         return "quiet"
@@ -418,10 +432,19 @@ def score_week(
         sources = src.get(week, 0)
         baseline_sources = max((src.get(w, 0) for w in baseline), default=0)
         doubts = counts.doubts.get(raw.rid, {}).get(week, 0)
+        dbt = counts.doubts.get(raw.rid, {})
+        d_now = sum(dbt.get(w, 0) for w in window)
+        d_base = sum(dbt.get(w, 0) for w in baseline)
+        doubts_p = math.exp(_log_tails(d_now, raw.n, d_base, raw.n0)[0])
+        counter_rising = (
+            d_now >= params.min_evidence
+            and d_now * raw.n0 > d_base * raw.n
+            and doubts_p < params.screen_p
+        )
         first = _first_week(counts, raw.rid)
         if first is not None and params.window_weeks > 1 and first >= window[0]:
             first = week  # first evidence inside the window: new this week
-        status = _status(raw, q_fade, first, week, params, counts.history_start)
+        status = _status(raw, first, week, params, counts.history_start)
         ev = counts.evidence.get(raw.rid, {})
         out.append(
             RuptureScore(
@@ -445,6 +468,9 @@ def score_week(
                 ),
                 momentum=_momentum(raw.direction, log_p),
                 history=tuple(ev.get(w, 0) for w in history_weeks),
+                baseline_doubts=d_base,
+                doubts_p=doubts_p,
+                counter_rising=counter_rising,
             )
         )
     return out

@@ -190,6 +190,25 @@ def test_evaluate_events() -> None:
     assert not outside.results, "an event outside the scored weeks is not counted"
 
 
+def test_a_counter_window_is_hit_by_rising_counter_evidence(tmp_path: Path) -> None:
+    weeks = week_range("2025-W01", "2025-W30")
+    counter = EventWindow("a", date(2025, 3, 3), date(2025, 3, 9), "a ban", "counter")
+    gaining_only = evaluate_events([counter], {"a": {"2025-W10"}}, weeks, weeks, ["a"])
+    assert gaining_only.hits == 0, "gaining is not what a counter-evidence event shows"
+    rising = evaluate_events([counter], {}, weeks, weeks, ["a"], counter_alarms={"a": {"2025-W10"}})
+    assert rising.hits == 1 and rising.false_alarms == 0
+    path = tmp_path / "events.yaml"
+    path.write_text(
+        "- {rupture: a, from: 2025-03-03, to: 2025-03-09, polarity: counter}\n"
+        "- {rupture: a, from: 2025-04-07, to: 2025-04-13}\n",
+        encoding="utf-8",
+    )
+    assert [e.polarity for e in load_events(path, {"a"})] == ["counter", "evidence"]
+    path.write_text("- {rupture: a, from: 2025-03-03, to: 2025-03-09, polarity: up}\n")
+    with pytest.raises(InputError, match="polarity must be evidence or counter"):
+        load_events(path, {"a"})
+
+
 def test_score_weeks_ignores_later_weeks() -> None:
     weeks = week_range("2025-W01", "2025-W20")
     ev = {w: (6 if w == "2025-W12" else 1) for w in weeks}

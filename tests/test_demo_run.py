@@ -42,7 +42,9 @@ def test_demo_digest_tells_the_story(tmp_path: Path) -> None:
     gaining = next(r for r in digest["ruptures"] if r["id"] == "post-patrimonial")
     assert gaining["sources"] >= 3 and gaining["confidence"] in ("high", "medium")
     assert gaining["articles"] and all(a["sentence"] for a in gaining["articles"])
-    assert gaining["counter_evidence"], "the ubérisation debate piece is shown as counter-evidence"
+    assert gaining["counter_evidence"], (
+        "the report on platform capture is shown as counter-evidence"
+    )
     assert digest["ruptures"][0]["id"] == "post-patrimonial"
     assert digest["ruptures"][-1]["id"] == "tous-intermittents"
     for ext in ("md", "html"):

@@ -360,13 +360,13 @@ def test_few_articles_can_never_be_gaining() -> None:
     counts = build({"r": {BASE[0]: 1, WEEK: 2}}, analysed=dict.fromkeys(HIST, 10_000))
     counts = dataclasses.replace(counts, first_evidence_week={"r": BASE[0]})
     (s,) = score_week(
-        counts, WEEK, ["r"], dataclasses.replace(P8, min_evidence=3, alpha=0.5, gain_p=0.5)
+        counts, WEEK, ["r"], dataclasses.replace(P8, min_evidence=3, alpha=0.5, screen_p=0.5)
     )
     assert s.direction == "up"
     assert s.q_value < 0.5
     assert s.status == "steady"
     (s,) = score_week(
-        counts, WEEK, ["r"], dataclasses.replace(P8, min_evidence=2, alpha=0.5, gain_p=0.5)
+        counts, WEEK, ["r"], dataclasses.replace(P8, min_evidence=2, alpha=0.5, screen_p=0.5)
     )
     assert s.status == "gaining"
 
@@ -374,7 +374,7 @@ def test_few_articles_can_never_be_gaining() -> None:
 def test_fading_needs_baseline_evidence() -> None:
     counts = build({"r": {BASE[0]: 2, WEEK: 0}})
     (s,) = score_week(
-        counts, WEEK, ["r"], dataclasses.replace(P8, min_evidence=3, alpha=0.99, gain_p=0.99)
+        counts, WEEK, ["r"], dataclasses.replace(P8, min_evidence=3, alpha=0.99, screen_p=0.99)
     )
     assert s.direction == "down"
     assert s.status == "quiet"
@@ -440,13 +440,13 @@ def test_multiple_testing_correction_changes_the_verdict() -> None:
     assert r.momentum == alone.momentum
 
 
-def test_gaining_needs_the_rupture_s_own_p_under_gain_p() -> None:
+def test_gaining_needs_the_rupture_s_own_p_under_screen_p() -> None:
     evidence = {"r": per_week(2, 7)}  # p about 0.010
     assert score_week(build(evidence), WEEK, ["r"], P8)[0].status == "gaining"
-    strict = dataclasses.replace(P8, gain_p=0.005)
+    strict = dataclasses.replace(P8, screen_p=0.005)
     assert score_week(build(evidence), WEEK, ["r"], strict)[0].status == "steady"
-    with pytest.raises(ValueError, match="gain_p"):
-        ScoreParams(gain_p=1.0)
+    with pytest.raises(ValueError, match="screen_p"):
+        ScoreParams(screen_p=1.0)
 
 
 def test_q_values_never_below_p_values() -> None:
@@ -555,7 +555,7 @@ def test_the_tails_use_the_same_terms_as_the_binomial_pmf() -> None:
 
 def test_the_shipped_defaults_are_a_weekly_test_against_a_year() -> None:
     p = ScoreParams()
-    assert (p.window_weeks, p.baseline_weeks, p.min_evidence, p.gain_p) == (1, 52, 2, 0.1)
+    assert (p.window_weeks, p.baseline_weeks, p.min_evidence, p.screen_p) == (1, 52, 2, 0.1)
     # 3 articles this week against 1 a month over the year before: gaining at 52 weeks
     weeks = previous_weeks(WEEK, 52)
     evidence = {w: 1 for w in weeks[::4]} | {WEEK: 3}
@@ -563,3 +563,13 @@ def test_the_shipped_defaults_are_a_weekly_test_against_a_year() -> None:
     (s,) = _score_week(counts, WEEK, ["r"])
     assert (s.baseline_evidence, s.baseline_analysed) == (13, 52 * N)
     assert s.status == "gaining" and s.p_value < 0.1
+
+
+def test_rising_counter_evidence_is_flagged_beside_the_status() -> None:
+    counts = build({"r": per_week(2, 2)}, doubts={"r": {WEEK: 4}})
+    (s,) = score_week(counts, WEEK, ["r"])
+    assert (s.doubts, s.baseline_doubts) == (4, 0)
+    assert s.counter_rising and s.doubts_p < 0.1
+    calm = build({"r": per_week(2, 2)}, doubts={"r": {**dict.fromkeys(BASE, 1), WEEK: 1}})
+    (c,) = score_week(calm, WEEK, ["r"])
+    assert (c.baseline_doubts, c.counter_rising) == (8, False)

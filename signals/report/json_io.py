@@ -53,6 +53,9 @@ def _rupture_dict(r: DigestRupture) -> dict[str, Any]:
         "analysed": s.analysed,
         "sources": s.sources,
         "doubts": s.doubts,
+        "baseline_doubts": s.baseline_doubts,
+        "doubts_p": s.doubts_p,
+        "counter_rising": s.counter_rising,
         "rate": s.rate,
         "baseline_evidence": s.baseline_evidence,
         "baseline_analysed": s.baseline_analysed,
@@ -144,6 +147,9 @@ def digest_from_json(text: str) -> Digest:
             confidence=r["confidence"],
             momentum=r["momentum"],
             history=tuple(r["history"]),
+            baseline_doubts=r.get("baseline_doubts", 0),
+            doubts_p=r.get("doubts_p", 1.0),
+            counter_rising=r.get("counter_rising", False),
         )
         ruptures.append(
             DigestRupture(

@@ -174,6 +174,11 @@ def why_text(r: DigestRupture, params: ScoreParams) -> str:
     )
     if s.status == "new":
         text = "First evidence ever for this rupture. " + text
+    if s.counter_rising:
+        text += (
+            f" Counter-evidence is rising: {plural(s.doubts, 'article')} against "
+            f"{fmt_int(s.baseline_doubts)} over the baseline, one-sided p = {fmt_p(s.doubts_p)}."
+        )
     return text
 
 
@@ -198,8 +203,8 @@ def method_text(d: Digest) -> tuple[str, ...]:
         f"Status: new on a rupture's first-ever week with evidence, with at least "
         f"{p.min_new_evidence} articles and {p.min_history_weeks} weeks of history; gaining with at least "
         f"{p.min_evidence} articles, a rate above baseline and the rupture's own p under "
-        f"{p.gain_p:g} (a screening threshold: the confidence, from q, says how strong); fading with a "
-        f"rate below baseline, q under {p.alpha:g} and at least {p.min_evidence} baseline "
+        f"{p.screen_p:g} (a screening threshold: the confidence, from q, says how strong); fading with a "
+        f"rate below baseline, the rupture's own p under {p.screen_p:g} and at least {p.min_evidence} baseline "
         f"articles; quiet with fewer than {p.min_evidence} articles in the whole window; "
         "steady otherwise.",
         confidence_rule(p) + " Table order: momentum, the signed −log10 p (up positive, down "

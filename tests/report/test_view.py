@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from signals.report import DigestSentence
-from signals.report.view import MAX_ARTICLES, article_list, article_view, digest_view
+from signals.report.view import MAX_ARTICLES, article_list, article_view, digest_view, why_text
 
 from ..test_report import article, make_digest
 
@@ -68,3 +68,14 @@ def test_rows_in_table_order_sections_for_moved_and_chart_slot() -> None:
     assert [r.rupture.id for r in v.also] == ["ecole-ouverte", "etat-plateforme"]
     assert v.rows[0].chart_svg == "<svg></svg>" and v.rows[1].chart_svg is None
     assert v.rows[0].evidence.count == len(v.rows[0].rupture.articles)
+
+
+def test_why_says_when_counter_evidence_is_rising() -> None:
+    d = make_digest()
+    r = d.ruptures[0]
+    assert "Counter-evidence is rising" not in why_text(r, d.params)
+    rising = dataclasses.replace(
+        r, score=dataclasses.replace(r.score, counter_rising=True, baseline_doubts=1, doubts_p=0.01)
+    )
+    assert "Counter-evidence is rising" in why_text(rising, d.params)
+    assert "against 1 over the baseline" in why_text(rising, d.params)
