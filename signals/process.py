@@ -9,8 +9,9 @@ or stored twice. Readers never queue behind the analysis.
 
 Exact copies (same normalised text) and near-copies (``signals.neardup``) are collapsed *before*
 the NLP against what is stored, and checked again in the write transaction, which is
-serialised between workers: a copy of an original that another worker wrote meanwhile is
-still collapsed (its analysis is then thrown away).
+serialised between workers, if any original was stored since the first check (a token in
+``meta`` that every write of originals changes): a copy of an original that another worker
+wrote meanwhile is still collapsed (its analysis is then thrown away).
 
 Before the first batch, ``signals.rematch`` brings the stored history to the current ruleset
 and judge if ``scenarios.yaml`` or the judge model changed.
@@ -43,7 +44,7 @@ from .score import iso_week
 from .store import Store, claims, near, repo
 
 log = logging.getLogger(__name__)
-BATCH = 32
+BATCH = 128
 #: How long a worker holds a claimed batch before another may take it over (a killed worker's
 #: batch is redone after this); a batch takes seconds.
 LEASE = timedelta(minutes=10)
@@ -268,6 +269,7 @@ def _work(
         keys = band_keys(sh, neardup) if neardup is not None else []
         items.append(_Item(art, content, content_hash(content.text), published, sh, keys))
     with store.engine.connect() as conn:  # a read: copies of what is stored skip the NLP
+        mark = repo.originals_mark(conn)  # first: an original stored after it changes it
         _collapse(conn, items, neardup, write=False)
         conn.rollback()
     todo = [it for it in items if it.copy_of is None]
@@ -317,7 +319,10 @@ def _work(
         out = ProcessReport(failed=len(failed))
         for aid, reason in failed:
             repo.mark_failed(conn, aid, reason, now)
-        _collapse(conn, items, neardup, write=True)  # again: originals other workers wrote since
+        if repo.originals_mark(conn) == mark:  # no original stored since the check: it stands
+            _add_new_bands(conn, items, neardup)
+        else:  # again: originals other workers wrote since
+            _collapse(conn, items, neardup, write=True)
         for it in items:
             if it.copy_of is not None:
                 repo.mark_duplicate(conn, it.art.id, it.copy_of, it.content.text, it.hash, now)
@@ -371,6 +376,22 @@ def _collapse(
             ):
                 it.copy_of = by_id[it.copy_of].copy_of
                 hops += 1
+
+
+def _add_new_bands(conn: Connection, items: list[_Item], params: NearDupParams | None) -> None:
+    """Store the LSH buckets of the batch's originals, as ``_collapse``'s write pass does when
+    it finds nothing new: with the same stored originals, the check made before the NLP gives
+    the same decisions (the write pass tries the same candidates, only in another order, and
+    none of them matched)."""
+    if params is not None:
+        near.add_bands(
+            conn,
+            [
+                near.NewBands(it.art.id, it.keys, it.published)
+                for it in items
+                if it.copy_of is None and it.keys
+            ],
+        )
 
 
 def _window(it: _Item, params: NearDupParams) -> tuple[datetime, datetime]:
