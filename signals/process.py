@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -350,7 +351,7 @@ def _collapse(
     pending = [it for it in items if it.copy_of is None]
     seen = repo.find_duplicates(conn, [it.hash for it in pending])
     stored = _stored_bands(conn, pending, params) if params is not None else None
-    batch: dict[int, _Item] = {}  # this batch's originals so far
+    batch = _BatchOriginals()  # this batch's originals so far
     new_bands: list[near.NewBands] = []
     for it in pending:
         original = seen.get(it.hash)
@@ -365,7 +366,7 @@ def _collapse(
             if write and it.keys:
                 new_bands.append(near.NewBands(it.art.id, it.keys, it.published))
         seen[it.hash] = it.art.id
-        batch[it.art.id] = it
+        batch.add(it)
     if write:
         near.add_bands(conn, new_bands)
         by_id = {it.art.id: it for it in items}
@@ -394,6 +395,25 @@ def _add_new_bands(conn: Connection, items: list[_Item], params: NearDupParams |
         )
 
 
+class _BatchOriginals:
+    """A batch's originals so far, in the order they came, indexed by band bucket (comparing
+    each article with every earlier one grew with the square of the batch)."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, _Item] = {}
+        self._by_key: dict[tuple[int, int], list[int]] = defaultdict(list)
+
+    def add(self, it: _Item) -> None:
+        self.items[it.art.id] = it
+        for key in it.keys:
+            self._by_key[key].append(it.art.id)
+
+    def sharing(self, keys: Iterable[tuple[int, int]]) -> list[_Item]:
+        """The originals sharing a band bucket with ``keys``, in the order they came."""
+        ids = {i for key in keys for i in self._by_key.get(key, ())}
+        return [it for i, it in self.items.items() if i in ids] if ids else []
+
+
 def _window(it: _Item, params: NearDupParams) -> tuple[datetime, datetime]:
     window = timedelta(days=params.window_days)
     return it.published - window, it.published + window
@@ -417,7 +437,7 @@ def _near_original(
     it: _Item,
     params: NearDupParams,
     stored: near.StoredBands,
-    batch: dict[int, _Item],
+    batch: _BatchOriginals,
     write: bool,
 ) -> int | None:
     """The original this item nearly copies, or None. Stored originals sharing a band bucket
@@ -429,11 +449,7 @@ def _near_original(
         return None
     start, end = _window(it, params)
     wanted = set(keys)
-    in_batch = [
-        other
-        for other in batch.values()
-        if start <= other.published <= end and not wanted.isdisjoint(other.keys)
-    ]
+    in_batch = [other for other in batch.sharing(wanted) if start <= other.published <= end]
     originals = stored.originals(stored.sharing(keys, start, end, it.art.id))
     texts = {o.id: o.text for o in originals}
     candidates = [o.id for o in originals]
@@ -445,8 +461,8 @@ def _near_original(
         candidates += [o.art.id for o in in_batch]
     for cand_id in candidates:
         cand = (
-            batch[cand_id].shingles
-            if cand_id in batch
+            batch.items[cand_id].shingles
+            if cand_id in batch.items
             else shingles(texts[cand_id], params.shingle_words)
         )
         if jaccard(it.shingles, cand) >= params.threshold:
