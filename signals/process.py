@@ -38,7 +38,7 @@ from .languages import decide_language
 from .lock import local_process_gone, owner_token
 from .match import Ruleset, hits_of
 from .models import Extracted
-from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles
+from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys_many, jaccard, shingles
 from .progress import NO_PROGRESS, Progress, Task
 from .rematch import META_RULESET, rematch, scoring_version
 from .score import iso_week
@@ -267,8 +267,12 @@ def _work(
             continue
         published = content.redate.published_at if content.redate else art.published_at
         sh = shingles(content.text, neardup.shingle_words) if neardup is not None else frozenset()
-        keys = band_keys(sh, neardup) if neardup is not None else []
-        items.append(_Item(art, content, content_hash(content.text), published, sh, keys))
+        items.append(_Item(art, content, content_hash(content.text), published, sh, []))
+    if neardup is not None:  # the batch's signatures in a few numpy operations
+        for it, keys in zip(
+            items, band_keys_many([it.shingles for it in items], neardup), strict=True
+        ):
+            it.keys = keys
     with store.engine.connect() as conn:  # a read: copies of what is stored skip the NLP
         mark = repo.originals_mark(conn)  # first: an original stored after it changes it
         _collapse(conn, items, neardup, write=False)
