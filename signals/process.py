@@ -45,7 +45,7 @@ from .score import iso_week
 from .store import Store, claims, near, repo
 
 log = logging.getLogger(__name__)
-BATCH = 128
+BATCH = 64
 #: How long a worker holds a claimed batch before another may take it over (a killed worker's
 #: batch is redone after this); a batch takes seconds.
 LEASE = timedelta(minutes=10)
