@@ -9,8 +9,9 @@ or stored twice. Readers never queue behind the analysis.
 
 Exact copies (same normalised text) and near-copies (``signals.neardup``) are collapsed *before*
 the NLP against what is stored, and checked again in the write transaction, which is
-serialised between workers: a copy of an original that another worker wrote meanwhile is
-still collapsed (its analysis is then thrown away).
+serialised between workers, if any original was stored since the first check (a token in
+``meta`` that every write of originals changes): a copy of an original that another worker
+wrote meanwhile is still collapsed (its analysis is then thrown away).
 
 Before the first batch, ``signals.rematch`` brings the stored history to the current ruleset
 and judge if ``scenarios.yaml`` or the judge model changed.
@@ -21,7 +22,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -36,14 +38,14 @@ from .languages import decide_language
 from .lock import local_process_gone, owner_token
 from .match import Ruleset, hits_of
 from .models import Extracted
-from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles
+from .neardup import DEFAULT_PARAMS, NearDupParams, band_keys_many, jaccard, shingles
 from .progress import NO_PROGRESS, Progress, Task
 from .rematch import META_RULESET, rematch, scoring_version
 from .score import iso_week
 from .store import Store, claims, near, repo
 
 log = logging.getLogger(__name__)
-BATCH = 32
+BATCH = 64
 #: How long a worker holds a claimed batch before another may take it over (a killed worker's
 #: batch is redone after this); a batch takes seconds.
 LEASE = timedelta(minutes=10)
@@ -265,9 +267,14 @@ def _work(
             continue
         published = content.redate.published_at if content.redate else art.published_at
         sh = shingles(content.text, neardup.shingle_words) if neardup is not None else frozenset()
-        keys = band_keys(sh, neardup) if neardup is not None else []
-        items.append(_Item(art, content, content_hash(content.text), published, sh, keys))
+        items.append(_Item(art, content, content_hash(content.text), published, sh, []))
+    if neardup is not None:  # the batch's signatures in a few numpy operations
+        for it, keys in zip(
+            items, band_keys_many([it.shingles for it in items], neardup), strict=True
+        ):
+            it.keys = keys
     with store.engine.connect() as conn:  # a read: copies of what is stored skip the NLP
+        mark = repo.originals_mark(conn)  # first: an original stored after it changes it
         _collapse(conn, items, neardup, write=False)
         conn.rollback()
     todo = [it for it in items if it.copy_of is None]
@@ -317,7 +324,10 @@ def _work(
         out = ProcessReport(failed=len(failed))
         for aid, reason in failed:
             repo.mark_failed(conn, aid, reason, now)
-        _collapse(conn, items, neardup, write=True)  # again: originals other workers wrote since
+        if repo.originals_mark(conn) == mark:  # no original stored since the check: it stands
+            _add_new_bands(conn, items, neardup)
+        else:  # again: originals other workers wrote since
+            _collapse(conn, items, neardup, write=True)
         for it in items:
             if it.copy_of is not None:
                 repo.mark_duplicate(conn, it.art.id, it.copy_of, it.content.text, it.hash, now)
@@ -345,7 +355,7 @@ def _collapse(
     pending = [it for it in items if it.copy_of is None]
     seen = repo.find_duplicates(conn, [it.hash for it in pending])
     stored = _stored_bands(conn, pending, params) if params is not None else None
-    batch: dict[int, _Item] = {}  # this batch's originals so far
+    batch = _BatchOriginals()  # this batch's originals so far
     new_bands: list[near.NewBands] = []
     for it in pending:
         original = seen.get(it.hash)
@@ -360,7 +370,7 @@ def _collapse(
             if write and it.keys:
                 new_bands.append(near.NewBands(it.art.id, it.keys, it.published))
         seen[it.hash] = it.art.id
-        batch[it.art.id] = it
+        batch.add(it)
     if write:
         near.add_bands(conn, new_bands)
         by_id = {it.art.id: it for it in items}
@@ -371,6 +381,41 @@ def _collapse(
             ):
                 it.copy_of = by_id[it.copy_of].copy_of
                 hops += 1
+
+
+def _add_new_bands(conn: Connection, items: list[_Item], params: NearDupParams | None) -> None:
+    """Store the LSH buckets of the batch's originals, as ``_collapse``'s write pass does when
+    it finds nothing new: with the same stored originals, the check made before the NLP gives
+    the same decisions (the write pass tries the same candidates, only in another order, and
+    none of them matched)."""
+    if params is not None:
+        near.add_bands(
+            conn,
+            [
+                near.NewBands(it.art.id, it.keys, it.published)
+                for it in items
+                if it.copy_of is None and it.keys
+            ],
+        )
+
+
+class _BatchOriginals:
+    """A batch's originals so far, in the order they came, indexed by band bucket (comparing
+    each article with every earlier one grew with the square of the batch)."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, _Item] = {}
+        self._by_key: dict[tuple[int, int], list[int]] = defaultdict(list)
+
+    def add(self, it: _Item) -> None:
+        self.items[it.art.id] = it
+        for key in it.keys:
+            self._by_key[key].append(it.art.id)
+
+    def sharing(self, keys: Iterable[tuple[int, int]]) -> list[_Item]:
+        """The originals sharing a band bucket with ``keys``, in the order they came."""
+        ids = {i for key in keys for i in self._by_key.get(key, ())}
+        return [it for i, it in self.items.items() if i in ids] if ids else []
 
 
 def _window(it: _Item, params: NearDupParams) -> tuple[datetime, datetime]:
@@ -396,7 +441,7 @@ def _near_original(
     it: _Item,
     params: NearDupParams,
     stored: near.StoredBands,
-    batch: dict[int, _Item],
+    batch: _BatchOriginals,
     write: bool,
 ) -> int | None:
     """The original this item nearly copies, or None. Stored originals sharing a band bucket
@@ -408,11 +453,7 @@ def _near_original(
         return None
     start, end = _window(it, params)
     wanted = set(keys)
-    in_batch = [
-        other
-        for other in batch.values()
-        if start <= other.published <= end and not wanted.isdisjoint(other.keys)
-    ]
+    in_batch = [other for other in batch.sharing(wanted) if start <= other.published <= end]
     originals = stored.originals(stored.sharing(keys, start, end, it.art.id))
     texts = {o.id: o.text for o in originals}
     candidates = [o.id for o in originals]
@@ -424,8 +465,8 @@ def _near_original(
         candidates += [o.art.id for o in in_batch]
     for cand_id in candidates:
         cand = (
-            batch[cand_id].shingles
-            if cand_id in batch
+            batch.items[cand_id].shingles
+            if cand_id in batch.items
             else shingles(texts[cand_id], params.shingle_words)
         )
         if jaccard(it.shingles, cand) >= params.threshold:

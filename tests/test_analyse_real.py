@@ -15,9 +15,17 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
+from signals import neardup
 from signals.analyse import Analyser
 from signals.models import Sentence
-from signals.neardup import _SEED, DEFAULT_PARAMS, band_keys, shingles
+from signals.neardup import (
+    _SEED,
+    DEFAULT_PARAMS,
+    NearDupParams,
+    band_keys,
+    band_keys_many,
+    shingles,
+)
 
 from .conftest import shared
 
@@ -86,3 +94,28 @@ def _blake(data: bytes) -> bytes:
     import hashlib
 
     return hashlib.blake2b(data, digest_size=8).digest()
+
+
+def test_a_batch_of_signatures_gives_each_texts_own_buckets(
+    texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``band_keys_many`` (what ``process`` calls, a batch at a time, in chunks) gives each set
+    what ``band_keys`` gives it alone; an empty set (``min_shingles`` 0) gets datasketch's
+    signature of nothing."""
+    p = DEFAULT_PARAMS
+    sets = [shingles(text, p.shingle_words) for text in texts[:300]] + [frozenset()]
+    one_by_one = [band_keys(sh, p) for sh in sets]
+    assert sum(map(bool, one_by_one)) > 100 and one_by_one[-1] == []
+    assert band_keys_many(sets, p) == one_by_one
+    monkeypatch.setattr(neardup, "_CHUNK_SHINGLES", 500)  # many chunks, one text over the cap
+    assert band_keys_many(sets, p) == one_by_one
+    empty = MinHash(num_perm=p.num_perm, seed=_SEED, hashfunc=zlib.crc32).hashvalues
+    values = np.asarray(empty, dtype=np.uint64).reshape(p.bands, p.rows)
+    zero = NearDupParams(min_shingles=0)
+    assert band_keys_many([frozenset(), sets[0]], zero) == [
+        [
+            (i, int.from_bytes(_blake(b.tobytes()), "big", signed=True))
+            for i, b in enumerate(values)
+        ],
+        band_keys(sets[0], zero),
+    ]

@@ -5,17 +5,20 @@ brief are not."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Connection, select, update
 
 from signals.analyse import Analyser
 from signals.config import Scenarios, Sources
 from signals.judge import accept_all
-from signals.match import compile_ruleset
+from signals.match import Ruleset, compile_ruleset
+from signals.models import AnalysedDoc
 from signals.neardup import DEFAULT_PARAMS, NearDupParams, band_keys, jaccard, shingles
 from signals.process import process_pending
-from signals.store import open_store, repo
+from signals.store import Store, open_store, repo
 from signals.store import schema as t
 
 NOW = datetime(2024, 3, 6, 12, tzinfo=UTC)
@@ -181,4 +184,105 @@ def test_process_without_neardup_keeps_every_copy(db_url: str) -> None:
     )
     rep = process_pending(store, rs, accept_all(), ANALYSER, lambda: NOW, neardup=None)
     assert (rep.processed, rep.near_duplicates) == (2, 0)
+    store.dispose()
+
+
+def _ruleset() -> Ruleset:
+    return compile_ruleset(
+        Scenarios.model_validate(
+            {
+                "ruptures": [
+                    {
+                        "id": "post-patrimonial",
+                        "title": "P",
+                        "watch": [{"id": "w", "label": "w", "any": ["monnaie locale"]}],
+                    }
+                ]
+            }
+        ),
+        ANALYSER,
+    )
+
+
+def _copy_then_original(db_url: str) -> Store:
+    """A near copy (claimed first: lower id) and its original."""
+    store = open_store(db_url)
+    with store.begin() as c:
+        repo.ensure_import_source(c, "paper", "fr")
+        repo.ensure_import_source(c, "wire", "fr")
+        copy = "Par notre correspondant. " + STORY + " Le dispositif sera évalué dans un an."
+        repo.add_article(c, _article("https://paper.example/a", "Le sou", copy, NOW), "paper", NOW)
+        repo.add_article(c, _article("https://wire.example/1", "Le sou", STORY, NOW), "wire", NOW)
+    return store
+
+
+class _OtherWorkerMeanwhile(Analyser):
+    """Runs ``meanwhile`` once, during the first analysis (after the first duplicate check)."""
+
+    def __init__(self, meanwhile: Callable[[], None]) -> None:
+        super().__init__(entities=False)
+        self._meanwhile: Callable[[], None] | None = meanwhile
+
+    def analyse_many(
+        self, items: Iterable[tuple[str, str | None]], batch_size: int = 32
+    ) -> Iterator[AnalysedDoc]:
+        if self._meanwhile is not None:
+            self._meanwhile, run = None, self._meanwhile
+            run()
+        return super().analyse_many(items, batch_size)
+
+
+def test_an_original_another_worker_stores_during_the_analysis_still_collapses_the_copy(
+    db_url: str,
+) -> None:
+    """The copy is claimed and checked first (no original yet); while it is analysed another
+    worker stores the original: the write transaction sees that originals were stored since
+    its check, checks again, and collapses the copy."""
+    store, rs = _copy_then_original(db_url), _ruleset()
+    other = open_store(db_url)
+
+    def other_worker() -> None:
+        rep = process_pending(other, rs, accept_all(), ANALYSER, lambda: NOW, limit=1)
+        assert rep.processed == 1  # the original: the copy is ours
+
+    analyser = _OtherWorkerMeanwhile(other_worker)
+    rep = process_pending(store, rs, accept_all(), analyser, lambda: NOW, batch_size=1, limit=1)
+    assert (rep.processed, rep.near_duplicates) == (0, 1)
+    with store.engine.connect() as c:
+        dup_of = dict(c.execute(select(t.articles.c.url, t.articles.c.dup_of)).all())
+        ids = dict(c.execute(select(t.articles.c.url, t.articles.c.id)).all())
+    assert dup_of == {
+        "https://paper.example/a": ids["https://wire.example/1"],
+        "https://wire.example/1": None,
+    }
+    other.dispose()
+    store.dispose()
+
+
+def test_the_write_does_not_check_again_when_no_original_was_stored_meanwhile(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One worker alone: each batch's duplicate queries run once, before the NLP, and the
+    results are those of checking again (the copy of the first batch's original is caught)."""
+    store, rs = _copy_then_original(db_url), _ruleset()
+    calls: list[int] = []
+    find = repo.find_duplicates
+
+    def counting(conn: Connection, hashes: Sequence[str]) -> dict[str, int]:
+        calls.append(len(hashes))
+        return find(conn, hashes)
+
+    monkeypatch.setattr(repo, "find_duplicates", counting)
+    with store.begin() as c:  # the original first this time: the copy is the later article
+        c.execute(
+            update(t.articles)
+            .where(t.articles.c.url == "https://paper.example/a")
+            .values(state="page")
+        )
+    rep = process_pending(store, rs, accept_all(), ANALYSER, lambda: NOW, batch_size=1)
+    assert rep.processed == 1 and calls == [1]
+    with store.begin() as c:
+        c.execute(update(t.articles).where(t.articles.c.state == "page").values(state="ready"))
+    rep = process_pending(store, rs, accept_all(), ANALYSER, lambda: NOW, batch_size=1)
+    assert (rep.processed, rep.near_duplicates) == (0, 1) and calls == [1, 1]
     store.dispose()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -366,6 +367,17 @@ def claim_ready(conn: Connection, limit: int) -> list[ReadyArticle]:
     return [ReadyArticle(**r._mapping) for r in conn.execute(q).all()]
 
 
+#: The meta key of a token that changes (a fresh random value) whenever originals are stored:
+#: read before a worker's duplicate checks and again in its write transaction, equal means no
+#: original was stored meanwhile, so the checks need not run again.
+ORIGINALS_MARK = "originals_written"
+
+
+def originals_mark(conn: Connection) -> str | None:
+    """The current ``ORIGINALS_MARK`` token (None: no original ever stored with one)."""
+    return get_meta(conn, ORIGINALS_MARK)
+
+
 def find_duplicates(conn: Connection, content_hashes: Sequence[str]) -> dict[str, int]:
     """Content hash → the earliest processed original with that normalised text (syndicated
     copies), for one batch in one query."""
@@ -491,6 +503,7 @@ def save_processed_many(
     replace_matches_many(
         conn, [(r.article_id, r.hits, r.judgements) for r in rows], ruleset_version
     )
+    set_meta(conn, ORIGINALS_MARK, uuid.uuid4().hex)  # new originals: other workers' checks redo
     conn.execute(
         update(t.articles)
         .where(t.articles.c.id == bindparam("aid"))
