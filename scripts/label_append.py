@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from label_consolidate import clean_label, read, split_of  # noqa: E402
+from label_consolidate import article_record, pair_record, read  # noqa: E402
 
 
 def main() -> None:
@@ -52,35 +52,13 @@ def main() -> None:
         if [o["id"] for o in outs] != [i["id"] for i in ins]:
             sys.exit(f"{out}: ids do not match {inp}")
         for i, o in zip(ins, outs, strict=True):
-            add(
-                {
-                    "id": i["id"],
-                    "corpus": i["corpus"],
-                    "date": i["date"],
-                    "split": split_of(i["id"]),
-                    "scope": "all",
-                    "drawn_by": f"{args.round}:{i['drawn_by']}",
-                    "labels": [clean_label(lab) for lab in o["labels"]],
-                }
-            )
+            add(article_record(i, o, f"{args.round}:{i['drawn_by']}"))
     for inp, out in args.pairs:
         ins, outs = read(inp), read(out)
         if [(o["id"], o["rupture"]) for o in outs] != [(i["id"], i["rupture"]) for i in ins]:
             sys.exit(f"{out}: pairs do not match {inp}")
         for i, o in zip(ins, outs, strict=True):
-            add(
-                {
-                    "id": i["id"],
-                    "corpus": i["corpus"],
-                    "date": i["date"],
-                    "split": split_of(i["id"]),
-                    "scope": i["rupture"],
-                    "drawn_by": "matcher",
-                    "round": args.round,
-                    "stream_weight": i["flagged_total"] / i["stream_size"] * 1000,
-                    "labels": [] if o["label"] == "none" else [clean_label(o)],
-                }
-            )
+            add({**pair_record(i, o), "round": args.round})
     for split in ("dev", "test"):
         rows = [r for r in new if r["split"] == split]
         if not rows:

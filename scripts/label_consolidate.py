@@ -38,6 +38,33 @@ def clean_label(lab: dict) -> dict:
     }
 
 
+def article_record(i: dict, o: dict, drawn_by: str) -> dict:
+    """The labels record of an article judged against all ruptures (reader input, output)."""
+    return {
+        "id": i["id"],
+        "corpus": i["corpus"],
+        "date": i["date"],
+        "split": split_of(i["id"]),
+        "scope": "all",
+        "drawn_by": drawn_by,
+        "labels": [clean_label(lab) for lab in o["labels"]],
+    }
+
+
+def pair_record(i: dict, o: dict) -> dict:
+    """The labels record of a matcher-flagged (article, rupture) pair (reader input, output)."""
+    return {
+        "id": i["id"],
+        "corpus": i["corpus"],
+        "date": i["date"],
+        "split": split_of(i["id"]),
+        "scope": i["rupture"],
+        "drawn_by": "matcher",
+        "stream_weight": i["flagged_total"] / i["stream_size"] * 1000,
+        "labels": [] if o["label"] == "none" else [clean_label(o)],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, required=True)
@@ -55,17 +82,7 @@ def main() -> None:
                 if i["id"] in seen:
                     continue
                 seen.add(i["id"])
-                records.append(
-                    {
-                        "id": i["id"],
-                        "corpus": i["corpus"],
-                        "date": i["date"],
-                        "split": split_of(i["id"]),
-                        "scope": "all",
-                        "drawn_by": i["drawn_by"],
-                        "labels": [clean_label(lab) for lab in o["labels"]],
-                    }
-                )
+                records.append(article_record(i, o, i["drawn_by"]))
     n_articles = len(records)
     for inp in sorted(args.pairs.glob("pairs_[0-9][0-9].jsonl")):
         out = args.work / f"out_{inp.name}"
@@ -76,19 +93,7 @@ def main() -> None:
         if [(o["id"], o["rupture"]) for o in outs] != [(i["id"], i["rupture"]) for i in ins]:
             sys.exit(f"{out}: pairs do not match {inp}")
         for i, o in zip(ins, outs, strict=True):
-            labels = [] if o["label"] == "none" else [clean_label(o)]
-            records.append(
-                {
-                    "id": i["id"],
-                    "corpus": i["corpus"],
-                    "date": i["date"],
-                    "split": split_of(i["id"]),
-                    "scope": i["rupture"],
-                    "drawn_by": "matcher",
-                    "stream_weight": i["flagged_total"] / i["stream_size"] * 1000,
-                    "labels": labels,
-                }
-            )
+            records.append(pair_record(i, o))
     for split in ("dev", "test"):
         path = ROOT / "labels" / f"{split}.jsonl"
         rows = [r for r in records if r["split"] == split]
