@@ -81,6 +81,8 @@ def candidates(
         pol = polarity_of(m.kind)
         if pol is not None:
             groups[(m.rupture_id, pol)].append(m)
+    if not groups:
+        return []  # most articles: nothing to measure
     n_sent = max(1, len(doc.sentences))
     title_keys = frozenset(doc.sentences[0].keys) if doc.sentences else frozenset()
     article_keys = frozenset(k for s in doc.sentences for k in s.keys)
@@ -149,7 +151,7 @@ _REASON_TEXT = {
     "other_side": "opposite side present",
     "short": "short text",
     "vocab": "{n} words of its vocabulary",
-    "vocab_share": "{pct}% of the words its vocabulary",
+    "vocab_share": "{pct}% of the article's words in its vocabulary",
     "vocab_title": "{n} vocabulary words in the headline",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from signals.analyse import Analyser
 from signals.config import load_scenarios
 from signals.errors import ConfigError
-from signals.judge import FEATURES, accept_all, candidates, load_model, model_from_json
+from signals.judge import FEATURES, _reason, accept_all, candidates, load_model, model_from_json
 from signals.match import compile_ruleset
 from signals.models import Polarity
 
@@ -155,3 +156,9 @@ def test_the_rupture_vocabulary_measures_how_much_the_article_speaks_it(setup: t
     assert ca.features["vocab"] > cp.features["vocab"] > 0
     assert ca.features["vocab_title"] > 0 == cp.features["vocab_title"]
     assert 0 < cp.features["vocab_share"] < ca.features["vocab_share"] <= 1
+
+
+def test_vocabulary_reasons_read_as_sentences() -> None:
+    assert _reason("vocab", math.log1p(12), 2.7) == "12 words of its vocabulary +2.7"
+    assert _reason("vocab_share", 0.25, 1.0) == "25% of the article's words in its vocabulary +1.0"
+    assert _reason("vocab_title", math.log1p(2), 0.4) == "2 vocabulary words in the headline +0.4"

@@ -199,7 +199,8 @@ def _index(store: Store) -> list[tuple[str, int]]:
 def test_a_database_without_the_index_gets_it_from_a_full_rematch(db_url: str) -> None:
     store = _store(db_url, BASE)
     indexed = _index(store)
-    assert ("monnai", 1) in indexed or any(a == 1 for _, a in indexed)
+    first = min(a for _, a in indexed)  # TEXTS[0], "La monnaie locale arrive en ville."
+    assert {("monnai", first), ("local", first)} <= set(indexed)
     with store.begin() as c:  # as revision 0006 leaves a database analysed before it
         c.execute(delete(t.analysis_keys))
         c.execute(delete(t.meta).where(t.meta.c.key == META_KEY_INDEX))
