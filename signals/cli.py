@@ -1108,6 +1108,13 @@ def eval_(
     show_default=True,
     help="Also weigh the headline's words per rupture (title:<rupture>:<key> in the model).",
 )
+@click.option(
+    "--vocab-words/--no-vocab-words",
+    default=True,
+    show_default=True,
+    help="Also weigh which words of the rupture's vocabulary the article uses "
+    "(vocab:<rupture>:<key>).",
+)
 def train(
     labels: tuple[Path, ...],
     corpora: tuple[Path, ...],
@@ -1119,6 +1126,7 @@ def train(
     counter_target_precision: float,
     rupture_thresholds: bool,
     title_words: bool,
+    vocab_words: bool,
 ) -> None:
     """Fit the article-level judge (logistic regression) on labelled articles; write it as JSON.
 
@@ -1152,6 +1160,7 @@ def train(
         labels_sha256=digest,
         title_words=title_words,
         rupture_thresholds=rupture_thresholds,
+        vocab_words=vocab_words,
     )
     try:
         output.write_text(

@@ -9,7 +9,9 @@ accepted when the probability reaches the threshold of its polarity (or its rupt
 
 Besides those, the model may weigh the words of the headline per rupture (``title:<rupture>:<key>``,
 the matcher's keys of the first sentence): what the article leads with tells a development the
-rupture is about ("rançongiciel", "hôpital") from a passing mention under another subject.
+rupture is about ("rançongiciel", "hôpital") from a passing mention under another subject. And it
+may weigh which words of the rupture's vocabulary the article uses (``vocab:<rupture>:<key>``):
+"rançon" and "chiffrement" tell a cyberattack told in full; "piratage" alone, a mention.
 
 The model is a reviewable JSON file (``signals/judge_model.json`` by default) written by
 ``signals train`` from labelled data; scoring it is pure Python at tokeniser speed, so history is
@@ -53,7 +55,7 @@ FEATURES = (
 )
 LEAD_SENTENCES = 3
 #: The families of per-rupture / per-item / per-headline-word weights on top of FEATURES.
-PREFIXES = ("rupture:", "item:", "title:")
+PREFIXES = ("rupture:", "item:", "title:", "vocab:")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Candidate:
     items: tuple[ItemMatch, ...]
     features: Mapping[str, float]
     title_keys: frozenset[str] = frozenset()
+    vocab_keys: frozenset[str] = frozenset()  # the rupture's vocabulary words in the article
 
 
 def _log1(x: float) -> float:
@@ -108,11 +111,11 @@ def candidates(
             "short": 1.0 if len(doc.sentences) <= 3 else 0.0,
         }
         vocab = vocabulary.get(rid, frozenset())
-        spoken = len(article_keys & vocab)
-        f["vocab"] = _log1(spoken)
-        f["vocab_share"] = spoken / max(1, len(article_keys))
+        spoken = article_keys & vocab
+        f["vocab"] = _log1(len(spoken))
+        f["vocab_share"] = len(spoken) / max(1, len(article_keys))
         f["vocab_title"] = _log1(len(title_keys & vocab))
-        out.append(Candidate(rid, pol, tuple(items), f, title_keys))
+        out.append(Candidate(rid, pol, tuple(items), f, title_keys, spoken))
     return out
 
 
@@ -130,6 +133,11 @@ class PolarityModel:
         parts += [
             (name, self.coef[name])
             for name in (f"title:{c.rupture_id}:{k}" for k in sorted(c.title_keys))
+            if name in self.coef
+        ]
+        parts += [
+            (name, self.coef[name])
+            for name in (f"vocab:{c.rupture_id}:{k}" for k in sorted(c.vocab_keys))
             if name in self.coef
         ]
         return self.intercept + sum(v for _, v in parts), parts
@@ -163,6 +171,8 @@ def _reason(name: str, value: float, contribution: float) -> str:
         text = f"item {name[5:]}"
     elif name.startswith("title:"):
         text = f"headline word {name.rsplit(':', 1)[1]!r}"
+    elif name.startswith("vocab:"):
+        text = f"vocabulary word {name.rsplit(':', 1)[1]!r}"
     else:
         n = (
             round(math.expm1(value))
@@ -191,6 +201,7 @@ class JudgeModel:
             f"rupture:{c.rupture_id}": 1.0,
             **{f"item:{m.item_id}": 1.0 for m in c.items},
             **{f"title:{c.rupture_id}:{k}": 1.0 for k in c.title_keys},
+            **{f"vocab:{c.rupture_id}:{k}": 1.0 for k in c.vocab_keys},
         }
         top = sorted((x for x in parts if abs(x[1]) >= 0.05), key=lambda x: -abs(x[1]))[:4]
         reasons = tuple(_reason(name, values[name], v) for name, v in top)

@@ -121,6 +121,7 @@ class Ruleset:
         self.version = ruleset_version(scenarios.fingerprint())
         self.item_by_id = {it.item_id: it for it in items}
         self._vocabularies: dict[str, Mapping[str, frozenset[str]]] = {}
+        self._rupture_keys: dict[str, Mapping[str, frozenset[str]]] = {}
         self._items_by_term: dict[int, list[CompiledItem]] = defaultdict(list)
         for it in items:
             for t in set(it.any + it.all):
@@ -144,20 +145,22 @@ class Ruleset:
         lang = index_language(language)
         vocab = self._vocabularies.get(lang)
         if vocab is None:
+            vocab = self._vocabularies[lang] = distinctive_keys(self.rupture_keys(lang))
+        return vocab
+
+    def rupture_keys(self, language: str | None) -> Mapping[str, frozenset[str]]:
+        """Per rupture, every key of 3+ characters of its items' ``any``/``all`` terms (before
+        :func:`distinctive_keys` keeps those few ruptures share)."""
+        lang = index_language(language)
+        cached = self._rupture_keys.get(lang)
+        if cached is None:
             keys_of = {t: k for lst in self.index(lang).by_first.values() for t, k in lst}
             per: dict[str, set[str]] = defaultdict(set)
             for it in self.items:
                 for t in it.any + it.all:
                     per[it.rupture_id].update(k for k in keys_of.get(t, ()) if len(k) >= 3)
-            spread: dict[str, int] = defaultdict(int)
-            for ks in per.values():
-                for k in ks:
-                    spread[k] += 1
-            vocab = self._vocabularies[lang] = {
-                r: frozenset(k for k in ks if spread[k] <= VOCABULARY_MAX_RUPTURES)
-                for r, ks in per.items()
-            }
-        return vocab
+            cached = self._rupture_keys[lang] = {r: frozenset(ks) for r, ks in per.items()}
+        return cached
 
     def find_terms(self, sentence: Sentence, language: str) -> SentenceTerms:
         found: dict[int, list[int]] = {}
@@ -366,6 +369,17 @@ def compile_ruleset(
     if problems:
         raise ConfigError(problems)
     return Ruleset(scenarios, items, terms, {VALIDATED: index}, analyser)
+
+
+def distinctive_keys(per: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Per rupture, its keys that at most :data:`VOCABULARY_MAX_RUPTURES` ruptures share."""
+    spread: dict[str, int] = defaultdict(int)
+    for ks in per.values():
+        for k in ks:
+            spread[k] += 1
+    return {
+        r: frozenset(k for k in ks if spread[k] <= VOCABULARY_MAX_RUPTURES) for r, ks in per.items()
+    }
 
 
 def _build_index(terms: Sequence[str], analyser: Analyser, language: str) -> _Index:

@@ -178,7 +178,7 @@ class _Run:
                 self._record(conn)
                 # and what was written meanwhile: maybe the first articles of another language
                 spaces = key_spaces(keyindex.languages(conn)) - planned.spaces
-                keys |= lookup_keys(planned.terms, self.analyser, spaces)
+                keys |= lookup_keys(planned, self.ruleset, self.analyser, spaces)
                 rest = sorted(keyindex.articles_with(conn, keys) - done)
                 for i in range(0, len(rest), REMATCH_BATCH):
                     self._rows(conn, repo.stored_analyses(conn, rest[i : i + REMATCH_BATCH]))

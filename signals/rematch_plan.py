@@ -5,11 +5,11 @@ rupture, kind, weight, ``within`` and the texts of their ``any``/``all``/``none`
 terms), the terms' keys and the judge model: not on labels, titles or where items stand in the
 file (``Ruleset.match_items`` orders its result by item id). An item can only hit an article
 that contains the first key of one of its ``any``/``all`` terms; the judge is per rupture over
-the items that hit and the rupture's vocabulary (``Ruleset.vocabulary``: the keys of its terms),
-which an edit changes only for the keys of the edited terms. So after an edit only the articles
-holding a key of a term of a changed item, old or new version (added, removed, or any of those
-fields changed), can change; every other article keeps exactly what a full re-match would give
-it.
+the items that hit and the rupture's vocabulary (``Ruleset.vocabulary``: the distinctive keys
+of its terms), which an edit changes only for some keys of the edited terms. So after an edit
+only the articles holding the first key of a term of a changed item, old or new version (added,
+removed, or any of those fields changed), or a key that entered or left a rupture's vocabulary,
+can change; every other article keeps exactly what a full re-match would give it.
 
 Those articles are found in the stored key index (``store.keyindex``). The re-match is a full
 one when the difference is not of that kind or cannot be trusted: no recorded ruleset, a judge
@@ -21,15 +21,23 @@ ids that repeat.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .analyse import KEYS_VERSION, Analyser
 from .config import Rupture, fingerprint_of
 from .judge import JudgeModel
 from .languages import index_language
-from .match import LANGUAGES, CompiledItem, Ruleset, compile_items, ruleset_version, term_keys
+from .match import (
+    LANGUAGES,
+    CompiledItem,
+    Ruleset,
+    compile_items,
+    distinctive_keys,
+    ruleset_version,
+    term_keys,
+)
 
 #: Meta key: the key index covers every stored analysis, for these keys and key spaces.
 META_KEY_INDEX = "key_index"
@@ -55,6 +63,9 @@ class Plan:
     items: tuple[str, ...] = ()  # the changed item ids
     terms: frozenset[str] = frozenset()  # their any/all terms, old and new versions
     spaces: frozenset[str] = frozenset()  # the key spaces ``keys`` cover
+    #: The changed ruptures, and the any/all terms of those that existed before the edit.
+    ruptures: frozenset[str] = frozenset()
+    before_terms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def key_spaces(languages: Iterable[str]) -> frozenset[str]:
@@ -106,15 +117,21 @@ def plan(
         if sig is not None
         for t in (*sig.any, *sig.all)
     }
+    before_terms: dict[str, list[str]] = {}
+    for sig in before.values():
+        before_terms.setdefault(sig.rupture_id, []).extend((*sig.any, *sig.all))
     spaces = key_spaces(languages()) if terms else frozenset()
-    return Plan(
+    out = Plan(
         False,
         f"{len(changed)} item(s) of {len(changed_r)} rupture(s) changed",
-        frozenset(lookup_keys(terms, analyser, spaces)),
+        frozenset(),
         tuple(changed),
         frozenset(terms),
         spaces,
+        frozenset(changed_r),
+        {r: tuple(ts) for r, ts in before_terms.items()},
     )
+    return replace(out, keys=frozenset(lookup_keys(out, ruleset, analyser, spaces)))
 
 
 _GROUPS = ("watch", "early_signs", "doubts", "milestones", "announcers")
@@ -170,13 +187,35 @@ def _signature(it: CompiledItem, terms: list[str]) -> Signature:
     )
 
 
-def lookup_keys(terms: Iterable[str], analyser: Analyser, spaces: Iterable[str]) -> set[str]:
-    """Every key of every term in each key space (``LANGUAGES``): the first is what the matcher
-    indexes a term by, the others can move the judge's vocabulary features. A key space costs a
-    tokenizer the first time: only those of stored articles."""
+def lookup_keys(
+    planned: Plan, ruleset: Ruleset, analyser: Analyser, spaces: Iterable[str]
+) -> set[str]:
+    """In each key space (``LANGUAGES``), the first key of every changed term (what the matcher
+    indexes a term by) and every key that entered or left a rupture's vocabulary (what moves the
+    judge's vocabulary features). A key space costs a tokenizer the first time: only those of
+    stored articles."""
     out: set[str] = set()
-    spaces = sorted(spaces)
-    for term in terms:
-        for lang in spaces:
-            out.update(term_keys(term, analyser, lang))
+    for lang in sorted(spaces):
+        for term in planned.terms:
+            keys = term_keys(term, analyser, lang)
+            if keys:
+                out.add(keys[0])
+        out |= vocabulary_change(planned, ruleset, analyser, lang)
     return out
+
+
+def vocabulary_change(planned: Plan, ruleset: Ruleset, analyser: Analyser, lang: str) -> set[str]:
+    """The keys whose membership of some rupture's vocabulary the edit changed, in ``lang``."""
+    if not planned.ruptures:
+        return set()
+    after = ruleset.rupture_keys(lang)
+    before = {r: ks for r, ks in after.items() if r not in planned.ruptures}
+    for rid, terms in planned.before_terms.items():
+        before[rid] = frozenset(
+            k for t in terms for k in term_keys(t, analyser, lang) if len(k) >= 3
+        )
+    old, new = distinctive_keys(before), ruleset.vocabulary(lang)
+    changed: set[str] = set()
+    for rid in old.keys() | new.keys():
+        changed |= old.get(rid, frozenset()) ^ new.get(rid, frozenset())
+    return changed

@@ -4,7 +4,8 @@ Training rows are the matcher's candidates on the labelled articles: every (arti
 polarity) with a sentence hit, in the rupture(s) each record was judged for. The target is 1 when
 the label says the same polarity. One L2-regularised logistic regression per polarity over the
 :data:`signals.judge.FEATURES` plus one bias per rupture (shrunk towards 0 by the penalty, so a
-rupture with few labels keeps the shared weights). The threshold is chosen on 5-fold
+rupture with few labels keeps the shared weights), one weight per item, and optionally per
+rupture the headline's words (``title:``) and the vocabulary words the article uses (``vocab:``). The threshold is chosen on 5-fold
 out-of-fold probabilities: the lowest one whose precision reaches ``target_precision`` (for
 counter-evidence ``counter_target_precision``, by default the same), else
 the one with the best F1. The result is a small JSON file that can be read and reviewed.
@@ -28,6 +29,8 @@ from .models import Polarity
 
 MIN_POSITIVES = 5
 MIN_WORD_WEIGHT = 0.02
+#: Word weights (headline, vocabulary) smaller than MIN_WORD_WEIGHT are left out of the file.
+WORD_PREFIXES = ("title:", "vocab:")
 #: A rupture gets its own threshold (``rupture_thresholds``) with this many positive and negative
 #: candidates of the polarity; the others keep the shared one.
 MIN_RUPTURE_LABELS = 10
@@ -41,6 +44,7 @@ class Row:
     target: int
     items: tuple[str, ...] = ()
     title_keys: frozenset[str] = frozenset()
+    vocab_keys: frozenset[str] = frozenset()
 
 
 def training_rows(
@@ -65,17 +69,20 @@ def training_rows(
                         int(rec.truth(c.rupture_id) is c.polarity),
                         tuple(sorted({m.item_id for m in c.items})),
                         c.title_keys,
+                        c.vocab_keys,
                     )
                 )
     return rows
 
 
-def _features(row: Row, title_words: bool) -> dict[str, float]:
+def _features(row: Row, title_words: bool, vocab_words: bool) -> dict[str, float]:
     out = {f: row.features[f] for f in FEATURES}
     out[f"rupture:{row.rupture_id}"] = 1.0
     out.update({f"item:{i}": 1.0 for i in row.items})
     if title_words:
         out.update({f"title:{row.rupture_id}:{k}": 1.0 for k in row.title_keys})
+    if vocab_words:
+        out.update({f"vocab:{row.rupture_id}:{k}": 1.0 for k in row.vocab_keys})
     return out
 
 
@@ -115,6 +122,7 @@ def fit(
     labels_sha256: str | None = None,
     title_words: bool = True,
     rupture_thresholds: bool = False,
+    vocab_words: bool = True,
 ) -> JudgeModel:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -145,7 +153,7 @@ def fit(
             }
             continue
         vectorizer = DictVectorizer()
-        x = vectorizer.fit_transform([_features(r, title_words) for r in sub])
+        x = vectorizer.fit_transform([_features(r, title_words, vocab_words) for r in sub])
         y = [r.target for r in sub]
         lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
         folds = StratifiedKFold(n_splits=min(5, positives), shuffle=True, random_state=seed)
@@ -170,7 +178,7 @@ def fit(
         coef = {
             str(n): round(float(w), 4)
             for n, w in zip(names, lr.coef_[0], strict=True)
-            if abs(w) >= (MIN_WORD_WEIGHT if str(n).startswith("title:") else 1e-4)
+            if abs(w) >= (MIN_WORD_WEIGHT if str(n).startswith(WORD_PREFIXES) else 1e-4)
         }
         out[str(pol)] = {
             "intercept": round(float(lr.intercept_[0]), 4),
@@ -192,6 +200,7 @@ def fit(
         "counter_target_precision": counter_target_precision or target_precision,
         "C": c,
         "title_words": title_words,
+        "vocab_words": vocab_words,
         "rupture_thresholds": rupture_thresholds,
         "training": report,
     }

@@ -137,6 +137,27 @@ def test_headline_words_weigh_per_rupture_and_are_explained(setup: tuple) -> Non
     assert any(r.startswith(f"headline word {key!r} +3.0") for r in boosted.reasons)
 
 
+def test_vocabulary_words_weigh_per_rupture_and_are_explained(setup: tuple) -> None:
+    analyser, ruleset = setup
+    doc = analyser.analyse(ABOUT, "fr")
+    vocab = ruleset.vocabulary("fr")
+    (c,) = [
+        c
+        for c in candidates(doc, ruleset.match_items(doc), vocab)
+        if c.rupture_id == "post-patrimonial"
+    ]
+    article_keys = {k for s in doc.sentences for k in s.keys}
+    assert c.vocab_keys == frozenset(article_keys) & vocab["post-patrimonial"]
+    assert "eusko" in c.vocab_keys
+    data = load_model().to_json()
+    base = model_from_json(data).judge(c)
+    data["evidence"]["coef"]["vocab:post-patrimonial:eusko"] = -4.0
+    data["evidence"]["coef"]["vocab:my-data:eusko"] = 9.0  # another rupture's word: no effect
+    lowered = model_from_json(data).judge(c)
+    assert lowered.score < base.score
+    assert any(r.startswith("vocabulary word 'eusko' -4.0") for r in lowered.reasons)
+
+
 def test_the_rupture_vocabulary_measures_how_much_the_article_speaks_it(setup: tuple) -> None:
     analyser, ruleset = setup
     vocab = ruleset.vocabulary("fr")

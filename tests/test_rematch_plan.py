@@ -57,8 +57,23 @@ def test_adding_a_term_looks_up_the_item_s_terms_old_and_new() -> None:
     new = _edit(lambda d: d["ruptures"][0]["watch"][0]["any"].append("covoiturage solidaire"))
     p, _ = _plan(BASE, new)
     assert not p.full and p.items == ("w-monnaie",)
-    assert p.keys == {"monnai", "local", "covoiturag", "solidair"}  # every key: the vocabulary
+    # the first key of each term, old and new; and the keys r1's vocabulary gained ("local" it
+    # keeps, so no article holding only "local" can change)
+    assert p.keys == {"monnai", "covoiturag", "solidair"}
     assert p.terms == {"monnaie locale", "covoiturage solidaire"}
+
+
+def test_a_key_a_third_rupture_takes_leaves_the_others_vocabularies() -> None:
+    def spread(d: dict[str, Any]) -> None:
+        d["ruptures"][0]["watch"][0]["any"].append("revenu local")
+        d["ruptures"].append(
+            {"id": "r3", "title": "R3", "watch": [{"id": "w3", "label": "x", "any": ["revenu"]}]}
+        )
+
+    p, _ = _plan(BASE, _edit(spread))
+    assert p.items == ("w-monnaie", "w3")
+    # "revenu" is in three ruptures now: it leaves r2's vocabulary too (r2 itself is unchanged)
+    assert p.keys == {"monnai", "revenu"}
 
 
 def test_a_weight_change_looks_up_its_item_and_an_all_term_counts() -> None:
@@ -106,8 +121,13 @@ def test_global_changes_are_full() -> None:
 
 
 def test_lookup_keys_per_key_space() -> None:
-    assert lookup_keys(["Monnaies locales"], ANALYSER, ["fr"]) == {"monnai", "local"}
-    assert lookup_keys(["Monnaies locales"], ANALYSER, ["fr", "xx"]) == {
+    new = _edit(lambda d: d["ruptures"][1]["watch"][0]["any"].append("Monnaies locales"))
+    p, _ = _plan(BASE, new)
+    rs = compile_ruleset(Scenarios.model_validate(new), ANALYSER)
+    # the first keys, and both keys r2's vocabulary gains (shared with r1: still distinctive)
+    assert lookup_keys(p, rs, ANALYSER, ["fr"]) == {"revenu", "monnai", "local"}
+    assert lookup_keys(p, rs, ANALYSER, ["fr", "xx"]) == {
+        "revenu",
         "monnai",
         "local",
         "monnaies",

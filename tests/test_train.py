@@ -18,8 +18,17 @@ def _rows(n: int = 160) -> list[Row]:
         title = 1.0 if positive and rng.random() < 0.5 else 0.0
         keys = frozenset({"ranconniciel" if positive else "footbal", "hopital"})
         feats = {f: 0.0 for f in FEATURES} | {"title": title, "items": rng.random()}
+        vocab = frozenset({"rancon" if positive else "piratag", "informat"})
         rows.append(
-            Row("apres-chute-reseaux", Polarity.EVIDENCE, feats, int(positive), ("ac-x",), keys)
+            Row(
+                "apres-chute-reseaux",
+                Polarity.EVIDENCE,
+                feats,
+                int(positive),
+                ("ac-x",),
+                keys,
+                vocab,
+            )
         )
         rows.append(
             Row("apres-chute-reseaux", Polarity.COUNTER, feats, int(i % 4 == 0), ("ac-d",), keys)
@@ -41,6 +50,16 @@ def test_without_headline_words_the_model_has_none() -> None:
     model = fit(_rows(), target_precision=0.8, title_words=False)
     assert not any(k.startswith("title:") for m in model.models.values() for k in m.coef)
     assert model.meta["title_words"] is False
+
+
+def test_vocabulary_words_are_learned_per_rupture_or_left_out() -> None:
+    coef = fit(_rows(), target_precision=0.8).models[Polarity.EVIDENCE].coef
+    assert coef["vocab:apres-chute-reseaux:rancon"] > 0
+    assert coef["vocab:apres-chute-reseaux:piratag"] < 0
+    assert "vocab:apres-chute-reseaux:informat" not in coef  # in every article: no weight kept
+    model = fit(_rows(), target_precision=0.8, vocab_words=False)
+    assert not any(k.startswith("vocab:") for m in model.models.values() for k in m.coef)
+    assert model.meta["vocab_words"] is False
 
 
 def test_ruptures_with_enough_labels_get_their_own_threshold() -> None:
