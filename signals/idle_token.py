@@ -70,11 +70,13 @@ class Token(NamedTuple):
     lines: list[str]  # what an idle run prints (unless -q)
 
 
-def code_fingerprint() -> str:
+PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def code_fingerprint(package: str = PACKAGE) -> str:
     """Changes with any file of the package (size, modification time), any install or removal
     in a site-packages directory (their listing changes) and the interpreter."""
     h = hashlib.sha256(f"{FORMAT}|{sys.version}|{sys.executable}".encode())
-    package = os.path.dirname(os.path.abspath(__file__))
     for root, dirs, names in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(names):
