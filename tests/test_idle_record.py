@@ -3,7 +3,6 @@ the token says."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,7 @@ from signals import idle_record, idle_token, rematch
 from signals.pipeline import Context, Job, JobKind, idle_lines, run_job
 from signals.settings import Settings
 
-NOW = datetime(2022, 3, 9, 12, tzinfo=UTC)
-SCENARIOS = """\
-ruptures:
-  - id: monnaie
-    title: Monnaies locales
-    watch:
-      - {id: monnaie-locale, label: Monnaie locale, any: [monnaie locale]}
-"""
+from .test_pipeline import NOW, SCENARIOS
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from signals.store import open_store, repo
 from signals.store import schema as t
 from signals.store.idle_check import facts, open_ro, sql_time, sqlite_file, work
 
+from ..conftest import new_article
+
 NOW = datetime(2022, 3, 9, 12, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(days=90)
 
@@ -112,23 +114,7 @@ def test_the_held_lock_and_pending_articles_are_work(path: str) -> None:
         assert work(conn, "digest", NOW, LONG_AGO) is None
     with store.begin() as conn:
         repo.ensure_import_source(conn, "i", "fr")
-        repo.add_article(
-            conn,
-            repo.NewArticle(
-                url="http://example.org/a",
-                guid=None,
-                title="t",
-                summary="s",
-                published_at=NOW,
-                published_raw=None,
-                date_flag=None,
-                week="2022-W10",
-                language="fr",
-                state="ready",
-            ),
-            "i",
-            NOW,
-        )
+        repo.add_article(conn, new_article("http://example.org/a", "ready", NOW), "i", NOW)
     for state, pending in (("done", False), ("failed", False), ("page", True), ("ready", True)):
         with store.begin() as conn:
             conn.execute(update(t.articles).values(state=state))
