@@ -82,7 +82,7 @@ def _token(before: Before, ctx: Context) -> idle_token.Token | None:
     }
     path = idle_check.sqlite_file(config.db_url)
     assert path is not None
-    with idle_check.open_ro(path) as conn:
+    with idle_check.open_ro(path, tidy=True) as conn:
         db = idle_check.facts(conn, list(expected))
     if db.meta != expected:
         log.debug("idle token not written: the database holds another ruleset or judge")

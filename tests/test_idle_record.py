@@ -46,6 +46,7 @@ def _run(settings: Settings, edit: Path | None = None) -> Path | None:
 def test_a_run_writes_the_token_of_its_configuration(settings: Settings) -> None:
     path = _run(settings)
     assert path is not None and path.parent == settings.cache_dir
+    assert not list(settings.sources_path.parent.glob("s.db-*"))  # no WAL files left behind
     before = idle_record.before_run(settings)
     assert before is not None
     token = idle_token.read(before.config)

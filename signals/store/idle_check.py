@@ -56,9 +56,12 @@ def sqlite_file(url: str) -> str | None:
 
 
 @contextmanager
-def open_ro(path: str) -> Iterator[sqlite3.Connection]:
-    """A read-only connection (never creates the file; raises ``sqlite3.Error`` if missing)."""
-    uri = f"file:{quote(path)}?mode=ro"
+def open_ro(path: str, tidy: bool = False) -> Iterator[sqlite3.Connection]:
+    """A connection that only reads and never creates the file (``sqlite3.Error`` if missing):
+    ``mode=ro``, which may leave the WAL's empty ``-wal``/``-shm`` files; ``tidy`` opens it
+    ``mode=rw`` instead (the full run's side), so that as the last connection it removes
+    them, as the store's connections do."""
+    uri = f"file:{quote(path)}?mode={'rw' if tidy else 'ro'}"
     with closing(sqlite3.connect(uri, uri=True, timeout=1.0)) as conn:
         yield conn
 
