@@ -6,7 +6,8 @@ One day of the real Le Monde RSS snapshots of 2022 (16 feeds, ../shared/data) is
   first       `run` on a fresh database with an empty ruleset cache: fetch the 16 feeds,
               compile scenarios.yaml, analyse and match every item, store
   idle        `run` again at the same --now: nothing due, nothing pending (cache warm)
-  idle-cold   the same idle run with an empty cache dir: what the compiled-ruleset cache saves
+  idle-cold   the same idle run with an empty cache dir (no compiled ruleset, no idle token:
+              the full path): what the cache saves
 
 Wall-clock medians over repeats (CPU user+sys of the child in brackets), and the ratio
 idle ÷ first (target ≤ 2 %). Usage:

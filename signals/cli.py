@@ -36,7 +36,7 @@ from .outputs import check_writable_dir, writing_to
 from .settings import DEFAULT_DB, Settings, parse_now
 
 if TYPE_CHECKING:
-    from .pipeline import JobResult
+    from .pipeline import Context, JobResult
 
 log = logging.getLogger("signals")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -252,10 +252,15 @@ def _open(need_sources: bool = True, create: bool = False) -> Any:
 
 
 def _run_job(
-    kind: str, need_sources: bool = True, create: bool = False, **options: Any
+    kind: str,
+    need_sources: bool = True,
+    create: bool = False,
+    after: Callable[[Context, JobResult], None] | None = None,
+    **options: Any,
 ) -> JobResult:
     """Run one pipeline job under the lock; print its summary lines (quiet under ``-q``).
-    SIGTERM ends it after its current batch (exit 0, as ``serve``)."""
+    SIGTERM ends it after its current batch (exit 0, as ``serve``). ``after(ctx, result)``
+    is called once the job succeeded and the store is closed."""
     from .pipeline import Job, JobKind, run_job
 
     ctx = _open(need_sources=need_sources, create=create)
@@ -265,6 +270,8 @@ def _run_job(
             result = run_job(ctx, Job(JobKind(kind), **options), stop.is_set)
     finally:
         ctx.close()
+    if after is not None:
+        after(ctx, result)
     for line in result.lines():
         _say(line)
     if stop.is_set():
@@ -342,7 +349,10 @@ def run() -> None:
 
     Example: */30 * * * * cd /srv/signals && .venv/bin/signals -q run
     """
-    _run_job("run", create=True)
+    from .idle_record import before_run, record
+
+    before = before_run(_settings())  # the idle token of the fast path (``signals.fast_run``)
+    _run_job("run", create=True, after=lambda ctx, result: record(before, ctx, result))
 
 
 @cli.command()
@@ -1290,4 +1300,5 @@ def db_current() -> None:
 
 
 def main() -> None:
+    """The full CLI (``signals.entry.main`` tries the fast path of an idle ``run`` first)."""
     cli(prog_name="signals")

@@ -292,6 +292,14 @@ class JobResult:
         return out
 
 
+def idle_lines() -> list[str]:
+    """What ``run`` prints when nothing is due and nothing pending (``signals.fast_run``
+    prints them from the idle token)."""
+    from .collect import FetchReport
+
+    return JobResult(Job(JobKind.RUN), fetched=FetchReport(), processed=ProcessReport()).lines()
+
+
 def _stoppable(ctx: Context, should_stop: ShouldStop) -> Fetcher:
     from .fetch.stoppable import StoppableFetcher
 

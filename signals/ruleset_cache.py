@@ -21,30 +21,23 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
-import os
 import pickle
 import sys
-import tempfile
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
 from . import __version__
+from .cache_dir import KEEP as KEEP
+from .cache_dir import default_cache_dir as default_cache_dir
+from .cache_dir import prune, write_atomic
 from .match import Ruleset
 
 log = logging.getLogger(__name__)
 
 #: Bump when the layout of a cache entry changes.
 CACHE_FORMAT = "1"
-KEEP = 8  # entries kept (several checkouts or scenario files may share one cache directory)
 _PACKAGES = ("spacy", "snowballstemmer", "PyStemmer", "pydantic")
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/signals``, else ``~/.cache/signals``."""
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "signals"
 
 
 @lru_cache(maxsize=1)
@@ -101,36 +94,17 @@ def save(cache_dir: Path, key: str, ruleset: Ruleset) -> Path | None:
     path = _entry(cache_dir, key)
     frozen = copy.copy(ruleset)
     frozen.analyser = None  # spaCy pipelines are rebuilt on demand, never pickled
-    tmp: str | None = None
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".ruleset-", suffix=".tmp", dir=cache_dir)
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(frozen, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-        tmp = None
+        write_atomic(path, pickle.dumps(frozen, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception as e:  # read-only home, full disk, unpicklable...
         log.debug("ruleset cache not written (%s: %s): %s", e.__class__.__name__, e, path)
         return None
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-    _prune(cache_dir, keep=path)
-    log.debug("ruleset cached: %s", path)
-    return path
-
-
-def _prune(cache_dir: Path, keep: Path) -> None:
-    """Drop all but the ``KEEP`` most recent entries."""
     try:
-        entries = sorted(
-            cache_dir.glob("ruleset-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True
-        )
-        for old in entries[KEEP:]:
-            if old != keep:
-                old.unlink(missing_ok=True)
+        prune(cache_dir, "ruleset-*.pickle", keep=path)
     except OSError as e:
         log.debug("ruleset cache not pruned: %s", e)
+    log.debug("ruleset cached: %s", path)
+    return path
 
 
 def file_key(path: Path) -> str | None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-DEFAULT_DB = "sqlite:///db/signals.db"
+from .values import DEFAULT_DB as DEFAULT_DB
+from .values import parse_now as parse_now
 
 
 @dataclass(frozen=True)
@@ -23,17 +24,6 @@ class Settings:
     def clock(self) -> datetime:
         """The current time: ``--now``/``SIGNALS_NOW`` when given, else the real UTC time."""
         return self.now if self.now is not None else datetime.now(UTC)
-
-
-def parse_now(value: str) -> datetime:
-    """ISO-8601 date or datetime → aware UTC (a naive value is taken as UTC)."""
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not an ISO-8601 date or datetime: {value!r}") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
 
 
 def env_default(name: str, fallback: str) -> str:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from signals.score import iso_week
+from signals.store import repo
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SIGNALS_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -140,3 +144,19 @@ def python_lines(code: str, *args: str, env: dict[str, str] | None = None) -> li
         check=True,
     )
     return out.stdout.splitlines()
+
+
+def new_article(url: str, state: str, now: datetime) -> repo.NewArticle:
+    """An article row about a local currency, first seen at ``now``, in ``state``."""
+    return repo.NewArticle(
+        url=url,
+        guid=None,
+        title="Une monnaie locale",
+        summary="La monnaie locale circule.",
+        published_at=now - timedelta(days=1),
+        published_raw=None,
+        date_flag=None,
+        week=iso_week(now - timedelta(days=1)),
+        language="fr",
+        state=state,
+    )

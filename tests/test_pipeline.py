@@ -343,18 +343,28 @@ HEAVY = (
 )
 
 
+#: What the fast path of an idle run (``signals.fast_run``) does not import either.
+FULL_CLI = ("click", "pydantic", "sqlalchemy", "yaml")
+
+
 def test_an_idle_run_imports_none_of_the_heavy_libraries(tmp_path: Path) -> None:
     """A first ``run`` fetches and analyses one item (and caches the compiled ruleset); the
     same ``run`` again, nothing due and nothing pending, in a fresh process as cron starts it:
-    none of ``HEAVY`` is in ``sys.modules`` at its end."""
+    none of ``HEAVY`` is in ``sys.modules`` at its end, through the full CLI, and none of
+    ``FULL_CLI`` either through ``python -m signals`` (the fast path)."""
     code = (
         "import json, runpy, sys\n"
-        f"sys.argv = ['signals', *json.loads(sys.argv[1])]\n"
+        "args, full = json.loads(sys.argv[1]), sys.argv[2] == 'full'\n"
+        "sys.argv = ['signals', *args]\n"
         "try:\n"
-        "    runpy.run_module('signals', run_name='__main__')\n"
+        "    if full:\n"
+        "        from signals.cli import main\n"
+        "        main()\n"
+        "    else:\n"
+        "        runpy.run_module('signals', run_name='__main__')\n"
         "except SystemExit as e:\n"
         "    assert not e.code, e.code\n"
-        f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))\n"
+        f"print(json.dumps([m for m in {list(HEAVY + FULL_CLI)!r} if m in sys.modules]))\n"
     )
     env = {"SIGNALS_CACHE_DIR": str(tmp_path / "cache")}
 
@@ -381,13 +391,17 @@ def test_an_idle_run_imports_none_of_the_heavy_libraries(tmp_path: Path) -> None
             "run",
         ]
 
-        def run() -> tuple[list[str], str]:
-            *summary, imported = python_lines(code, json.dumps(args), env=env)
+        def run(path: str) -> tuple[list[str], str]:
+            *summary, imported = python_lines(code, json.dumps(args), path, env=env)
             return json.loads(imported), "\n".join(summary)
 
-        first, first_summary = run()
+        first, first_summary = run("full")
         assert "fetch: 1 due, 1 ok" in first_summary and "process: 1 analysed" in first_summary
         assert "httpx" in first and "spacy" in first  # the check sees what a run imports
-        idle, idle_summary = run()
-    assert "fetch: 0 due" in idle_summary and "process: 0 analysed" in idle_summary
-    assert idle == []
+        full, full_summary = run("full")
+        fast, fast_summary = run("fast")
+    assert "fetch: 0 due" in full_summary and "process: 0 analysed" in full_summary
+    assert fast_summary == full_summary
+    assert [m for m in full if m in HEAVY] == []
+    assert "sqlalchemy" in full  # the check sees the full CLI
+    assert fast == []
