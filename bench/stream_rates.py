@@ -44,7 +44,9 @@ def rates(path: Path, analysed: list[AnalysedDoc], analyser: Analyser) -> Rates:
         matches = ruleset.match_items(doc)
         raw.update({(m.rupture_id, str(polarity_of(m.kind))) for m in matches})
         accepted.update(
-            (j.rupture_id, str(j.polarity)) for j in judge.judge_doc(doc, matches) if j.accepted
+            (j.rupture_id, str(j.polarity))
+            for j in judge.judge_doc(doc, matches, ruleset.vocabulary(doc.language))
+            if j.accepted
         )
     return {k: (raw[k], accepted[k]) for k in raw}
 
