@@ -122,6 +122,7 @@ class Ruleset:
         self.item_by_id = {it.item_id: it for it in items}
         self._vocabularies: dict[str, Mapping[str, frozenset[str]]] = {}
         self._rupture_keys: dict[str, Mapping[str, frozenset[str]]] = {}
+        self._keys_by_text: dict[str, Mapping[str, tuple[str, ...]]] = {}
         self._items_by_term: dict[int, list[CompiledItem]] = defaultdict(list)
         for it in items:
             for t in set(it.any + it.all):
@@ -147,6 +148,16 @@ class Ruleset:
         if vocab is None:
             vocab = self._vocabularies[lang] = distinctive_keys(self.rupture_keys(lang))
         return vocab
+
+    def keys_by_text(self, language: str | None) -> Mapping[str, tuple[str, ...]]:
+        """Term text → its keys in ``language``'s key space (terms with keys only)."""
+        lang = index_language(language)
+        cached = self._keys_by_text.get(lang)
+        if cached is None:
+            cached = self._keys_by_text[lang] = {
+                self.terms[t]: k for lst in self.index(lang).by_first.values() for t, k in lst
+            }
+        return cached
 
     def rupture_keys(self, language: str | None) -> Mapping[str, frozenset[str]]:
         """Per rupture, every key of 3+ characters of its items' ``any``/``all`` terms (before
@@ -368,7 +379,11 @@ def compile_ruleset(
             )
     if problems:
         raise ConfigError(problems)
-    return Ruleset(scenarios, items, terms, {VALIDATED: index}, analyser)
+    ruleset = Ruleset(scenarios, items, terms, {VALIDATED: index}, analyser)
+    # part of the compiled (and cached) ruleset: what the judge and the re-match plan read
+    ruleset.vocabulary(VALIDATED)
+    ruleset.keys_by_text(VALIDATED)
+    return ruleset
 
 
 def distinctive_keys(per: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:

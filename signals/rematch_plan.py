@@ -31,10 +31,10 @@ from .judge import JudgeModel
 from .languages import index_language
 from .match import (
     LANGUAGES,
+    VOCABULARY_MAX_RUPTURES,
     CompiledItem,
     Ruleset,
     compile_items,
-    distinctive_keys,
     ruleset_version,
     term_keys,
 )
@@ -205,17 +205,32 @@ def lookup_keys(
 
 
 def vocabulary_change(planned: Plan, ruleset: Ruleset, analyser: Analyser, lang: str) -> set[str]:
-    """The keys whose membership of some rupture's vocabulary the edit changed, in ``lang``."""
-    if not planned.ruptures:
+    """The keys whose membership of some rupture's vocabulary the edit changed, in ``lang``.
+
+    Only keys of the changed terms can change: a changed rupture's key set differs from before by
+    them alone, and so does the number of ruptures that share a key."""
+    known = ruleset.keys_by_text(lang)
+
+    def keys(term: str) -> tuple[str, ...]:
+        found = known.get(term)
+        return found if found is not None else term_keys(term, analyser, lang)
+
+    edited = {k for t in planned.terms for k in keys(t) if len(k) >= 3}
+    if not edited:
         return set()
     after = ruleset.rupture_keys(lang)
-    before = {r: ks for r, ks in after.items() if r not in planned.ruptures}
+    before = {r: ks & edited for r, ks in after.items() if r not in planned.ruptures}
     for rid, terms in planned.before_terms.items():
-        before[rid] = frozenset(
-            k for t in terms for k in term_keys(t, analyser, lang) if len(k) >= 3
-        )
-    old, new = distinctive_keys(before), ruleset.vocabulary(lang)
+        before[rid] = frozenset(k for t in terms for k in keys(t) if k in edited)
+    after = {r: ks & edited for r, ks in after.items()}
     changed: set[str] = set()
-    for rid in old.keys() | new.keys():
-        changed |= old.get(rid, frozenset()) ^ new.get(rid, frozenset())
+    for k in edited:
+        was = [r for r, ks in before.items() if k in ks]
+        now = [r for r, ks in after.items() if k in ks]
+        if len(was) > VOCABULARY_MAX_RUPTURES:
+            was = []
+        if len(now) > VOCABULARY_MAX_RUPTURES:
+            now = []
+        if set(was) != set(now):
+            changed.add(k)
     return changed
