@@ -14,6 +14,10 @@ on 2 cores), with the fixed costs of a run subtracted, two ways:
   the idle run loads none, so this leaves the model loads in the measured time: at N = 1,000
   short RSS items they are as long as the processing itself.
 
+The CPU seconds of each run (the parent and the workers it waited for) are reported too, per
+article in the steady state: on a shared machine, the wall times follow the other jobs' load,
+the CPU times much less.
+
 `--compare DIR` also times another checkout of the code (e.g. the main branch) with the same
 interpreter, alternating with this one, so both are measured side by side in one run.
 
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,6 +60,11 @@ TARGET = 1.7
 
 def signals(db: str, cache: Path, *args: str, code: Path = REPO) -> float:
     """Wall seconds of one `python -m signals` run of the code in ``code`` (raises on failure)."""
+    return run_timed(db, cache, *args, code=code)[0]
+
+
+def run_timed(db: str, cache: Path, *args: str, code: Path = REPO) -> tuple[float, float]:
+    """Wall and CPU seconds (the process and the workers it waited for) of one run."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SIGNALS_")},
         "PYTHONPATH": str(code),
@@ -71,9 +81,10 @@ def signals(db: str, cache: Path, *args: str, code: Path = REPO) -> float:
         str(REPO / "scenarios.yaml"),
         *args,
     ]
-    t0 = time.perf_counter()
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
 
 
 class Database:
@@ -106,22 +117,27 @@ def loaded(db: str, cache: Path, corpus: Path, fields: list[str], n: int) -> Non
 
 
 def timed(args: argparse.Namespace, cache: Path, code: Path, w: int, n0: int) -> list[float]:
-    """Idle run, run over the first ``n0`` articles, run over N (each on a fresh database)."""
-    out = []
+    """Wall of an idle run, of a run over the first ``n0`` articles and of one over N (each on
+    a fresh database), then the CPU seconds of the last two."""
+    out, cpu = [], []
     db = Database()
     try:
         out.append(signals(db.url, cache, "process", "--workers", str(w), code=code))  # idle
         loaded(db.url, cache, args.corpus, args.field, n0)
-        out.append(signals(db.url, cache, "process", "--workers", str(w), code=code))
+        wall, c = run_timed(db.url, cache, "process", "--workers", str(w), code=code)
+        out.append(wall)
+        cpu.append(c)
     finally:
         db.drop()
     db = Database()
     try:
         loaded(db.url, cache, args.corpus, args.field, args.n)
-        out.append(signals(db.url, cache, "process", "--workers", str(w), code=code))
+        wall, c = run_timed(db.url, cache, "process", "--workers", str(w), code=code)
+        out.append(wall)
+        cpu.append(c)
     finally:
         db.drop()
-    return out
+    return out + cpu
 
 
 def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
@@ -131,8 +147,8 @@ def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
     for r in range(args.repeats):
         for code in codes if r % 2 == 0 else codes[::-1]:
             for w in (1, 2) if r % 2 == 0 else (2, 1):
-                idle, first, wall = timed(args, cache, code, w, n0[w])
-                runs[code, w].append([idle, first, wall])
+                idle, first, wall, cpu_first, cpu = timed(args, cache, code, w, n0[w])
+                runs[code, w].append([idle, first, wall, cpu_first, cpu])
                 print(
                     f"{code}: repeat {r + 1}, {w} worker(s): {wall:.2f} s (idle {idle:.2f} s, "
                     f"first {n0[w]} articles {first:.2f} s)",
@@ -140,7 +156,7 @@ def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
                 )
     for code in codes:
         med = {
-            w: [statistics.median(x[i] for x in runs[code, w]) for i in range(3)] for w in (1, 2)
+            w: [statistics.median(x[i] for x in runs[code, w]) for i in range(5)] for w in (1, 2)
         }
         steady = {w: (args.n - n0[w]) / (med[w][2] - med[w][1]) for w in (1, 2)}
         rate = {w: args.n / (med[w][2] - med[w][0]) for w in (1, 2)}
@@ -153,7 +169,9 @@ def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
             print(
                 f"  {w} worker(s): wall {med[w][2]:.2f} s; first {n0[w]} articles "
                 f"{med[w][1]:.2f} s -> {steady[w]:.1f} articles/s steady; idle start-up "
-                f"{med[w][0]:.2f} s -> {rate[w]:.1f}/s ({raw[w]:.1f}/s with start-up)"
+                f"{med[w][0]:.2f} s -> {rate[w]:.1f}/s ({raw[w]:.1f}/s with start-up); CPU "
+                f"{med[w][4]:.2f} s ({med[w][3]:.2f} s over the first {n0[w]}): "
+                f"{(med[w][4] - med[w][3]) / (args.n - n0[w]) * 1000:.2f} ms per article steady"
             )
         ratio = steady[2] / steady[1]
         print(
@@ -245,9 +263,11 @@ def main() -> None:
         cache = tmp / "cache"
         if args.corpus == DEFAULT:  # the Le Monde items name no source: credit one
             args.corpus = with_source(args.corpus, tmp / "items.jsonl", args.n)
-        signals(f"sqlite:///{tmp / 'warm.db'}", cache, "process")  # fill the compiled-ruleset cache
+        codes = [args.compare.resolve(), REPO] if args.compare else [REPO]
+        for i, code in enumerate(codes):  # fill the compiled-ruleset cache
+            signals(f"sqlite:///{tmp / f'warm{i}.db'}", cache, "process", code=code)
         if not args.no_p2:
-            p2(args, cache, [args.compare.resolve(), REPO] if args.compare else [REPO])
+            p2(args, cache, codes)
         if args.readers:
             readers(args, cache, tmp)
 

@@ -18,6 +18,7 @@ import logging
 import multiprocessing as mp
 import signal
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
@@ -50,21 +51,7 @@ def _forked_worker(
 ) -> None:
     """One forked worker: the parent's context (models loaded, no connection open), its own
     connections from here on."""
-    from .pipeline import process
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
-    try:
-        try:
-            out.put(("ok", process(ctx, limit, lease=lease, should_stop=stop.is_set)))
-        finally:
-            ctx.close()
-    except Exception as e:
-        out.put(("error", _one_line(e)))
-
-
-def _one_line(e: Exception) -> str:
-    return f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    _work_until_empty(lambda: ctx, limit, lease, out)
 
 
 def _worker(
@@ -74,19 +61,34 @@ def _worker(
     lease: timedelta,
     out: Queue[tuple[str, ProcessReport | str]],
 ) -> None:
-    """One worker process: its own context and connection, until the queue is empty."""
-    from .pipeline import Context, process
+    """One spawned worker process: its own context and connection, until the queue is empty."""
+    from .pipeline import Context
+
+    _work_until_empty(
+        lambda: Context.open(settings, need_sources=need_sources, create=False), limit, lease, out
+    )
+
+
+def _work_until_empty(
+    open_ctx: Callable[[], Context],
+    limit: int | None,
+    lease: timedelta,
+    out: Queue[tuple[str, ProcessReport | str]],
+) -> None:
+    """A worker's run, its report (or its error, as one line) put on ``out``; SIGTERM stops it
+    after its current batch."""
+    from .pipeline import process
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
     try:
-        ctx = Context.open(settings, need_sources=need_sources, create=False)
+        ctx = open_ctx()
         try:
             out.put(("ok", process(ctx, limit, lease=lease, should_stop=stop.is_set)))
         finally:
             ctx.close()
     except Exception as e:  # reported by the parent as one line
-        out.put(("error", _one_line(e)))
+        out.put(("error", f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
 
 
 def can_fork() -> bool:
