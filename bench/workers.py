@@ -6,7 +6,8 @@ as cron would start it. P2 = throughput(2) ÷ throughput(1), medians over repeat
 on 2 cores), with the fixed costs of a run subtracted, two ways:
 
 * steady state (P2): a run over the first n0 = 64·W articles (one batch per worker, on a fresh
-  database) is timed too; throughput = (N − n0) ÷ (wall − wall over n0). What that subtracts is
+  database) is timed too; throughput = (N − n0) ÷ (wall − wall over n0), the median over
+  repeats of each repeat's pair. What that subtracts is
   everything a run pays whatever N is: start-up, the model loads that the first batches
   trigger (spaCy's French tokenizer and the NER model, seconds of CPU), the first claims;
 * idle start-up (the measure before 2026-12-02): throughput = N ÷ (wall − wall of an idle
@@ -158,7 +159,14 @@ def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
         med = {
             w: [statistics.median(x[i] for x in runs[code, w]) for i in range(5)] for w in (1, 2)
         }
-        steady = {w: (args.n - n0[w]) / (med[w][2] - med[w][1]) for w in (1, 2)}
+        steady = {  # each repeat's pair of runs, side by side in time, then the median
+            w: statistics.median((args.n - n0[w]) / (x[2] - x[1]) for x in runs[code, w])
+            for w in (1, 2)
+        }
+        cpu = {
+            w: statistics.median((x[4] - x[3]) / (args.n - n0[w]) for x in runs[code, w])
+            for w in (1, 2)
+        }
         rate = {w: args.n / (med[w][2] - med[w][0]) for w in (1, 2)}
         raw = {w: args.n / med[w][2] for w in (1, 2)}
         print(
@@ -171,7 +179,7 @@ def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
                 f"{med[w][1]:.2f} s -> {steady[w]:.1f} articles/s steady; idle start-up "
                 f"{med[w][0]:.2f} s -> {rate[w]:.1f}/s ({raw[w]:.1f}/s with start-up); CPU "
                 f"{med[w][4]:.2f} s ({med[w][3]:.2f} s over the first {n0[w]}): "
-                f"{(med[w][4] - med[w][3]) / (args.n - n0[w]) * 1000:.2f} ms per article steady"
+                f"{cpu[w] * 1000:.2f} ms per article steady"
             )
         ratio = steady[2] / steady[1]
         print(
