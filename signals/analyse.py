@@ -218,6 +218,13 @@ class Analyser:
             self._ner = _load_ner_model(self._model_name)
         return self._ner
 
+    def preload(self) -> None:
+        """Load now what the first French texts would: spaCy's French tokenizer (its regular
+        expressions: seconds of CPU) and the NER model. Before forking workers, so that they
+        share one load instead of each paying its own."""
+        self._tokenizer_nlp("fr")
+        self._ner_nlp()
+
     def normaliser(self, language: str | None) -> _Normaliser:
         lang = _language_code(language)
         norm = self._norm.get(lang)

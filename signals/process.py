@@ -305,7 +305,6 @@ def _work(
     )
 
     def write(conn: Connection) -> ProcessReport | None:
-        claims.serialise_writes(conn)
         ids = [a.id for a in batch]
         if claims.still_ours(conn, ids, worker) != set(ids):
             log.warning(
@@ -324,21 +323,32 @@ def _work(
         out = ProcessReport(failed=len(failed))
         for aid, reason in failed:
             repo.mark_failed(conn, aid, reason, now)
+        # the analyses of the originals found before the NLP, before waiting for the other
+        # workers' writes: nothing in them depends on those (the rare one found a copy below
+        # is forgotten again), so only the duplicate decisions are serialised
+        first = [done[it.art.id] for it in items if it.copy_of is None]
+        repo.store_analyses(conn, first, ruleset.version, KEYS_VERSION, now)
+        for r in first:
+            if r.article_id in entities and not repo.has_entities_run(conn, r.article_id):
+                repo.save_entities(conn, r.article_id, entities[r.article_id])
+        claims.serialise_writes(conn)
         if repo.originals_mark(conn) == mark:  # no original stored since the check: it stands
             _add_new_bands(conn, items, neardup)
         else:  # again: originals other workers wrote since
             _collapse(conn, items, neardup, write=True)
+            repo.forget_processed(
+                conn, [it.art.id for it in items if it.copy_of is not None and it.art.id in done]
+            )
         for it in items:
             if it.copy_of is not None:
                 repo.mark_duplicate(conn, it.art.id, it.copy_of, it.content.text, it.hash, now)
                 out.near_duplicates += it.near
                 out.duplicates += not it.near
         rows = [done[it.art.id] for it in items if it.copy_of is None]
-        repo.save_processed_many(conn, rows, ruleset.version, KEYS_VERSION, now)
+        if rows:
+            repo.announce_originals(conn)
+            repo.apply_redates(conn, rows)
         out.processed = len(rows)
-        for r in rows:
-            if r.article_id in entities and not repo.has_entities_run(conn, r.article_id):
-                repo.save_entities(conn, r.article_id, entities[r.article_id])
         claims.release(conn, ids, worker)
         return out
 
@@ -353,7 +363,10 @@ def _collapse(
     stores the new originals' LSH buckets, and follows a copy whose batch original turned out
     to be a copy itself to the real original."""
     pending = [it for it in items if it.copy_of is None]
-    seen = repo.find_duplicates(conn, [it.hash for it in pending])
+    # in the write pass the batch's originals are stored already (``repo.store_analyses``)
+    seen = repo.find_duplicates(
+        conn, [it.hash for it in pending], exclude=[it.art.id for it in items] if write else ()
+    )
     stored = _stored_bands(conn, pending, params) if params is not None else None
     batch = _BatchOriginals()  # this batch's originals so far
     new_bands: list[near.NewBands] = []

@@ -268,9 +268,11 @@ def test_the_write_does_not_check_again_when_no_original_was_stored_meanwhile(
     calls: list[int] = []
     find = repo.find_duplicates
 
-    def counting(conn: Connection, hashes: Sequence[str]) -> dict[str, int]:
+    def counting(
+        conn: Connection, hashes: Sequence[str], exclude: Sequence[int] = ()
+    ) -> dict[str, int]:
         calls.append(len(hashes))
-        return find(conn, hashes)
+        return find(conn, hashes, exclude)
 
     monkeypatch.setattr(repo, "find_duplicates", counting)
     with store.begin() as c:  # the original first this time: the copy is the later article

@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -34,7 +35,7 @@ from signals.cli import cli
 from signals.process import reclaim_dead, worker_token
 from signals.store import claims, open_store
 from signals.store import schema as t
-from signals.workers import split_limit
+from signals.workers import can_fork, split_limit
 
 from .conftest import REPO, shared
 
@@ -211,6 +212,17 @@ def test_claims_of_a_dead_local_worker_are_released_at_once(sqlite_url: str) -> 
     with store.begin() as c:
         assert len(claims.claim(c, "x", 5, datetime.now(UTC), later)) == 2
     store.dispose()
+
+
+def test_workers_are_forked_only_from_a_single_threaded_process() -> None:
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not can_fork()  # a fork would copy locks the other thread holds: spawn
+    finally:
+        release.set()
+        other.join()
 
 
 def test_split_limit() -> None:

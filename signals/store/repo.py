@@ -378,9 +378,12 @@ def originals_mark(conn: Connection) -> str | None:
     return get_meta(conn, ORIGINALS_MARK)
 
 
-def find_duplicates(conn: Connection, content_hashes: Sequence[str]) -> dict[str, int]:
+def find_duplicates(
+    conn: Connection, content_hashes: Sequence[str], exclude: Sequence[int] = ()
+) -> dict[str, int]:
     """Content hash → the earliest processed original with that normalised text (syndicated
-    copies), for one batch in one query."""
+    copies), for one batch in one query; ``exclude``: articles that are not candidates (the
+    batch's own, already written in this transaction)."""
     if not content_hashes:
         return {}
     a = t.articles
@@ -393,6 +396,8 @@ def find_duplicates(conn: Connection, content_hashes: Sequence[str]) -> dict[str
         )
         .group_by(a.c.content_hash)
     )
+    if exclude:
+        q = q.where(a.c.id.not_in(list(exclude)))
     return {h: int(i) for h, i in conn.execute(q).all()}
 
 
@@ -480,6 +485,27 @@ def save_processed_many(
     articles marked done: a few multi-row statements per batch instead of several per article."""
     if not rows:
         return
+    store_analyses(conn, rows, ruleset_version, keys_version, now)
+    announce_originals(conn)
+    apply_redates(conn, rows)
+
+
+def announce_originals(conn: Connection) -> None:
+    """Replace ``ORIGINALS_MARK``: originals were stored, other workers' checks must run again."""
+    set_meta(conn, ORIGINALS_MARK, uuid.uuid4().hex)
+
+
+def store_analyses(
+    conn: Connection,
+    rows: Sequence[Processed],
+    ruleset_version: str,
+    keys_version: str,
+    now: datetime,
+) -> None:
+    """What ``save_processed_many`` writes but the mark and the redates: what does not depend on
+    the other workers' writes (``signals.process`` writes it before waiting for them)."""
+    if not rows:
+        return
     ids = [r.article_id for r in rows]
     conn.execute(delete(t.analyses).where(t.analyses.c.article_id.in_(ids)))
     conn.execute(
@@ -503,7 +529,6 @@ def save_processed_many(
     replace_matches_many(
         conn, [(r.article_id, r.hits, r.judgements) for r in rows], ruleset_version
     )
-    set_meta(conn, ORIGINALS_MARK, uuid.uuid4().hex)  # new originals: other workers' checks redo
     conn.execute(
         update(t.articles)
         .where(t.articles.c.id == bindparam("aid"))
@@ -524,6 +549,10 @@ def save_processed_many(
             for r in rows
         ],
     )
+
+
+def apply_redates(conn: Connection, rows: Sequence[Processed]) -> None:
+    """The page dates of those of ``rows`` that have one (``Processed.redate``)."""
     redated = [
         {
             "aid": r.article_id,
@@ -545,6 +574,23 @@ def save_processed_many(
             ),
             redated,
         )
+
+
+def forget_processed(conn: Connection, article_ids: Sequence[int]) -> None:
+    """Undo ``store_analyses`` and ``save_entities`` for these articles of the transaction (found
+    to be copies after all): their analyses, indexed keys, hits, judgements and entities."""
+    if not article_ids:
+        return
+    ids = list(article_ids)
+    for table in (
+        t.analyses,
+        t.analysis_keys,
+        t.matches,
+        t.judgements,
+        t.entities,
+        t.entity_runs,
+    ):
+        conn.execute(delete(table).where(table.c.article_id.in_(ids)))
 
 
 def save_entities(conn: Connection, article_id: int, entities: Sequence[Entity]) -> None:
