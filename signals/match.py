@@ -165,11 +165,13 @@ class Ruleset:
         lang = index_language(language)
         cached = self._rupture_keys.get(lang)
         if cached is None:
-            keys_of = {t: k for lst in self.index(lang).by_first.values() for t, k in lst}
+            keys_of = self.keys_by_text(lang)
             per: dict[str, set[str]] = defaultdict(set)
             for it in self.items:
                 for t in it.any + it.all:
-                    per[it.rupture_id].update(k for k in keys_of.get(t, ()) if len(k) >= 3)
+                    per[it.rupture_id].update(
+                        k for k in keys_of.get(self.terms[t], ()) if len(k) >= 3
+                    )
             cached = self._rupture_keys[lang] = {r: frozenset(ks) for r, ks in per.items()}
         return cached
 

@@ -1,5 +1,5 @@
 """Queries of the key index (``analysis_keys``): key → the articles whose stored analysis
-contains it. Written with every analysis (``repo.save_processed_many``); read by the
+contains it. Written with every analysis (``repo.store_analyses``); read by the
 incremental re-match (``signals.rematch``) to find what an edited term can hit."""
 
 from __future__ import annotations
