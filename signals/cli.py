@@ -1125,6 +1125,13 @@ def eval_(
     help="Also weigh which words of the rupture's vocabulary the article uses "
     "(vocab:<rupture>:<key>).",
 )
+@click.option(
+    "--rupture-features/--no-rupture-features",
+    default=True,
+    show_default=True,
+    help="Also weigh a headline hit and the vocabulary counts per rupture "
+    "(feature:<rupture>:<name>).",
+)
 def train(
     labels: tuple[Path, ...],
     corpora: tuple[Path, ...],
@@ -1137,6 +1144,7 @@ def train(
     rupture_thresholds: bool,
     title_words: bool,
     vocab_words: bool,
+    rupture_features: bool,
 ) -> None:
     """Fit the article-level judge (logistic regression) on labelled articles; write it as JSON.
 
@@ -1171,6 +1179,7 @@ def train(
         title_words=title_words,
         rupture_thresholds=rupture_thresholds,
         vocab_words=vocab_words,
+        rupture_features=rupture_features,
     )
     try:
         output.write_text(

@@ -54,8 +54,12 @@ FEATURES = (
     "vocab_title",  # log(1 + distinct keys of the rupture's vocabulary in the headline)
 )
 LEAD_SENTENCES = 3
+#: The numeric features that may also get a weight per rupture (``feature:<rupture>:<name>``):
+#: a hit in the headline, or the headline in the rupture's vocabulary, says more for some ruptures
+#: than for others.
+RUPTURE_FEATURES = ("title", "vocab_title", "vocab")
 #: The families of per-rupture / per-item / per-headline-word weights on top of FEATURES.
-PREFIXES = ("rupture:", "item:", "title:", "vocab:")
+PREFIXES = ("rupture:", "item:", "title:", "vocab:", "feature:")
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,11 @@ class PolarityModel:
     def logit(self, c: Candidate) -> tuple[float, list[tuple[str, float]]]:
         parts = [(name, self.coef.get(name, 0.0) * value) for name, value in c.features.items()]
         parts.append((f"rupture:{c.rupture_id}", self.coef.get(f"rupture:{c.rupture_id}", 0.0)))
+        parts += [
+            (name, self.coef[name] * c.features[f])
+            for f, name in ((f, f"feature:{c.rupture_id}:{f}") for f in RUPTURE_FEATURES)
+            if name in self.coef
+        ]
         parts += [(f"item:{m.item_id}", self.coef.get(f"item:{m.item_id}", 0.0)) for m in c.items]
         parts += [
             (name, self.coef[name])
@@ -165,6 +174,9 @@ _REASON_TEXT = {
 
 
 def _reason(name: str, value: float, contribution: float) -> str:
+    if name.startswith("feature:"):
+        text, weight = _reason(name.rsplit(":", 1)[1], value, contribution).rsplit(" ", 1)
+        return f"{text}, for this rupture {weight}"
     if name.startswith("rupture:"):
         text = "rupture prior"
     elif name.startswith("item:"):
@@ -199,6 +211,7 @@ class JudgeModel:
         values = {
             **c.features,
             f"rupture:{c.rupture_id}": 1.0,
+            **{f"feature:{c.rupture_id}:{f}": c.features[f] for f in RUPTURE_FEATURES},
             **{f"item:{m.item_id}": 1.0 for m in c.items},
             **{f"title:{c.rupture_id}:{k}": 1.0 for k in c.title_keys},
             **{f"vocab:{c.rupture_id}:{k}": 1.0 for k in c.vocab_keys},

@@ -5,8 +5,9 @@ polarity) with a sentence hit, in the rupture(s) each record was judged for. The
 the label says the same polarity. One L2-regularised logistic regression per polarity over the
 :data:`signals.judge.FEATURES` plus one bias per rupture (shrunk towards 0 by the penalty, so a
 rupture with few labels keeps the shared weights), one weight per item, and optionally per
-rupture the headline's words (``title:``) and the vocabulary words the article uses (``vocab:``). The threshold is chosen on 5-fold
-out-of-fold probabilities: the lowest one whose precision reaches ``target_precision`` (for
+rupture the headline's words (``title:``), the vocabulary words the article uses (``vocab:``) and
+the weights of :data:`signals.judge.RUPTURE_FEATURES` (``feature:``). The threshold is chosen on
+5-fold out-of-fold probabilities: the lowest one whose precision reaches ``target_precision`` (for
 counter-evidence ``counter_target_precision``, by default the same), else
 the one with the best F1. The result is a small JSON file that can be read and reviewed.
 """
@@ -22,7 +23,14 @@ from .analyse import Analyser
 from .corpus import Document
 from .errors import InputError
 from .extract import compose_text
-from .judge import FEATURES, PREFIXES, JudgeModel, candidates, model_from_json
+from .judge import (
+    FEATURES,
+    PREFIXES,
+    RUPTURE_FEATURES,
+    JudgeModel,
+    candidates,
+    model_from_json,
+)
 from .labels import LabelRecord
 from .match import Ruleset
 from .models import Polarity
@@ -34,6 +42,12 @@ WORD_PREFIXES = ("title:", "vocab:")
 #: A rupture gets its own threshold (``rupture_thresholds``) with this many positive and negative
 #: candidates of the polarity; the others keep the shared one.
 MIN_RUPTURE_LABELS = 10
+#: Inverse regularisation strengths. Evidence, with hundreds of word and item weights, is
+#: regularised harder: in leave-one-round-out runs on dev (each later labelling round held out
+#: in turn), C 0.3 beat 1.0 on precision and recall of the held-out rounds; counter-evidence,
+#: with a few dozen positives, did best at 1.0 (docs/DECISIONS.md).
+EVIDENCE_C = 0.3
+COUNTER_C = 1.0
 
 
 @dataclass(frozen=True)
@@ -75,9 +89,13 @@ def training_rows(
     return rows
 
 
-def _features(row: Row, title_words: bool, vocab_words: bool) -> dict[str, float]:
+def _features(
+    row: Row, title_words: bool, vocab_words: bool, rupture_features: bool
+) -> dict[str, float]:
     out = {f: row.features[f] for f in FEATURES}
     out[f"rupture:{row.rupture_id}"] = 1.0
+    if rupture_features:
+        out.update({f"feature:{row.rupture_id}:{f}": row.features[f] for f in RUPTURE_FEATURES})
     out.update({f"item:{i}": 1.0 for i in row.items})
     if title_words:
         out.update({f"title:{row.rupture_id}:{k}": 1.0 for k in row.title_keys})
@@ -116,13 +134,15 @@ def fit(
     rows: Sequence[Row],
     target_precision: float = 0.8,
     counter_target_precision: float | None = None,
-    c: float = 1.0,
+    c: float = EVIDENCE_C,
+    counter_c: float = COUNTER_C,
     seed: int = 0,
     source: str = "",
     labels_sha256: str | None = None,
     title_words: bool = True,
     rupture_thresholds: bool = False,
     vocab_words: bool = True,
+    rupture_features: bool = True,
 ) -> JudgeModel:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -153,9 +173,12 @@ def fit(
             }
             continue
         vectorizer = DictVectorizer()
-        x = vectorizer.fit_transform([_features(r, title_words, vocab_words) for r in sub])
+        x = vectorizer.fit_transform(
+            [_features(r, title_words, vocab_words, rupture_features) for r in sub]
+        )
         y = [r.target for r in sub]
-        lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+        strength = counter_c if pol is Polarity.COUNTER else c
+        lr = LogisticRegression(C=strength, max_iter=3000, class_weight="balanced")
         folds = StratifiedKFold(n_splits=min(5, positives), shuffle=True, random_state=seed)
         probs = cross_val_predict(lr, x, y, cv=folds, method="predict_proba")[:, 1]
         wanted = (
@@ -199,8 +222,10 @@ def fit(
         "target_precision": target_precision,
         "counter_target_precision": counter_target_precision or target_precision,
         "C": c,
+        "counter_C": counter_c,
         "title_words": title_words,
         "vocab_words": vocab_words,
+        "rupture_features": rupture_features,
         "rupture_thresholds": rupture_thresholds,
         "training": report,
     }

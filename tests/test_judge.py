@@ -11,9 +11,17 @@ import pytest
 from signals.analyse import Analyser
 from signals.config import load_scenarios
 from signals.errors import ConfigError
-from signals.judge import FEATURES, _reason, accept_all, candidates, load_model, model_from_json
-from signals.match import compile_ruleset
-from signals.models import Polarity
+from signals.judge import (
+    FEATURES,
+    Candidate,
+    _reason,
+    accept_all,
+    candidates,
+    load_model,
+    model_from_json,
+)
+from signals.match import Ruleset, compile_ruleset
+from signals.models import AnalysedDoc, Polarity
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,6 +30,16 @@ REPO = Path(__file__).resolve().parents[1]
 def setup() -> tuple[Analyser, object]:
     analyser = Analyser(entities=False)
     return analyser, compile_ruleset(load_scenarios(REPO / "scenarios.yaml"), analyser)
+
+
+def _post_patrimonial(doc: AnalysedDoc, ruleset: Ruleset) -> Candidate:
+    """The article's one post-patrimonial evidence candidate."""
+    (c,) = [
+        c
+        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary(doc.language))
+        if c.rupture_id == "post-patrimonial"
+    ]
+    return c
 
 
 ABOUT = (
@@ -60,20 +78,12 @@ def test_an_article_about_the_topic_scores_above_a_passing_mention(setup: tuple)
 def test_features_measure_title_lead_and_spread(setup: tuple) -> None:
     analyser, ruleset = setup
     doc = analyser.analyse(ABOUT, "fr")
-    (c,) = [
-        c
-        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary("fr"))
-        if c.rupture_id == "post-patrimonial"
-    ]
+    c = _post_patrimonial(doc, ruleset)
     assert set(c.features) == set(FEATURES)
     assert c.features["title"] == 1.0 and c.features["lead"] == 1.0
     assert c.features["sentences"] > c.features["title"] * 0.5
     doc = analyser.analyse(PASSING, "fr")
-    (c,) = [
-        c
-        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary("fr"))
-        if c.rupture_id == "post-patrimonial"
-    ]
+    c = _post_patrimonial(doc, ruleset)
     assert c.features["title"] == 0.0 and c.features["lead"] == 0.0
 
 
@@ -121,11 +131,7 @@ def test_a_model_file_that_is_not_json(tmp_path: Path) -> None:
 def test_headline_words_weigh_per_rupture_and_are_explained(setup: tuple) -> None:
     analyser, ruleset = setup
     doc = analyser.analyse(ABOUT, "fr")
-    (c,) = [
-        c
-        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary("fr"))
-        if c.rupture_id == "post-patrimonial"
-    ]
+    c = _post_patrimonial(doc, ruleset)
     assert c.title_keys == frozenset(doc.sentences[0].keys)
     key = sorted(c.title_keys)[0]
     data = load_model().to_json()
@@ -141,11 +147,7 @@ def test_vocabulary_words_weigh_per_rupture_and_are_explained(setup: tuple) -> N
     analyser, ruleset = setup
     doc = analyser.analyse(ABOUT, "fr")
     vocab = ruleset.vocabulary("fr")
-    (c,) = [
-        c
-        for c in candidates(doc, ruleset.match_items(doc), vocab)
-        if c.rupture_id == "post-patrimonial"
-    ]
+    c = _post_patrimonial(doc, ruleset)
     article_keys = {k for s in doc.sentences for k in s.keys}
     assert c.vocab_keys == frozenset(article_keys) & vocab["post-patrimonial"]
     assert "eusko" in c.vocab_keys
@@ -158,22 +160,35 @@ def test_vocabulary_words_weigh_per_rupture_and_are_explained(setup: tuple) -> N
     assert any(r.startswith("vocabulary word 'eusko' -4.0") for r in lowered.reasons)
 
 
+def test_numeric_features_weigh_per_rupture_and_are_explained(setup: tuple) -> None:
+    analyser, ruleset = setup
+    doc = analyser.analyse(ABOUT, "fr")
+    c = _post_patrimonial(doc, ruleset)
+    assert c.features["vocab"] > 0
+    data = load_model().to_json()
+    data["evidence"]["coef"] = {
+        k: v for k, v in data["evidence"]["coef"].items() if not k.startswith("feature:")
+    }
+    base = model_from_json(data).judge(c)
+    data["evidence"]["coef"]["feature:post-patrimonial:vocab"] = 5.0
+    data["evidence"]["coef"]["feature:my-data:vocab"] = -9.0  # another rupture's: no effect
+    boosted = model_from_json(data).judge(c)
+    assert boosted.score > base.score
+    added = 5.0 * c.features["vocab"]
+    assert any(
+        r.endswith(f"words of its vocabulary, for this rupture {added:+.1f}")
+        for r in boosted.reasons
+    )
+
+
 def test_the_rupture_vocabulary_measures_how_much_the_article_speaks_it(setup: tuple) -> None:
     analyser, ruleset = setup
     vocab = ruleset.vocabulary("fr")
     assert "eusko" in vocab["post-patrimonial"]
     assert not any("eusko" in v for r, v in vocab.items() if r != "post-patrimonial")
     about, passing = analyser.analyse(ABOUT, "fr"), analyser.analyse(PASSING, "fr")
-    (ca,) = [
-        c
-        for c in candidates(about, ruleset.match_items(about), vocab)
-        if c.rupture_id == "post-patrimonial"
-    ]
-    (cp,) = [
-        c
-        for c in candidates(passing, ruleset.match_items(passing), vocab)
-        if c.rupture_id == "post-patrimonial"
-    ]
+    ca = _post_patrimonial(about, ruleset)
+    cp = _post_patrimonial(passing, ruleset)
     assert ca.features["vocab"] > cp.features["vocab"] > 0
     assert ca.features["vocab_title"] > 0 == cp.features["vocab_title"]
     assert 0 < cp.features["vocab_share"] < ca.features["vocab_share"] <= 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from signals.judge import FEATURES, model_from_json
+from signals.judge import FEATURES, RUPTURE_FEATURES, model_from_json
 from signals.models import Polarity
-from signals.train import Row, fit
+from signals.train import COUNTER_C, EVIDENCE_C, Row, fit
 
 
 def _rows(n: int = 160) -> list[Row]:
@@ -60,6 +60,25 @@ def test_vocabulary_words_are_learned_per_rupture_or_left_out() -> None:
     model = fit(_rows(), target_precision=0.8, vocab_words=False)
     assert not any(k.startswith("vocab:") for m in model.models.values() for k in m.coef)
     assert model.meta["vocab_words"] is False
+
+
+def test_numeric_features_get_a_weight_per_rupture_or_are_left_shared() -> None:
+    coef = fit(_rows(), target_precision=0.8).models[Polarity.EVIDENCE].coef
+    assert coef["feature:apres-chute-reseaux:title"] > 0  # a headline hit: evidence here
+    assert {k.split(":")[2] for k in coef if k.startswith("feature:")} <= set(RUPTURE_FEATURES)
+    model = fit(_rows(), target_precision=0.8, rupture_features=False)
+    assert not any(k.startswith("feature:") for m in model.models.values() for k in m.coef)
+    assert model.meta["rupture_features"] is False
+
+
+def test_evidence_is_regularised_harder_than_counter_evidence() -> None:
+    model = fit(_rows(), target_precision=0.8)
+    assert (model.meta["C"], model.meta["counter_C"]) == (EVIDENCE_C, COUNTER_C)
+    loose = fit(_rows(), target_precision=0.8, c=10.0)
+    weight = abs(model.models[Polarity.EVIDENCE].coef["title:apres-chute-reseaux:ranconniciel"])
+    assert (
+        abs(loose.models[Polarity.EVIDENCE].coef["title:apres-chute-reseaux:ranconniciel"]) > weight
+    )
 
 
 def test_ruptures_with_enough_labels_get_their_own_threshold() -> None:
