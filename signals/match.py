@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .analyse import BREAK, KEYS_VERSION, Analyser
-from .config import Announcer, Milestone, Rupture, Scenarios
+from .config import Announcer, Milestone, Rupture, Scenarios, fingerprint_of
 from .errors import ConfigError, ConfigProblem
 from .languages import SUPPORTED_LANGUAGES, UNSTEMMED, index_language
 from .models import AnalysedDoc, Hit, ItemKind, ItemMatch, Sentence
@@ -118,7 +118,9 @@ class Ruleset:
         self.items = items
         self.terms = terms  # term id → original text
         self._indexes = dict(indexes)
-        self.version = ruleset_version(scenarios.fingerprint())
+        # what the store records as applied (signals.rematch), computed once per compile
+        self.scenarios_json = scenarios.canonical_json()
+        self.version = ruleset_version(fingerprint_of(self.scenarios_json))
         self.item_by_id = {it.item_id: it for it in items}
         self._vocabularies: dict[str, Mapping[str, frozenset[str]]] = {}
         self._rupture_keys: dict[str, Mapping[str, frozenset[str]]] = {}

@@ -55,7 +55,7 @@ def scoring_version(ruleset: Ruleset, judge: JudgeModel) -> str:
 
 
 def applied_scenarios_json(ruleset: Ruleset) -> str:
-    return ruleset.scenarios.canonical_json()
+    return ruleset.scenarios_json
 
 
 def rematch(
@@ -74,8 +74,9 @@ def rematch(
     if _up_to_date(store, version, applied) and not force:
         return 0
 
-    # one re-match at a time (process workers and digests): the others wait, then find it done
-    with job_lock(store, REMATCH_LOCK, wait=REMATCH_WAIT, poll=0.2):
+    # one re-match at a time (process workers and digests): the others wait, then find it done;
+    # kept_open: the lock's, the plan's and each batch's transactions reuse one SQLite connection
+    with store.kept_open(), job_lock(store, REMATCH_LOCK, wait=REMATCH_WAIT, poll=0.2):
         with store.engine.connect() as conn:
             recorded = Applied(
                 repo.get_meta(conn, META_RULESET),
