@@ -251,7 +251,22 @@ FLOOR_KEYS = (
     "counter.precision",
     "counter.recall",
     "stream.weighted",
+    "evidence.worst_rupture_precision",
 )
+#: ``evidence.worst_rupture_precision`` is the lowest evidence precision among the ruptures with
+#: at least this many evidence labels (issue 7: none of them under 0.5).
+WORST_RUPTURE_MIN_LABELS = 5
+
+
+def worst_rupture_precision(report: EvalReport) -> float | None:
+    """The lowest evidence precision of a rupture with ``WORST_RUPTURE_MIN_LABELS`` labels or
+    more (a rupture with no accepted article has no precision and is left out)."""
+    values = [
+        m.precision
+        for m in report.per_rupture["evidence"].values()
+        if m.tp + m.fn >= WORST_RUPTURE_MIN_LABELS and m.precision is not None
+    ]
+    return min(values) if values else None
 
 
 def measured(report: EvalReport) -> dict[str, float | None]:
@@ -261,6 +276,7 @@ def measured(report: EvalReport) -> dict[str, float | None]:
         "counter.precision": report.micro["counter"].precision,
         "counter.recall": report.micro["counter"].recall,
         "stream.weighted": report.stream_precision.get("weighted"),
+        "evidence.worst_rupture_precision": worst_rupture_precision(report),
     }
 
 

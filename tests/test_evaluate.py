@@ -15,6 +15,7 @@ from signals.evaluate import (
     new_floors,
     read_floors,
     wilson,
+    worst_rupture_precision,
 )
 from signals.extract import compose_text
 from signals.labels import Label, LabelRecord
@@ -121,6 +122,23 @@ def test_floors_check_update_and_refuse_to_lower(tmp_path: Path) -> None:
     bad.write_text('{"floors": {"evidence.precisoin": 0.5}}')
     with pytest.raises(InputError, match="unknown floor"):
         read_floors(bad)
+
+
+def test_the_worst_rupture_precision_counts_ruptures_with_enough_labels() -> None:
+    # "a": 5 labels, 3 found, 2 false positives (0.6); "b": 1 label, 0 of 1 right (too few)
+    records = [rec(f"a{i}", ("a", E)) for i in range(5)] + [rec(f"n{i}") for i in range(3)]
+    records.append(rec("b1", ("b", E)))
+    decisions = {f"https://x.org/a{i}": decision(("a", E) if i < 3 else ("b", C)) for i in range(5)}
+    decisions |= {"https://x.org/n0": decision(("a", E)), "https://x.org/n1": decision(("a", E))}
+    decisions |= {"https://x.org/n2": decision(("b", E)), "https://x.org/b1": decision()}
+    rep = evaluate(records, decisions, RUPTURES)
+    assert rep.per_rupture["evidence"]["b"].precision == 0.0
+    assert worst_rupture_precision(rep) == 0.6
+    assert check_floors(rep, {"evidence.worst_rupture_precision": 0.5}) == []
+    assert check_floors(rep, {"evidence.worst_rupture_precision": 0.7}) == [
+        "evidence.worst_rupture_precision = 0.6 is below its floor 0.7"
+    ]
+    assert worst_rupture_precision(evaluate(records[5:], decisions, RUPTURES)) is None
 
 
 def test_compose_text_puts_the_title_first() -> None:
