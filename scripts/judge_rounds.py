@@ -5,7 +5,8 @@
 
 Each later labelling round (r4, r5, ...) is held out in turn: the judge is fitted (``signals
 train``'s ``fit``, with the variant's keyword arguments) on every other dev record and measured on
-the held-out round's articles and pairs, judged against what was labelled. A round was drawn and
+the held-out round's articles and pairs, judged against what was labelled (``"text_model":
+true`` in a variant fits the text model too, as ``signals train --text-model`` does). A round was drawn and
 read apart from the others, so this is closer to what fresh news does to the judge than random
 folds (whose precision sits about 0.05 above every fresh round's). Prints micro evidence (or
 ``--polarity counter``) precision, recall and F1 over the held-out rounds, and the counts per
@@ -19,6 +20,7 @@ import json
 import re
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,11 +30,11 @@ from signals.analyse import Analyser  # noqa: E402
 from signals.config import load_scenarios  # noqa: E402
 from signals.corpus import read_documents  # noqa: E402
 from signals.extract import compose_text  # noqa: E402
-from signals.judge import Candidate, candidates  # noqa: E402
-from signals.labels import by_split, read_labels  # noqa: E402
+from signals.labels import LabelRecord, by_split, read_labels  # noqa: E402
 from signals.match import compile_ruleset  # noqa: E402
-from signals.models import Polarity  # noqa: E402
-from signals.train import Row, fit  # noqa: E402
+from signals.models import AnalysedDoc, Polarity  # noqa: E402
+from signals.train import Row, fit, labelled_article  # noqa: E402
+from signals.train_text import TextExample  # noqa: E402
 
 #: Rounds 1 and 2 were drawn together, before any judge: always trained on, never held out.
 FIRST = "r12"
@@ -70,28 +72,40 @@ def main() -> None:
     wanted = [r for r in records if r.id in docs]
     texts = [(compose_text(docs[r.id].title, docs[r.id].text), "fr") for r in wanted]
     pol = Polarity(args.polarity)
-    by_round: dict[str, list[tuple[Candidate, int]]] = defaultdict(list)
-    positives: dict[str, int] = defaultdict(int)
+    # per round: each labelled article, its analysis, and its text example and candidate rows
+    by_round: dict[str, list[tuple[LabelRecord, AnalysedDoc, TextExample, list[Row]]]] = (
+        defaultdict(list)
+    )
     for rec, doc in zip(wanted, analyser.analyse_many(texts), strict=True):
-        rnd = rounds[(rec.id, rec.scope)]
-        judged = set(rec.judged(ids))
-        positives[rnd] += sum(1 for rid in judged if rec.truth(rid) is pol)
-        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary(doc.language)):
-            if c.rupture_id in judged:
-                by_round[rnd].append((c, int(rec.truth(c.rupture_id) is c.polarity)))
+        example, rows = labelled_article(rec, doc, ruleset, ids, -1)
+        by_round[rounds[(rec.id, rec.scope)]].append((rec, doc, example, rows))
     hold = args.hold or sorted((r for r in by_round if r not in (FIRST, "r3")), key=_n)
     print(f"{len(wanted)} dev records; held out in turn: {', '.join(hold)}; {pol} judged")
     for kwargs in variants:
+        settings = {**CLI_DEFAULTS, **kwargs}
+        use_text = settings.pop("text_model", False)
         tot = [0, 0, 0]
         per = []
         for h in hold:
-            train = [_row(c, y) for g, cs in by_round.items() if g != h for c, y in cs]
-            model = fit(train, **{**CLI_DEFAULTS, **kwargs})
-            tp = fp = 0
-            for c, y in by_round[h]:
-                if c.polarity is pol and model.judge(c).accepted:
-                    tp, fp = tp + y, fp + (1 - y)
-            fn = positives[h] - tp
+            train = [a for g, arts in by_round.items() if g != h for a in arts]
+            rows = [replace(r, record=n) for n, (_, _, _, rs) in enumerate(train) for r in rs]
+            examples = [ex for _, _, ex, _ in train] if use_text else []
+            model = fit(rows, **settings, texts=examples)
+            tp = fp = fn = 0
+            for rec, doc, _, _ in by_round[h]:
+                judged = set(rec.judged(ids))
+                vocab = ruleset.vocabulary(doc.language)
+                accepted = {
+                    c.rupture_id
+                    for c in model.measure(doc, ruleset.match_items(doc), vocab)
+                    if c.polarity is pol and c.rupture_id in judged and model.judge(c).accepted
+                }
+                truth = {rid for rid in judged if rec.truth(rid) is pol}
+                tp, fp, fn = (
+                    tp + len(accepted & truth),
+                    fp + len(accepted - truth),
+                    fn + len(truth - accepted),
+                )
             per.append(f"{h} {tp}/{fp}/{fn}")
             tot = [tot[0] + tp, tot[1] + fp, tot[2] + fn]
         tp, fp, fn = tot
@@ -105,18 +119,6 @@ def main() -> None:
 
 def _n(name: str) -> int:
     return int(name[1:])
-
-
-def _row(c: Candidate, target: int) -> Row:
-    return Row(
-        c.rupture_id,
-        c.polarity,
-        c.features,
-        target,
-        tuple(sorted({m.item_id for m in c.items})),
-        c.title_keys,
-        c.vocab_keys,
-    )
 
 
 if __name__ == "__main__":

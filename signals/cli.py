@@ -1132,6 +1132,14 @@ def eval_(
     help="Also weigh a headline hit and the vocabulary counts per rupture "
     "(feature:<rupture>:<name>).",
 )
+@click.option(
+    "--text-model/--no-text-model",
+    default=False,
+    show_default=True,
+    help="Also fit, per rupture, a model of the whole article's words (TF-IDF) on every labelled "
+    "article, and weigh its score (text, text:<rupture>). Off by default: it did not beat the "
+    "judge without it on test or on a fresh round (README, Judgement).",
+)
 def train(
     labels: tuple[Path, ...],
     corpora: tuple[Path, ...],
@@ -1145,6 +1153,7 @@ def train(
     title_words: bool,
     vocab_words: bool,
     rupture_features: bool,
+    text_model: bool,
 ) -> None:
     """Fit the article-level judge (logistic regression) on labelled articles; write it as JSON.
 
@@ -1155,7 +1164,7 @@ def train(
     from .corpus import read_documents
     from .labels import by_split, read_labels
     from .match import compile_ruleset
-    from .train import fit, training_rows
+    from .train import fit, training_set
 
     if split == "test":
         raise InputError("refusing to train on the test split: it is only measured")
@@ -1168,10 +1177,10 @@ def train(
     docs = read_documents(list(corpora), {r.id for r in records}, _field_map(fields), skip_invalid)
     analyser = Analyser(entities=False)
     ruleset = compile_ruleset(scenarios, analyser, str(s.scenarios_path))
-    rows = training_rows(records, docs, ruleset, analyser, ids)
+    data = training_set(records, docs, ruleset, analyser, ids)
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in labels)).hexdigest()[:16]
     model = fit(
-        rows,
+        data.rows,
         target_precision,
         counter_target_precision,
         source=", ".join(p.name for p in labels) + f" [{split}]",
@@ -1180,6 +1189,7 @@ def train(
         rupture_thresholds=rupture_thresholds,
         vocab_words=vocab_words,
         rupture_features=rupture_features,
+        texts=data.texts if text_model else (),
     )
     try:
         output.write_text(

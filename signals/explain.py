@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from .analyse import KEYS_VERSION, Analyser
 from .errors import InputError
 from .fetch.urls import canonicalize
-from .judge import JudgeModel, candidates
+from .judge import JudgeModel
 from .match import CompiledItem, Ruleset, SentenceTerms, min_window
 from .models import AnalysedDoc, Judgement, Sentence
 from .store import Store, repo
@@ -221,7 +221,7 @@ def explain_doc(
 
     stored_by = {(j.rupture_id, str(j.polarity)): j.accepted for j in (stored or [])}
     judgements = []
-    for c in candidates(doc, matches, ruleset.vocabulary(doc.language)):
+    for c in judge.measure(doc, matches, ruleset.vocabulary(doc.language)):
         if rupture is not None and c.rupture_id != rupture:
             continue
         j = judge.judge(c)

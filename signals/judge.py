@@ -26,13 +26,14 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ConfigProblem
 from .models import AnalysedDoc, ItemKind, ItemMatch, Judgement, Polarity, polarity_of
+from .text_model import TextModel, text_model_from_json
 
 MODEL_FORMAT = 1
 #: The numeric features, in the model file's order. On top come ``rupture:<id>`` biases and
@@ -58,8 +59,11 @@ LEAD_SENTENCES = 3
 #: a hit in the headline, or the headline in the rupture's vocabulary, says more for some ruptures
 #: than for others.
 RUPTURE_FEATURES = ("title", "vocab_title", "vocab")
+#: The text model's score of the article for the rupture (``signals.text_model``), when the
+#: model file has one: a shared weight ``text`` and one per rupture ``text:<rupture>``.
+TEXT = "text"
 #: The families of per-rupture / per-item / per-headline-word weights on top of FEATURES.
-PREFIXES = ("rupture:", "item:", "title:", "vocab:", "feature:")
+PREFIXES = ("rupture:", "item:", "title:", "vocab:", "feature:", "text:")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class Candidate:
     features: Mapping[str, float]
     title_keys: frozenset[str] = frozenset()
     vocab_keys: frozenset[str] = frozenset()  # the rupture's vocabulary words in the article
+    text: float = 0.0  # the text model's score (JudgeModel.measure; 0 without a text model)
+    text_words: tuple[str, ...] = ()  # the article's keys that raised that score most
 
 
 def _log1(x: float) -> float:
@@ -138,6 +144,11 @@ class PolarityModel:
             for f, name in ((f, f"feature:{c.rupture_id}:{f}") for f in RUPTURE_FEATURES)
             if name in self.coef
         ]
+        parts += [
+            (name, self.coef[name] * c.text)
+            for name in (TEXT, f"{TEXT}:{c.rupture_id}")
+            if name in self.coef
+        ]
         parts += [(f"item:{m.item_id}", self.coef.get(f"item:{m.item_id}", 0.0)) for m in c.items]
         parts += [
             (name, self.coef[name])
@@ -173,7 +184,11 @@ _REASON_TEXT = {
 }
 
 
-def _reason(name: str, value: float, contribution: float) -> str:
+def _reason(name: str, value: float, contribution: float, words: Sequence[str] = ()) -> str:
+    if name == TEXT or name.startswith(f"{TEXT}:"):
+        said = f" ({', '.join(repr(w) for w in words)})" if words else ""
+        mine = ", for this rupture" if name != TEXT else ""
+        return f"the article's words{said}{mine} {contribution:+.1f}"
     if name.startswith("feature:"):
         text, weight = _reason(name.rsplit(":", 1)[1], value, contribution).rsplit(" ", 1)
         return f"{text}, for this rupture {weight}"
@@ -203,6 +218,7 @@ class JudgeModel:
     models: Mapping[Polarity, PolarityModel]
     meta: Mapping[str, Any]
     version: str
+    text: TextModel | None = None
 
     def judge(self, c: Candidate) -> Judgement:
         m = self.models[c.polarity]
@@ -212,12 +228,14 @@ class JudgeModel:
             **c.features,
             f"rupture:{c.rupture_id}": 1.0,
             **{f"feature:{c.rupture_id}:{f}": c.features[f] for f in RUPTURE_FEATURES},
+            TEXT: c.text,
+            f"{TEXT}:{c.rupture_id}": c.text,
             **{f"item:{m.item_id}": 1.0 for m in c.items},
             **{f"title:{c.rupture_id}:{k}": 1.0 for k in c.title_keys},
             **{f"vocab:{c.rupture_id}:{k}": 1.0 for k in c.vocab_keys},
         }
         top = sorted((x for x in parts if abs(x[1]) >= 0.05), key=lambda x: -abs(x[1]))[:4]
-        reasons = tuple(_reason(name, values[name], v) for name, v in top)
+        reasons = tuple(_reason(name, values[name], v, c.text_words) for name, v in top)
         return Judgement(
             c.rupture_id, c.polarity, round(p, 4), p >= m.threshold_for(c.rupture_id), reasons
         )
@@ -228,13 +246,31 @@ class JudgeModel:
         matches: Sequence[ItemMatch],
         vocabulary: Mapping[str, frozenset[str]],
     ) -> list[Judgement]:
-        return [self.judge(c) for c in candidates(doc, matches, vocabulary)]
+        return [self.judge(c) for c in self.measure(doc, matches, vocabulary)]
+
+    def measure(
+        self,
+        doc: AnalysedDoc,
+        matches: Sequence[ItemMatch],
+        vocabulary: Mapping[str, frozenset[str]],
+    ) -> list[Candidate]:
+        """The article's candidates (:func:`candidates`) with the text model's scores."""
+        found = candidates(doc, matches, vocabulary)
+        if self.text is None or not found:
+            return found
+        vector = self.text.vector(k for s in doc.sentences for k in s.keys)
+        out = []
+        for c in found:
+            ts = self.text.score(c.rupture_id, vector)
+            out.append(c if ts is None else replace(c, text=ts.score, text_words=ts.words))
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": MODEL_FORMAT,
             "features": list(FEATURES),
             "meta": dict(self.meta),
+            **({"text": self.text.to_json()} if self.text is not None else {}),
             **{
                 str(pol): {
                     "intercept": m.intercept,
@@ -265,7 +301,9 @@ def model_from_json(data: Mapping[str, Any], source: str = "judge model") -> Jud
             raise bad(f"missing the {pol!s} model")
         try:
             coef = {str(k): float(v) for k, v in dict(raw["coef"]).items()}
-            unknown = [k for k in coef if k not in FEATURES and not k.startswith(PREFIXES)]
+            unknown = [
+                k for k in coef if k not in FEATURES and k != TEXT and not k.startswith(PREFIXES)
+            ]
             if unknown:
                 raise bad(f"unknown feature(s) {', '.join(unknown)} in the {pol!s} model")
             models[pol] = PolarityModel(
@@ -276,7 +314,13 @@ def model_from_json(data: Mapping[str, Any], source: str = "judge model") -> Jud
             )
         except (KeyError, TypeError, ValueError) as e:
             raise bad(f"malformed {pol!s} model ({e})") from None
-    return JudgeModel(models, dict(data.get("meta") or {}), _fingerprint(data))
+    text = None
+    if data.get("text") is not None:
+        try:
+            text = text_model_from_json(data["text"])
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise bad(f"malformed text model ({e})") from None
+    return JudgeModel(models, dict(data.get("meta") or {}), _fingerprint(data), text)
 
 
 def load_model(path: Path | None = None) -> JudgeModel:

@@ -15,7 +15,7 @@ the one with the best F1. The result is a small JSON file that can be read and r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,13 +27,15 @@ from .judge import (
     FEATURES,
     PREFIXES,
     RUPTURE_FEATURES,
+    TEXT,
     JudgeModel,
     candidates,
     model_from_json,
 )
 from .labels import LabelRecord
 from .match import Ruleset
-from .models import Polarity
+from .models import AnalysedDoc, Polarity
+from .train_text import TextExample, fit_text, out_of_fold
 
 MIN_POSITIVES = 5
 MIN_WORD_WEIGHT = 0.02
@@ -59,41 +61,69 @@ class Row:
     items: tuple[str, ...] = ()
     title_keys: frozenset[str] = frozenset()
     vocab_keys: frozenset[str] = frozenset()
+    record: int = -1  # its article's index in TrainingSet.texts (-1: none)
+    text: float = 0.0  # the text model's out-of-fold score (set by fit)
 
 
-def training_rows(
+@dataclass(frozen=True)
+class TrainingSet:
+    rows: list[Row]  # the candidates of the labelled articles
+    texts: list[TextExample]  # every labelled article found, for the text model
+
+
+def training_set(
     records: Sequence[LabelRecord],
     docs: Mapping[str, Document],
     ruleset: Ruleset,
     analyser: Analyser,
     rupture_ids: Sequence[str],
-) -> list[Row]:
+) -> TrainingSet:
     wanted = [r for r in records if r.id in docs]
     texts = [(compose_text(docs[r.id].title, docs[r.id].text), "fr") for r in wanted]
     rows = []
-    for rec, doc in zip(wanted, analyser.analyse_many(texts), strict=True):
-        judged = set(rec.judged(rupture_ids))
-        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary(doc.language)):
-            if c.rupture_id in judged:
-                rows.append(
-                    Row(
-                        c.rupture_id,
-                        c.polarity,
-                        c.features,
-                        int(rec.truth(c.rupture_id) is c.polarity),
-                        tuple(sorted({m.item_id for m in c.items})),
-                        c.title_keys,
-                        c.vocab_keys,
-                    )
-                )
-    return rows
+    examples = []
+    for n, (rec, doc) in enumerate(zip(wanted, analyser.analyse_many(texts), strict=True)):
+        example, found = labelled_article(rec, doc, ruleset, rupture_ids, n)
+        examples.append(example)
+        rows += found
+    return TrainingSet(rows, examples)
+
+
+def labelled_article(
+    rec: LabelRecord, doc: AnalysedDoc, ruleset: Ruleset, rupture_ids: Sequence[str], n: int
+) -> tuple[TextExample, list[Row]]:
+    """One labelled article (the ``n``-th of its set) for the text model, and its candidates in
+    the ruptures it was judged for."""
+    judged = rec.judged(rupture_ids)
+    example = TextExample(
+        rec.id,
+        tuple(k for s in doc.sentences for k in s.keys),
+        {rid: rec.truth(rid) is Polarity.EVIDENCE for rid in judged},
+    )
+    rows = [
+        Row(
+            c.rupture_id,
+            c.polarity,
+            c.features,
+            int(rec.truth(c.rupture_id) is c.polarity),
+            tuple(sorted({m.item_id for m in c.items})),
+            c.title_keys,
+            c.vocab_keys,
+            n,
+        )
+        for c in candidates(doc, ruleset.match_items(doc), ruleset.vocabulary(doc.language))
+        if c.rupture_id in judged
+    ]
+    return example, rows
 
 
 def _features(
-    row: Row, title_words: bool, vocab_words: bool, rupture_features: bool
+    row: Row, title_words: bool, vocab_words: bool, rupture_features: bool, text: bool = False
 ) -> dict[str, float]:
     out = {f: row.features[f] for f in FEATURES}
     out[f"rupture:{row.rupture_id}"] = 1.0
+    if text:
+        out[TEXT] = out[f"{TEXT}:{row.rupture_id}"] = row.text
     if rupture_features:
         out.update({f"feature:{row.rupture_id}:{f}": row.features[f] for f in RUPTURE_FEATURES})
     out.update({f"item:{i}": 1.0 for i in row.items})
@@ -143,13 +173,22 @@ def fit(
     rupture_thresholds: bool = False,
     vocab_words: bool = True,
     rupture_features: bool = True,
+    texts: Sequence[TextExample] = (),
 ) -> JudgeModel:
+    """The judge fitted on ``rows``; with ``texts`` (every labelled article, as
+    :func:`training_set` gives them) also the text model, whose out-of-fold scores become the
+    ``text`` feature of the rows."""
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     out: dict[str, Any] = {"format": 1, "features": list(FEATURES)}
     report: dict[str, Any] = {}
+    use_text = bool(texts)
+    if use_text:
+        oof = out_of_fold(texts, seed=seed)
+        rows = [replace(r, text=oof.get((r.record, r.rupture_id), 0.0)) for r in rows]
+        out["text"] = fit_text(texts).to_json()
     for pol in Polarity:
         sub = [r for r in rows if r.polarity is pol]
         positives = sum(r.target for r in sub)
@@ -174,7 +213,7 @@ def fit(
             continue
         vectorizer = DictVectorizer()
         x = vectorizer.fit_transform(
-            [_features(r, title_words, vocab_words, rupture_features) for r in sub]
+            [_features(r, title_words, vocab_words, rupture_features, use_text) for r in sub]
         )
         y = [r.target for r in sub]
         strength = counter_c if pol is Polarity.COUNTER else c
@@ -226,6 +265,7 @@ def fit(
         "title_words": title_words,
         "vocab_words": vocab_words,
         "rupture_features": rupture_features,
+        "text_model": use_text,
         "rupture_thresholds": rupture_thresholds,
         "training": report,
     }

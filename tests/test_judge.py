@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -179,6 +180,32 @@ def test_numeric_features_weigh_per_rupture_and_are_explained(setup: tuple) -> N
         r.endswith(f"words of its vocabulary, for this rupture {added:+.1f}")
         for r in boosted.reasons
     )
+
+
+def test_the_text_model_scores_the_whole_article_and_is_explained(setup: tuple) -> None:
+    analyser, ruleset = setup
+    doc = analyser.analyse(ABOUT, "fr")
+    data = load_model().to_json()
+    keys = sorted({k for s in doc.sentences for k in s.keys})
+    data["text"] = {
+        "idf": {k: 1.0 for k in keys},
+        "ruptures": {"post-patrimonial": {"intercept": 0.0, "coef": {"eusko": 4.0}}},
+    }
+    data["evidence"]["coef"]["text"] = 2.0
+    model = model_from_json(data)
+    vocab = ruleset.vocabulary("fr")
+    (c,) = [
+        c
+        for c in model.measure(doc, ruleset.match_items(doc), vocab)
+        if c.rupture_id == "post-patrimonial"
+    ]
+    assert c.text > 0 and c.text_words == ("eusko",)
+    base = replace(c, text=0.0, text_words=())
+    assert model.judge(c).score > model.judge(base).score
+    assert any(r.startswith("the article's words ('eusko')") for r in model.judge(c).reasons)
+    data["text"]["ruptures"]["post-patrimonial"]["coef"]["nowhere"] = 1.0  # a key with no idf
+    with pytest.raises(ConfigError, match="malformed text model"):
+        model_from_json(data)
 
 
 def test_the_rupture_vocabulary_measures_how_much_the_article_speaks_it(setup: tuple) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from signals.judge import FEATURES, RUPTURE_FEATURES, model_from_json
 from signals.models import Polarity
 from signals.train import COUNTER_C, EVIDENCE_C, Row, fit
+from signals.train_text import TextExample
 
 
 def _rows(n: int = 160) -> list[Row]:
@@ -79,6 +81,22 @@ def test_evidence_is_regularised_harder_than_counter_evidence() -> None:
     assert (
         abs(loose.models[Polarity.EVIDENCE].coef["title:apres-chute-reseaux:ranconniciel"]) > weight
     )
+
+
+def test_with_the_articles_the_judge_learns_to_weigh_the_text_model() -> None:
+    rows = [replace(r, record=n) for n, r in enumerate(_rows())]
+    texts = [
+        TextExample(f"https://x.org/{n}", tuple(r.vocab_keys), {r.rupture_id: bool(r.target)})
+        for n, r in enumerate(rows)
+    ]
+    model = fit(rows, target_precision=0.8, texts=texts)
+    assert model.text is not None and "apres-chute-reseaux" in model.text.ruptures
+    assert model.models[Polarity.EVIDENCE].coef["text"] > 0
+    assert model.meta["text_model"] is True
+    assert model_from_json(model.to_json()).text == model.text
+    without = fit(rows, target_precision=0.8)
+    assert without.text is None and "text" not in without.models[Polarity.EVIDENCE].coef
+    assert without.meta["text_model"] is False
 
 
 def test_ruptures_with_enough_labels_get_their_own_threshold() -> None:
