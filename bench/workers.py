@@ -64,8 +64,28 @@ def signals(db: str, cache: Path, *args: str, code: Path = REPO) -> float:
     return run_timed(db, cache, *args, code=code)[0]
 
 
-def run_timed(db: str, cache: Path, *args: str, code: Path = REPO) -> tuple[float, float]:
-    """Wall and CPU seconds (the process and the workers it waited for) of one run."""
+def server_cpu() -> float:
+    """CPU seconds used so far by a PostgreSQL server on this machine (its processes named
+    ``postgres``, plus the exited backends its postmaster waited for); 0.0 when none is local.
+    The server runs on the same two cores as the workers: its share bounds P2."""
+    hz, total = os.sysconf("SC_CLK_TCK"), 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if not stat[stat.index("(") + 1 : stat.rindex(")")].startswith("postgres"):
+            continue
+        f = stat[stat.rindex(")") + 2 :].split()
+        total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+    return total / hz
+
+
+def run_timed(db: str, cache: Path, *args: str, code: Path = REPO) -> tuple[float, float, float]:
+    """Wall and CPU seconds (the process and the workers it waited for) of one run, and the
+    database server's CPU seconds meanwhile."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SIGNALS_")},
         "PYTHONPATH": str(code),
@@ -82,10 +102,12 @@ def run_timed(db: str, cache: Path, *args: str, code: Path = REPO) -> tuple[floa
         str(REPO / "scenarios.yaml"),
         *args,
     ]
+    s0 = server_cpu()
     r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+    cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+    return wall, cpu, server_cpu() - s0
 
 
 class Database:
@@ -119,26 +141,29 @@ def loaded(db: str, cache: Path, corpus: Path, fields: list[str], n: int) -> Non
 
 def timed(args: argparse.Namespace, cache: Path, code: Path, w: int, n0: int) -> list[float]:
     """Wall of an idle run, of a run over the first ``n0`` articles and of one over N (each on
-    a fresh database), then the CPU seconds of the last two."""
-    out, cpu = [], []
+    a fresh database), then the CPU seconds of the last two, then the server's CPU seconds
+    during the last two."""
+    out, cpu, server = [], [], []
     db = Database()
     try:
         out.append(signals(db.url, cache, "process", "--workers", str(w), code=code))  # idle
         loaded(db.url, cache, args.corpus, args.field, n0)
-        wall, c = run_timed(db.url, cache, "process", "--workers", str(w), code=code)
+        wall, c, sc = run_timed(db.url, cache, "process", "--workers", str(w), code=code)
         out.append(wall)
         cpu.append(c)
+        server.append(sc)
     finally:
         db.drop()
     db = Database()
     try:
         loaded(db.url, cache, args.corpus, args.field, args.n)
-        wall, c = run_timed(db.url, cache, "process", "--workers", str(w), code=code)
+        wall, c, sc = run_timed(db.url, cache, "process", "--workers", str(w), code=code)
         out.append(wall)
         cpu.append(c)
+        server.append(sc)
     finally:
         db.drop()
-    return out + cpu
+    return out + cpu + server
 
 
 def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
@@ -148,8 +173,8 @@ def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
     for r in range(args.repeats):
         for code in codes if r % 2 == 0 else codes[::-1]:
             for w in (1, 2) if r % 2 == 0 else (2, 1):
-                idle, first, wall, cpu_first, cpu = timed(args, cache, code, w, n0[w])
-                runs[code, w].append([idle, first, wall, cpu_first, cpu])
+                runs[code, w].append(timed(args, cache, code, w, n0[w]))
+                idle, first, wall = runs[code, w][-1][:3]
                 print(
                     f"{code}: repeat {r + 1}, {w} worker(s): {wall:.2f} s (idle {idle:.2f} s, "
                     f"first {n0[w]} articles {first:.2f} s)",
@@ -157,7 +182,7 @@ def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
                 )
     for code in codes:
         med = {
-            w: [statistics.median(x[i] for x in runs[code, w]) for i in range(5)] for w in (1, 2)
+            w: [statistics.median(x[i] for x in runs[code, w]) for i in range(7)] for w in (1, 2)
         }
         steady = {  # each repeat's pair of runs, side by side in time, then the median
             w: statistics.median((args.n - n0[w]) / (x[2] - x[1]) for x in runs[code, w])
@@ -165,6 +190,10 @@ def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
         }
         cpu = {
             w: statistics.median((x[4] - x[3]) / (args.n - n0[w]) for x in runs[code, w])
+            for w in (1, 2)
+        }
+        server = {
+            w: statistics.median((x[6] - x[5]) / (args.n - n0[w]) for x in runs[code, w])
             for w in (1, 2)
         }
         rate = {w: args.n / (med[w][2] - med[w][0]) for w in (1, 2)}
@@ -179,7 +208,8 @@ def p2(args: argparse.Namespace, cache: Path, codes: list[Path]) -> None:
                 f"{med[w][1]:.2f} s -> {steady[w]:.1f} articles/s steady; idle start-up "
                 f"{med[w][0]:.2f} s -> {rate[w]:.1f}/s ({raw[w]:.1f}/s with start-up); CPU "
                 f"{med[w][4]:.2f} s ({med[w][3]:.2f} s over the first {n0[w]}): "
-                f"{cpu[w] * 1000:.2f} ms per article steady"
+                f"{cpu[w] * 1000:.2f} ms per article steady; PostgreSQL server CPU "
+                f"{med[w][6]:.2f} s, {server[w] * 1000:.2f} ms per article steady"
             )
         ratio = steady[2] / steady[1]
         print(
