@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import lzma
 import os
 import time
 from collections.abc import Callable
@@ -27,15 +28,24 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def load_items(path: Path, n: int, skip: int = 0) -> list[dict[str, str]]:
-    """``n`` corpus rows with a text (after skipping ``skip`` of them), as `signals import` rows."""
-    opener: Callable[..., IO[str]] = gzip.open if path.suffix == ".gz" else open
+def load_items(path: Path, n: int, skip: int = 0, since: str | None = None) -> list[dict[str, str]]:
+    """``n`` corpus rows with a text (after skipping ``skip`` of them, and those dated before
+    ``since``, an ISO date), as `signals import` rows. Reads .gz and .xz directly; takes Le Monde
+    items (``link``, ``description``, ``published``) and the TV news reports (``url``,
+    ``description``, ``date``)."""
+    openers: dict[str, Callable[..., IO[str]]] = {".gz": gzip.open, ".xz": lzma.open}
+    opener = openers.get(path.suffix, open)
     out: list[dict[str, str]] = []
     with opener(path, "rt", encoding="utf-8") as fh:
         for line in fh:
             d = json.loads(line)
             text = d.get("description") or d.get("text") or ""
             if not text:
+                continue
+            published = d.get("published") or (
+                f"{d['date']}T12:00:00+00:00" if d.get("date") else "2022-06-01T00:00:00+00:00"
+            )
+            if since is not None and published[:10] < since:
                 continue
             if skip:
                 skip -= 1
@@ -45,7 +55,7 @@ def load_items(path: Path, n: int, skip: int = 0) -> list[dict[str, str]]:
                     "url": d.get("link") or d["url"],
                     "title": d.get("title", ""),
                     "text": text,
-                    "published": d.get("published") or "2022-06-01T00:00:00+00:00",
+                    "published": published,
                     "source": "bench",
                 }
             )

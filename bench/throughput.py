@@ -13,6 +13,8 @@ file with --corpus. For each repeat, in one process and on the same texts:
 
 Medians over --repeats are printed with the ratios. Usage:
     .venv/bin/python bench/throughput.py --n 2000 --repeats 3
+    .venv/bin/python bench/throughput.py --n 2000 --repeats 3 --since 2019-01-01 \
+        --corpus ../shared/data/backtest/fr-tvnews-2013-2022/tvnews_fr2_fr3_tf1_2013_2022.jsonl.xz
 """
 
 from __future__ import annotations
@@ -53,10 +55,11 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=DEFAULT)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--since", help="only texts dated on or after this ISO date (YYYY-MM-DD)")
     args = ap.parse_args()
     if not args.corpus.exists():
         sys.exit(f"corpus not found: {args.corpus}")
-    rows = load_items(args.corpus, args.n)
+    rows = load_items(args.corpus, args.n, since=args.since)
     texts = [f"{r['title']}.\n{r['text']}" for r in rows]
     words = sum(len(t.split()) for t in texts)
     scenarios = load_scenarios(REPO / "scenarios.yaml")
