@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from signals.analyse import Analyser
+from signals.analyse import KEYS_VERSION, Analyser
 from signals.config import Scenarios
 from signals.errors import LockedError
 from signals.judge import accept_all
 from signals.lock import job_lock
 from signals.match import compile_ruleset
-from signals.models import Polarity
+from signals.models import Hit, ItemKind, Judgement, Polarity
 from signals.process import process_pending
 from signals.rematch import rematch
 from signals.store import open_store, repo
@@ -164,4 +164,54 @@ def test_lock_excludes_second_run_and_reclaims_dead(db_url: str) -> None:
         )
     with job_lock(store, "pipeline"):
         pass
+    store.dispose()
+
+
+def test_saving_again_replaces_keys_hits_and_judgements(db_url: str) -> None:
+    """Only articles analysed before have something to replace (the deletes are skipped for the
+    others); an article saved again keeps nothing of its first analysis."""
+    store = open_store(db_url)
+    with store.begin() as c:
+        repo.ensure_import_source(c, "a", "fr")
+        first, _ = repo.add_article(c, article("https://x.org/a", "La monnaie locale."), "a", NOW)
+        second, _ = repo.add_article(c, article("https://x.org/b", "Le troc revient."), "a", NOW)
+
+    def saved(aid: int, text: str, item: str) -> repo.Processed:
+        doc = ANALYSER.analyse(text, "fr")
+        hit = Hit("post-patrimonial", item, ItemKind.WATCH, text)
+        judged = Judgement("post-patrimonial", Polarity.EVIDENCE, 0.9, True, (item,))
+        return repo.Processed(aid, text, text, "fr", doc, [hit], [judged], None)
+
+    with store.begin() as c:
+        repo.save_processed_many(
+            c, [saved(first, "La monnaie locale.", "w-a")], "v1", KEYS_VERSION, NOW
+        )
+    with store.begin() as c:  # the first again, beside one never analysed
+        repo.save_processed_many(
+            c,
+            [saved(first, "Le vélo partagé.", "w-b"), saved(second, "Le troc revient.", "w-c")],
+            "v1",
+            KEYS_VERSION,
+            NOW,
+        )
+    with store.engine.connect() as c:
+        hits = sorted((r.article_id, r.item_id) for r in c.execute(select(t.matches)))
+        judged = sorted((r.article_id, r.reasons[0]) for r in c.execute(select(t.judgements)))
+        keys = {
+            aid: {
+                r.key
+                for r in c.execute(
+                    select(t.analysis_keys).where(t.analysis_keys.c.article_id == aid)
+                )
+            }
+            for aid in (first, second)
+        }
+        analyses = c.execute(select(func.count()).select_from(t.analyses)).scalar()
+    assert hits == [(first, "w-b"), (second, "w-c")]
+    assert judged == [(first, "w-b"), (second, "w-c")]
+    assert analyses == 2
+    assert not keys[first] & {
+        k for k in ANALYSER.analyse("La monnaie locale.", "fr").sentences[0].keys
+    }
+    assert keys[second]
     store.dispose()

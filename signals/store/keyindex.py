@@ -29,11 +29,16 @@ def keys_of(sentences: Iterable[Iterable[str]]) -> set[str]:
     return {k[:MAX_KEY] for keys in sentences for k in keys if k != _BREAK}
 
 
-def replace(conn: Connection, rows: Sequence[tuple[int, Collection[str]]]) -> None:
-    """The keys of these articles, replacing what was indexed for them."""
+def replace(
+    conn: Connection,
+    rows: Sequence[tuple[int, Collection[str]]],
+    stored: Sequence[int] | None = None,
+) -> None:
+    """The keys of these articles, replacing what was indexed for them; ``stored``: those of
+    the articles that may have keys indexed already (None: any of them)."""
     if not rows:
         return
-    ids = [aid for aid, _ in rows]
+    ids = [aid for aid, _ in rows] if stored is None else list(stored)
     for i in range(0, len(ids), _CHUNK):
         conn.execute(
             delete(t.analysis_keys).where(t.analysis_keys.c.article_id.in_(ids[i : i + _CHUNK]))

@@ -507,7 +507,18 @@ def store_analyses(
     if not rows:
         return
     ids = [r.article_id for r in rows]
-    conn.execute(delete(t.analyses).where(t.analyses.c.article_id.in_(ids)))
+    # only articles analysed before have keys, hits and judgements to replace: for the others
+    # (nearly every article of a run) the deletes are skipped, and with them a scan of the
+    # match table (no index on its article id) and, on a young PostgreSQL store whose
+    # statistics are not gathered yet, of the key index
+    before = [
+        int(i)
+        for i in conn.execute(
+            select(t.analyses.c.article_id).where(t.analyses.c.article_id.in_(ids))
+        ).scalars()
+    ]
+    if before:
+        conn.execute(delete(t.analyses).where(t.analyses.c.article_id.in_(before)))
     conn.execute(
         t.analyses.insert(),
         [
@@ -521,13 +532,15 @@ def store_analyses(
         ],
     )
     keyindex.replace(
-        conn, [(r.article_id, keyindex.keys_of(s.keys for s in r.doc.sentences)) for r in rows]
+        conn,
+        [(r.article_id, keyindex.keys_of(s.keys for s in r.doc.sentences)) for r in rows],
+        stored=before,
     )
     for r in rows:
         if r.doc.entities:
             save_entities(conn, r.article_id, r.doc.entities)
     replace_matches_many(
-        conn, [(r.article_id, r.hits, r.judgements) for r in rows], ruleset_version
+        conn, [(r.article_id, r.hits, r.judgements) for r in rows], ruleset_version, before
     )
     conn.execute(
         update(t.articles)
@@ -655,12 +668,15 @@ def replace_matches_many(
     conn: Connection,
     rows: Sequence[tuple[int, Sequence[Hit], Sequence[Judgement]]],
     ruleset_version: str,
+    stored: Sequence[int] | None = None,
 ) -> None:
-    """Several articles' hits and judgements, replacing older ones, in a few statements."""
+    """Several articles' hits and judgements, replacing older ones, in a few statements;
+    ``stored``: those of the articles that may have some already (None: any of them)."""
     if not rows:
         return
-    ids = [aid for aid, _, _ in rows]
-    conn.execute(delete(t.judgements).where(t.judgements.c.article_id.in_(ids)))
+    ids = [aid for aid, _, _ in rows] if stored is None else list(stored)
+    if ids:
+        conn.execute(delete(t.judgements).where(t.judgements.c.article_id.in_(ids)))
     judged = [
         {
             "article_id": aid,
@@ -675,7 +691,8 @@ def replace_matches_many(
     ]
     if judged:
         conn.execute(t.judgements.insert(), judged)
-    conn.execute(delete(t.matches).where(t.matches.c.article_id.in_(ids)))
+    if ids:
+        conn.execute(delete(t.matches).where(t.matches.c.article_id.in_(ids)))
     matched = [
         {
             "article_id": aid,
