@@ -508,9 +508,8 @@ def store_analyses(
         return
     ids = [r.article_id for r in rows]
     # only articles analysed before have keys, hits and judgements to replace: for the others
-    # (nearly every article of a run) the deletes are skipped, and with them a scan of the
-    # match table (no index on its article id) and, on a young PostgreSQL store whose
-    # statistics are not gathered yet, of the key index
+    # (nearly every article of a run) the deletes are skipped, which a young PostgreSQL store,
+    # whose statistics are not gathered yet, ran as scans of whole tables (the key index first)
     before = [
         int(i)
         for i in conn.execute(
