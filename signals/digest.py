@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
@@ -42,6 +41,29 @@ TREND_WEEKS = 52  # the chart of each rupture
 def last_complete_week(now: datetime) -> str:
     """The ISO week that ended most recently before ``now``."""
     return iso_week(now - timedelta(days=7))
+
+
+def _item_activity(
+    articles: Sequence[repo.MatchedArticle], ruleset: Ruleset
+) -> tuple[ItemActivity, ...]:
+    """The items that fired, with the distinct articles each matched. Items of one kind that
+    share a label (several nets written for one seed bullet) are one line, so the digest never
+    lists the same bullet twice; ``item_id`` then joins their ids with ``+``."""
+    groups: dict[tuple[str, str], tuple[set[str], set[int]]] = {}
+    for a in articles:
+        for i in set(a.item_ids):
+            item = ruleset.item_by_id.get(i)
+            if item is None:
+                continue
+            ids, seen = groups.setdefault((str(item.kind), item.label), (set(), set()))
+            ids.add(i)
+            seen.add(a.article_id)
+    return tuple(
+        ItemActivity(item_id="+".join(sorted(ids)), label=label, kind=kind, articles=len(seen))
+        for (kind, label), (ids, seen) in sorted(
+            groups.items(), key=lambda kv: (-len(kv[1][1]), "+".join(sorted(kv[1][0])))
+        )
+    )
 
 
 def _articles(
@@ -193,19 +215,7 @@ def build_digest(
                 conn, r.id, week, Polarity.COUNTER, counter_ids.get(r.id, [])
             )
             announced = repo.matched_articles(conn, r.id, week, [str(ItemKind.ANNOUNCER)])
-            activity: Counter[str] = Counter()
-            for a in ev + counter:
-                activity.update(set(a.item_ids))
-            items = tuple(
-                ItemActivity(
-                    item_id=i,
-                    label=ruleset.item_by_id[i].label,
-                    kind=str(ruleset.item_by_id[i].kind),
-                    articles=n,
-                )
-                for i, n in sorted(activity.items(), key=lambda kv: (-kv[1], kv[0]))
-                if i in ruleset.item_by_id
-            )
+            items = _item_activity(ev + counter, ruleset)
             names = sorted(
                 {
                     ruleset.item_by_id[i].label

@@ -267,3 +267,43 @@ def test_a_week_without_articles_is_all_zero(built: Built) -> None:
 )
 def test_last_complete_week(now: datetime, week: str) -> None:
     assert last_complete_week(now) == week
+
+
+def test_items_sharing_a_label_are_one_line_counting_distinct_articles() -> None:
+    from signals.analyse import Analyser
+    from signals.config import Scenarios
+    from signals.digest import _item_activity
+    from signals.match import compile_ruleset
+    from signals.store.repo import MatchedArticle
+
+    label = "l'ubérisation du travail"
+    sc = Scenarios.model_validate(
+        {
+            "ruptures": [
+                {
+                    "id": "r",
+                    "title": "R",
+                    "watch": [
+                        {"id": "w-a", "label": label, "any": ["ubérisation"]},
+                        {"id": "w-b", "label": label, "any": ["plateforme"]},
+                        {"id": "w-c", "label": "les monnaies locales", "any": ["monnaie locale"]},
+                    ],
+                    "doubts": [{"id": "d-a", "label": label, "any": ["retour au salariat"]}],
+                }
+            ]
+        }
+    )
+    ruleset = compile_ruleset(sc, Analyser(entities=False))
+
+    def art(n: int, *items: str) -> MatchedArticle:
+        return MatchedArticle(n, f"u{n}", "t", DAY, "fr", ("s",), items, (), (), 1.0)
+
+    items = _item_activity(
+        [art(1, "w-a", "w-b"), art(2, "w-b"), art(3, "w-c"), art(4, "d-a", "gone")], ruleset
+    )
+    # w-a and w-b: one line, 2 articles (not 3); the doubt of the same label stays apart
+    assert [(i.item_id, i.label, i.kind, i.articles) for i in items] == [
+        ("w-a+w-b", label, "watch", 2),
+        ("d-a", label, "doubt", 1),
+        ("w-c", "les monnaies locales", "watch", 1),
+    ]
