@@ -90,6 +90,12 @@ def format_report(report: EvalReport, title: str, show_errors: int) -> str:
             _row("micro", report.micro[pol]),
         ]
         lines += [_row(r, m) for r, m in sorted(report.per_rupture[pol].items())]
+        labelled, hit = report.candidates.get(pol, (0, 0))
+        if labelled:
+            lines.append(
+                f"candidates: {hit} of the {labelled} labelled {pol} pairs have a sentence hit of "
+                f"that polarity ({hit / labelled:.3f}: the recall no judge can pass)"
+            )
         lines.append("")
     sp = report.stream_precision
     lines.append(

@@ -137,6 +137,9 @@ class EvalReport:
     stream_precision: dict[str, float | None]  # evidence: raw and weighted, over matcher pairs
     stream_pairs: int
     errors: list[Error] = field(default_factory=list)
+    #: polarity → [labelled (article, rupture) pairs of that polarity, those with a sentence hit
+    #: of an item of that polarity]: the recall no judge can pass (every hit, either polarity)
+    candidates: dict[str, list[int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -149,6 +152,7 @@ def evaluate(
         p: defaultdict(lambda: [0, 0, 0]) for p in Polarity
     }
     errors: list[Error] = []
+    cover: dict[Polarity, list[int]] = {p: [0, 0] for p in Polarity}
     used = missing = 0
     stream_ok = stream_acc = 0
     w_ok: dict[str, float] = defaultdict(float)
@@ -174,6 +178,9 @@ def evaluate(
         for rupture in rec.judged(rupture_ids):
             truth = rec.truth(rupture)
             pred = dec.accepted(rupture)
+            if truth is not None:
+                cover[truth][0] += 1
+                cover[truth][1] += (rupture, truth) in dec.judgements
             for pol in Polarity:
                 c = counts[pol][rupture]
                 if truth is pol and pred is pol:
@@ -236,7 +243,9 @@ def evaluate(
         1 for r in records if r.drawn_by == "matcher" and r.scope != SCOPE_ALL and r.id in decisions
     )
     errors.sort(key=lambda e: (e.kind, e.rupture, -(e.score or 0)))
-    return EvalReport(used, missing, micro, per, stream, n_pairs, errors)
+    return EvalReport(
+        used, missing, micro, per, stream, n_pairs, errors, {str(p): c for p, c in cover.items()}
+    )
 
 
 def _sampled(records: Iterable[LabelRecord], rupture: str) -> int:

@@ -145,3 +145,23 @@ def test_compose_text_puts_the_title_first() -> None:
     assert compose_text("Titre", "Corps.") == "Titre.\nCorps."
     assert compose_text("Titre", "Titre et corps") == "Titre et corps"
     assert compose_text("", "Corps") == "Corps"
+
+
+def test_candidates_count_every_hit_of_the_labelled_polarity_even_when_the_other_wins() -> None:
+    both = DocDecision(
+        {
+            ("a", E): Judgement("a", E, 0.9, True, ()),
+            ("a", C): Judgement("a", C, 0.4, False, ()),  # a candidate, rejected
+        },
+        {},
+    )
+    records = [rec("1", ("a", C)), rec("2", ("a", E)), rec("3", ("b", C)), rec("4")]
+    decisions = {
+        "https://x.org/1": both,  # counter labelled: the evidence side wins, yet a candidate
+        "https://x.org/2": decision(),  # evidence labelled, no hit at all
+        "https://x.org/3": decision(("b", C)),
+        "https://x.org/4": both,  # nothing labelled: not counted
+    }
+    rep = evaluate(records, decisions, RUPTURES)
+    assert rep.candidates == {"evidence": [1, 0], "counter": [2, 2]}
+    assert rep.micro["counter"].recall == 0.5  # the judge found one of the two
