@@ -58,12 +58,11 @@ def _item_activity(
             ids, seen = groups.setdefault((str(item.kind), item.label), (set(), set()))
             ids.add(i)
             seen.add(a.article_id)
-    return tuple(
+    items = [
         ItemActivity(item_id="+".join(sorted(ids)), label=label, kind=kind, articles=len(seen))
-        for (kind, label), (ids, seen) in sorted(
-            groups.items(), key=lambda kv: (-len(kv[1][1]), "+".join(sorted(kv[1][0])))
-        )
-    )
+        for (kind, label), (ids, seen) in groups.items()
+    ]
+    return tuple(sorted(items, key=lambda i: (-i.articles, i.item_id)))
 
 
 def _articles(
