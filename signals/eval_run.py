@@ -96,6 +96,10 @@ def format_report(report: EvalReport, title: str, show_errors: int) -> str:
                 f"candidates: {hit} of the {labelled} labelled {pol} pairs have a sentence hit of "
                 f"that polarity ({hit / labelled:.3f}: the recall no judge can pass)"
             )
+        by_conf = report.by_confidence.get(pol, {})
+        if by_conf:
+            parts = [f"{c} {found} of {n} ({found / n:.3f})" for c, (n, found) in by_conf.items()]
+            lines.append("recall by the label's confidence: " + ", ".join(parts))
         lines.append("")
     sp = report.stream_precision
     lines.append(

@@ -140,6 +140,9 @@ class EvalReport:
     #: polarity → [labelled (article, rupture) pairs of that polarity, those with a sentence hit
     #: of an item of that polarity]: the recall no judge can pass (every hit, either polarity)
     candidates: dict[str, list[int]] = field(default_factory=dict)
+    #: polarity → the label's confidence (high | low) → [labelled pairs, found by the product]:
+    #: whether the misses are the clear developments or the readers' borderline calls
+    by_confidence: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -153,6 +156,7 @@ def evaluate(
     }
     errors: list[Error] = []
     cover: dict[Polarity, list[int]] = {p: [0, 0] for p in Polarity}
+    by_conf: dict[Polarity, dict[str, list[int]]] = {p: {} for p in Polarity}
     used = missing = 0
     stream_ok = stream_acc = 0
     w_ok: dict[str, float] = defaultdict(float)
@@ -181,6 +185,10 @@ def evaluate(
             if truth is not None:
                 cover[truth][0] += 1
                 cover[truth][1] += (rupture, truth) in dec.judgements
+                conf = next(lab.confidence for lab in rec.labels if lab.rupture == rupture)
+                seen = by_conf[truth].setdefault(conf, [0, 0])
+                seen[0] += 1
+                seen[1] += pred is truth
             for pol in Polarity:
                 c = counts[pol][rupture]
                 if truth is pol and pred is pol:
@@ -244,7 +252,15 @@ def evaluate(
     )
     errors.sort(key=lambda e: (e.kind, e.rupture, -(e.score or 0)))
     return EvalReport(
-        used, missing, micro, per, stream, n_pairs, errors, {str(p): c for p, c in cover.items()}
+        used,
+        missing,
+        micro,
+        per,
+        stream,
+        n_pairs,
+        errors,
+        {str(p): c for p, c in cover.items()},
+        {str(p): dict(sorted(c.items())) for p, c in by_conf.items()},
     )
 
 

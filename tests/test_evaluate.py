@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from signals.errors import InputError
+from signals.eval_run import format_report
 from signals.evaluate import (
     DocDecision,
     check_floors,
@@ -165,3 +166,32 @@ def test_candidates_count_every_hit_of_the_labelled_polarity_even_when_the_other
     rep = evaluate(records, decisions, RUPTURES)
     assert rep.candidates == {"evidence": [1, 0], "counter": [2, 2]}
     assert rep.micro["counter"].recall == 0.5  # the judge found one of the two
+
+
+def test_recall_by_the_labels_confidence() -> None:
+    def labelled(id_: str, confidence: str, pol: Polarity = E) -> LabelRecord:
+        return LabelRecord(f"https://x.org/{id_}", "all", (Label("a", pol, confidence=confidence),))
+
+    records = [
+        labelled("1", "high"),
+        labelled("2", "high"),
+        labelled("3", "low"),
+        labelled("4", "low"),
+        labelled("5", "low", C),
+    ]
+    decisions = {
+        "https://x.org/1": decision(("a", E)),  # found
+        "https://x.org/2": decision(),  # missed
+        "https://x.org/3": decision(("a", C)),  # the wrong polarity: missed
+        "https://x.org/4": decision(),
+        "https://x.org/5": decision(("a", C)),
+    }
+    rep = evaluate(records, decisions, RUPTURES)
+    assert rep.by_confidence == {
+        "evidence": {"high": [2, 1], "low": [2, 0]},
+        "counter": {"low": [1, 1]},
+    }
+    assert rep.to_json()["by_confidence"] == rep.by_confidence
+    text = format_report(rep, "t", 0)
+    assert "recall by the label's confidence: high 1 of 2 (0.500), low 0 of 2 (0.000)" in text
+    assert "recall by the label's confidence: low 1 of 1 (1.000)" in text
