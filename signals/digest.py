@@ -19,7 +19,15 @@ from .emerging import (
 from .match import Ruleset
 from .models import AnalysedDoc, ItemKind, Polarity, Sentence
 from .report.charts import chart_week
-from .report.model import Digest, DigestArticle, DigestRupture, DigestSentence, ItemActivity
+from .report.model import (
+    NEAR_LINE_MIN_SCORE,
+    NEAR_LINE_PER_RUPTURE,
+    Digest,
+    DigestArticle,
+    DigestRupture,
+    DigestSentence,
+    ItemActivity,
+)
 from .score import (
     RuptureScore,
     ScoreParams,
@@ -163,10 +171,13 @@ def build_digest(
     params: ScoreParams | None = None,
     entities: Callable[[list[int]], None] | None = None,
     emerging: EmergingParams | None = None,
+    near_line_min_score: float = NEAR_LINE_MIN_SCORE,
 ) -> tuple[Digest, list[RuptureScore]]:
     """The week's digest; ``entities`` is called with the evidence article ids first (this
     week's, then the emerging-terms window's), so that their named entities are computed
-    (lazily, once) before they are counted. ``emerging``: the emerging-terms window."""
+    (lazily, once) before they are counted. ``emerging``: the emerging-terms window.
+    ``near_line_min_score``: the evidence candidates the judge rejected with at least this score
+    are listed "near the line" (``NEAR_LINE_PER_RUPTURE`` per rupture; above 1: none)."""
     params = params or ScoreParams()
     emerging = emerging or EmergingParams()
     start, end = week_bounds(week)
@@ -206,6 +217,9 @@ def build_digest(
         background, maps = _emerging(conn, ruleset, window, window_ev, emerging)
         ev_ids = repo.counted_week(conn, week, Polarity.EVIDENCE)
         counter_ids = repo.counted_week(conn, week, Polarity.COUNTER)
+        near_ids = repo.near_line_week(
+            conn, week, Polarity.EVIDENCE, near_line_min_score, NEAR_LINE_PER_RUPTURE
+        )
         ruptures = []
         for score in scores:
             r = ruleset.scenarios.rupture(score.rupture_id)
@@ -215,6 +229,11 @@ def build_digest(
             )
             announced = repo.matched_articles(conn, r.id, week, [str(ItemKind.ANNOUNCER)])
             items = _item_activity(ev + counter, ruleset)
+            near = (
+                repo.counted_articles(conn, r.id, week, Polarity.EVIDENCE, near_ids.get(r.id, []))
+                if r.id in near_ids
+                else []
+            )
             names = sorted(
                 {
                     ruleset.item_by_id[i].label
@@ -241,6 +260,7 @@ def build_digest(
                     ),
                     trend=tuple(chart_week(s) for s in trend[r.id]),
                     emerging=maps.get(r.id),
+                    near_line=_articles(conn, near, ruleset),
                 )
             )
 
@@ -254,5 +274,6 @@ def build_digest(
             articles_analysed=analysed.get(week, 0),
             sources_active=repo.active_sources(conn, week),
             ruptures=tuple(ruptures),
+            near_line_min_score=near_line_min_score,
         )
     return digest, scores

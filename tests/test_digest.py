@@ -18,7 +18,7 @@ from signals.digest import TREND_WEEKS, build_digest, last_complete_week
 from signals.judge import accept_all
 from signals.match import Ruleset
 from signals.pipeline import Context
-from signals.report.model import Digest
+from signals.report.model import NEAR_LINE_MIN_SCORE, Digest
 from signals.score import week_bounds
 from signals.settings import Settings
 from signals.store import schema as t
@@ -307,3 +307,67 @@ def test_items_sharing_a_label_are_one_line_counting_distinct_articles() -> None
         ("d-a", label, "doubt", 1),
         ("w-c", "les monnaies locales", "watch", 1),
     ]
+
+
+def test_candidates_just_under_the_threshold_are_listed_near_the_line_and_not_counted(
+    built: Built, tmp_path: Path
+) -> None:
+    import shutil
+
+    src = built.ctx.store.engine.url.database
+    assert src is not None
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(src, copy)
+    ctx = Context.open(
+        Settings(
+            db_url=f"sqlite:///{copy}",
+            scenarios_path=built.ctx.settings.scenarios_path,
+            cache_dir=tmp_path / "cache",
+            now=NOW,
+        ),
+        need_sources=False,
+        create=False,
+    )
+    try:
+        with ctx.store.begin() as c:
+            ids = dict(
+                c.execute(
+                    t.articles.select().with_only_columns(t.articles.c.url, t.articles.c.id)
+                ).all()
+            )
+
+            def judged(name: str, score: float) -> None:
+                c.execute(
+                    update(t.judgements)
+                    .where(
+                        t.judgements.c.article_id == ids[f"https://ex.org/{name}"],
+                        t.judgements.c.polarity == "evidence",
+                    )
+                    .values(accepted=False, score=score)
+                )
+
+            judged("e1", 0.55)  # near the line, but an analyst marked it wrong
+            judged("e2", 0.45)  # near the line
+            judged("e3", 0.2)  # far under it
+            c.execute(
+                t.verdicts.insert().values(
+                    article_id=ids["https://ex.org/e1"],
+                    rupture_id="plateformes",
+                    polarity="evidence",
+                    verdict="rejected",
+                    who="a",
+                    at=NOW,
+                    note="",
+                )
+            )
+        d, _ = build_digest(ctx.store, built.ruleset, WEEK, NOW)
+        hidden, _ = build_digest(ctx.store, built.ruleset, WEEK, NOW, near_line_min_score=1.01)
+    finally:
+        ctx.close()
+    p = _rupture(d, "plateformes")
+    assert p.score.evidence == 1 and [a.url for a in p.articles] == ["https://ex.org/e0"]
+    assert [(a.url, a.score) for a in p.near_line] == [("https://ex.org/e2", 0.45)]
+    assert p.near_line[0].item_ids == ("w-uber",) and not p.near_line[0].confirmed
+    assert _rupture(d, "calme").near_line == ()
+    assert _rupture(hidden, "plateformes").near_line == ()
+    assert d.near_line_min_score == NEAR_LINE_MIN_SCORE

@@ -106,6 +106,8 @@ def article(i: int, text: str | None = None, url: str | None = None) -> DigestAr
     )
 
 
+#: The ruptures with a candidate near the line: one listed in a section, one quiet.
+NEAR_LINE = ("post-patrimonial", "travail-libere")
 #: The fixture's shapes are written for an 8-week baseline (``BASE``).
 PARAMS = ScoreParams(baseline_weeks=8, min_evidence=3)
 
@@ -140,6 +142,9 @@ def make_digest(payload: str | None = None, articles: int = 3) -> Digest:
                 ),
                 announcers=(text or "Jeremy Rifkin", "Rachel Botsman"),
                 entities=((text or "Bristol", 4), ("Banque de France", 2)),
+                near_line=(dataclasses.replace(article(200, text, url=text), score=0.47),)
+                if s.rupture_id in NEAR_LINE
+                else (),
             )
         )
     start, end = week_bounds(WEEK)
@@ -371,7 +376,7 @@ def test_json_round_trips_and_has_all_keys() -> None:
     rupture_keys = {
         "id", "title", "status", "confidence", "evidence", "sources", "doubts", "rate",
         "baseline_rate", "rate_ratio", "p_value", "q_value", "history", "items", "articles",
-        "counter_evidence", "announcers", "entities",
+        "counter_evidence", "announcers", "entities", "near_line",
     }  # fmt: skip
     article_keys = {"url", "title", "source", "published", "item_ids", "kinds", "sentence"}
     for r in o["ruptures"]:
@@ -379,7 +384,7 @@ def test_json_round_trips_and_has_all_keys() -> None:
         assert len(r["history"]) == 12
         for it in r["items"]:
             assert set(it) == {"item_id", "label", "kind", "articles"}
-        for a in [*r["articles"], *r["counter_evidence"]]:
+        for a in [*r["articles"], *r["counter_evidence"], *r["near_line"]]:
             assert article_keys <= set(a)
             assert datetime.fromisoformat(a["published"]).utcoffset() == timedelta(0)
         for e in r["entities"]:
@@ -438,6 +443,12 @@ def test_markdown_has_title_summary_table_sections_method() -> None:
     assert "- Title of ecole-ouverte: 5 articles" in md
     assert headings[-1] == "## Method"
     assert "Benjamini–Hochberg" in md and "previous 8 weeks" in md
+    # candidates near the line: their own section, after the steady ones, before the method
+    assert headings[-2] == "## Near the line (not counted)"
+    near = md.split("## Near the line (not counted)")[1].split("## Method")[0]
+    assert "at least 0.40, best first, at most 3 per rupture" in near
+    assert near.count("### ") == 2 and "### Title of post-patrimonial" in near
+    assert "score 0.47" in near and "article 200" in near
     # the matched terms are bold; the article is a link; the doubts are beside
     assert "les **Monnaies Locales** se développent" in md
     assert "**Bristol**" in md
@@ -473,6 +484,8 @@ def test_html_structure() -> None:
     assert html.count('<section class="rupture">') == 4
     assert "<mark>Monnaies Locales</mark>" in html and "<mark>Bristol</mark>" in html
     assert '<aside class="doubts">' in html
+    assert html.count('<section class="near-line">') == 1
+    assert "<h3>Title of travail-libere</h3>" in html.split('<section class="near-line">')[1]
     assert "https://news.example/0?utm=no&amp;x=%3C0%3E" in html
     assert all(h.startswith("https://news.example/") for h in page.hrefs())
     assert "Method" in "".join(page.text)

@@ -71,6 +71,7 @@ def _rupture_dict(r: DigestRupture) -> dict[str, Any]:
         "entities": [{"name": name, "count": count} for name, count in r.entities],
         "trend": [w.to_dict() for w in r.trend],
         "emerging": r.emerging.to_dict() if r.emerging is not None else None,
+        "near_line": [_article_dict(a) for a in r.near_line],
     }
 
 
@@ -87,6 +88,7 @@ def digest_to_dict(d: Digest) -> dict[str, Any]:
         "sources_active": d.sources_active,
         "summary": summary_text(d),
         "params": asdict(d.params),
+        "near_line_min_score": d.near_line_min_score,
         "ruptures": [_rupture_dict(r) for r in ordered(d)],
     }
 
@@ -164,6 +166,7 @@ def digest_from_json(text: str) -> Digest:
                 entities=tuple((e["name"], e["count"]) for e in r["entities"]),
                 trend=tuple(ChartWeek.from_dict(w) for w in r.get("trend", ())),
                 emerging=EmergingMap.from_dict(r["emerging"]) if r.get("emerging") else None,
+                near_line=tuple(_article_from(a) for a in r.get("near_line", ())),
             )
         )
     return Digest(
@@ -176,4 +179,5 @@ def digest_from_json(text: str) -> Digest:
         sources_active=o["sources_active"],
         ruptures=tuple(ruptures),
         params=ScoreParams(**o.get("params", {})),
+        near_line_min_score=o.get("near_line_min_score", Digest.near_line_min_score),
     )

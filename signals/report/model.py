@@ -11,6 +11,11 @@ from signals.emerging import EmergingMap
 from signals.report.charts import ChartWeek
 from signals.score import RuptureScore, ScoreParams
 
+#: Evidence candidates the judge rejected with at least this score are listed "near the line",
+#: never counted (README, The digest: how many of them labelled news found to be evidence).
+NEAR_LINE_MIN_SCORE = 0.4
+NEAR_LINE_PER_RUPTURE = 3  # at most this many per rupture, best first
+
 
 @dataclass(frozen=True)
 class DigestSentence:
@@ -61,6 +66,9 @@ class DigestRupture:
     emerging: EmergingMap | None = (
         None  # emerging terms of its evidence (None: no evidence in the window)
     )
+    #: evidence candidates of the week the judge scored under its threshold but at least
+    #: ``Digest.near_line_min_score``, best first: listed for an analyst to confirm, never counted
+    near_line: tuple[DigestArticle, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,3 +82,4 @@ class Digest:
     sources_active: int
     ruptures: tuple[DigestRupture, ...]  # any order; renderers sort by momentum
     params: ScoreParams = ScoreParams()  # what the scores were computed with (Method note)
+    near_line_min_score: float = NEAR_LINE_MIN_SCORE  # the lowest score listed "near the line"

@@ -20,7 +20,13 @@ from signals.report.fmt import (
     plural,
 )
 from signals.report.highlight import Segment, segments
-from signals.report.model import Digest, DigestArticle, DigestRupture, ItemActivity
+from signals.report.model import (
+    NEAR_LINE_PER_RUPTURE,
+    Digest,
+    DigestArticle,
+    DigestRupture,
+    ItemActivity,
+)
 from signals.score import ScoreParams, confidence_rule
 
 MOVED = ("gaining", "new", "fading")
@@ -103,6 +109,7 @@ class RuptureView:
     top: tuple[ItemActivity, ...]  # the three most active evidence items (steady ruptures' line)
     evidence: ArticleList
     counter: ArticleList
+    near: ArticleList  # evidence candidates just under the judge's threshold (not counted)
     chart_svg: str | None = None  # an inline SVG chart (signals.report.charts), trusted markup
     emerging: EmergingView | None = None  # emerging terms (when the map lists any)
 
@@ -115,6 +122,8 @@ class DigestView:
     rows: tuple[RuptureView, ...]  # every rupture, table order
     moved: tuple[RuptureView, ...]  # those with a section
     also: tuple[RuptureView, ...]  # steady with evidence: one line each
+    near: tuple[RuptureView, ...]  # those with candidates near the line, table order
+    near_intro: str
     method: tuple[str, ...]
     spark_top: int = 0  # the weekly count at full height in every rupture's sparkline (one scale)
 
@@ -159,6 +168,16 @@ def summary_text(d: Digest) -> str:
     listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
     rest = total - moved
     return f"{head} Of the {total} ruptures, {listed}; {rest} {'is' if rest == 1 else 'are'} steady or quiet."
+
+
+def near_line_text(d: Digest) -> str:
+    return (
+        "Evidence candidates of the week that the judge scored under its threshold but at least "
+        f"{d.near_line_min_score:.2f}, best first, at most {NEAR_LINE_PER_RUPTURE} per rupture: "
+        "in no count or status above. An analyst who confirms one (signals export --review "
+        "--all-candidates, a verdict, then signals labels import) makes it count; one marked "
+        "wrong leaves this list."
+    )
 
 
 def why_text(r: DigestRupture, params: ScoreParams) -> str:
@@ -307,6 +326,7 @@ def rupture_view(
         ),
         evidence=article_list(r.articles),
         counter=article_list(r.counter_evidence),
+        near=article_list(r.near_line),
         chart_svg=chart_svg,
         emerging=emerging_view(r.emerging, emerging_svg),
     )
@@ -331,6 +351,8 @@ def digest_view(
         also=tuple(
             v for v in rows if v.rupture.score.status == "steady" and v.rupture.score.evidence > 0
         ),
+        near=tuple(v for v in rows if v.rupture.near_line),
+        near_intro=near_line_text(d),
         method=method_text(d),
         spark_top=max((max(r.score.history, default=0) for r in d.ruptures), default=0),
     )

@@ -1017,6 +1017,41 @@ def counted_week(conn: Connection, week: str, polarity: Polarity) -> dict[str, l
     return {rid: sorted(ids) for rid, ids in out.items()}
 
 
+def near_line_week(
+    conn: Connection, week: str, polarity: Polarity, min_score: float, per_rupture: int
+) -> dict[str, list[int]]:
+    """rupture → the week's candidates the judge rejected with a score of at least
+    ``min_score`` (best first, at most ``per_rupture``): not counted, not a copy, and neither
+    confirmed (those count) nor rejected by an analyst."""
+    j, v, a = t.judgements, t.verdicts, t.articles
+    q = (
+        select(j.c.rupture_id, j.c.article_id)
+        .join(a, a.c.id == j.c.article_id)
+        .outerjoin(
+            v,
+            and_(
+                v.c.article_id == j.c.article_id,
+                v.c.rupture_id == j.c.rupture_id,
+                v.c.polarity == j.c.polarity,
+            ),
+        )
+        .where(
+            a.c.week == week,
+            a.c.dup_of.is_(None),
+            j.c.polarity == str(polarity),
+            j.c.accepted.is_(False),
+            j.c.score >= min_score,
+            v.c.verdict.is_(None),
+        )
+        .order_by(j.c.rupture_id, j.c.score.desc(), j.c.article_id)
+    )
+    out: dict[str, list[int]] = defaultdict(list)
+    for rid, aid in conn.execute(q).all():
+        if len(out[str(rid)]) < per_rupture:
+            out[str(rid)].append(int(aid))
+    return dict(out)
+
+
 def counted_articles(
     conn: Connection,
     rupture_id: str,
