@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 
 from signals.cli import cli
 from signals.digest import TREND_WEEKS, build_digest, last_complete_week
@@ -205,14 +205,15 @@ def test_entities_are_asked_for_the_evidence_articles_first(built: Built) -> Non
     assert len(ids) == len(CITIES) and ids == sorted(ids)
 
 
-def test_a_collapsed_copy_is_not_counted_or_listed(built: Built, tmp_path: Path) -> None:
+def _copy_of(built: Built, tmp_path: Path) -> Context:
+    """A context on a copy of the module's store, for a test that changes it."""
     import shutil
 
     src = built.ctx.store.engine.url.database
     assert src is not None
     copy = tmp_path / "copy.db"
     shutil.copyfile(src, copy)
-    ctx = Context.open(
+    return Context.open(
         Settings(
             db_url=f"sqlite:///{copy}",
             scenarios_path=built.ctx.settings.scenarios_path,
@@ -222,13 +223,18 @@ def test_a_collapsed_copy_is_not_counted_or_listed(built: Built, tmp_path: Path)
         need_sources=False,
         create=False,
     )
+
+
+def _article_ids(c: Connection) -> dict[str, int]:
+    rows = c.execute(t.articles.select().with_only_columns(t.articles.c.url, t.articles.c.id))
+    return {str(url): int(i) for url, i in rows.all()}
+
+
+def test_a_collapsed_copy_is_not_counted_or_listed(built: Built, tmp_path: Path) -> None:
+    ctx = _copy_of(built, tmp_path)
     try:
         with ctx.store.begin() as c:
-            ids = dict(
-                c.execute(
-                    t.articles.select().with_only_columns(t.articles.c.url, t.articles.c.id)
-                ).all()
-            )
+            ids = _article_ids(c)
             c.execute(
                 update(t.articles)
                 .where(t.articles.c.url == "https://ex.org/e3")
@@ -312,29 +318,10 @@ def test_items_sharing_a_label_are_one_line_counting_distinct_articles() -> None
 def test_candidates_just_under_the_threshold_are_listed_near_the_line_and_not_counted(
     built: Built, tmp_path: Path
 ) -> None:
-    import shutil
-
-    src = built.ctx.store.engine.url.database
-    assert src is not None
-    copy = tmp_path / "copy.db"
-    shutil.copyfile(src, copy)
-    ctx = Context.open(
-        Settings(
-            db_url=f"sqlite:///{copy}",
-            scenarios_path=built.ctx.settings.scenarios_path,
-            cache_dir=tmp_path / "cache",
-            now=NOW,
-        ),
-        need_sources=False,
-        create=False,
-    )
+    ctx = _copy_of(built, tmp_path)
     try:
         with ctx.store.begin() as c:
-            ids = dict(
-                c.execute(
-                    t.articles.select().with_only_columns(t.articles.c.url, t.articles.c.id)
-                ).all()
-            )
+            ids = _article_ids(c)
 
             def judged(name: str, score: float) -> None:
                 c.execute(

@@ -787,6 +787,16 @@ def kinds_of(polarity: Polarity) -> list[str]:
     return [str(ItemKind.DOUBT)]
 
 
+def _verdict_of_judgement() -> Any:
+    """The join of ``verdicts`` to the ``judgements`` row they are about."""
+    j, v = t.judgements, t.verdicts
+    return and_(
+        v.c.article_id == j.c.article_id,
+        v.c.rupture_id == j.c.rupture_id,
+        v.c.polarity == j.c.polarity,
+    )
+
+
 def counted(
     polarity: Polarity, rupture_id: str | None = None, weeks: Sequence[str] | None = None
 ) -> Any:
@@ -799,14 +809,7 @@ def counted(
     j, v = t.judgements, t.verdicts
     judged = (
         select(j.c.article_id, j.c.rupture_id)
-        .outerjoin(
-            v,
-            and_(
-                v.c.article_id == j.c.article_id,
-                v.c.rupture_id == j.c.rupture_id,
-                v.c.polarity == j.c.polarity,
-            ),
-        )
+        .outerjoin(v, _verdict_of_judgement())
         .where(
             j.c.polarity == str(polarity),
             j.c.accepted.is_(True),
@@ -1027,14 +1030,7 @@ def near_line_week(
     q = (
         select(j.c.rupture_id, j.c.article_id)
         .join(a, a.c.id == j.c.article_id)
-        .outerjoin(
-            v,
-            and_(
-                v.c.article_id == j.c.article_id,
-                v.c.rupture_id == j.c.rupture_id,
-                v.c.polarity == j.c.polarity,
-            ),
-        )
+        .outerjoin(v, _verdict_of_judgement())
         .where(
             a.c.week == week,
             a.c.dup_of.is_(None),
@@ -1074,14 +1070,7 @@ def counted_articles(
         chunk = ids[i : i + 500]
         jq = (
             select(j.c.article_id, j.c.score, j.c.reasons, v.c.verdict)
-            .outerjoin(
-                v,
-                and_(
-                    v.c.article_id == j.c.article_id,
-                    v.c.rupture_id == j.c.rupture_id,
-                    v.c.polarity == j.c.polarity,
-                ),
-            )
+            .outerjoin(v, _verdict_of_judgement())
             .where(
                 j.c.rupture_id == rupture_id,
                 j.c.polarity == str(polarity),
@@ -1230,14 +1219,7 @@ def review_rows(
             v.c.note,
         )
         .join(a, a.c.id == j.c.article_id)
-        .outerjoin(
-            v,
-            and_(
-                v.c.article_id == j.c.article_id,
-                v.c.rupture_id == j.c.rupture_id,
-                v.c.polarity == j.c.polarity,
-            ),
-        )
+        .outerjoin(v, _verdict_of_judgement())
         .where(a.c.published_at >= start, a.c.published_at < end, a.c.dup_of.is_(None))
         .order_by(a.c.published_at, a.c.id, j.c.rupture_id, j.c.polarity)
     )
