@@ -638,8 +638,21 @@ def import_(
 @click.option(
     "--all-candidates", is_flag=True, help="With --review: also the candidates the judge rejected."
 )
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="With --all-candidates: only the rejected candidates scored this or more (0.4: the "
+    "digest's near-the-line list).",
+)
 def export(
-    since: Any, until: Any, fmt: str, output: Path | None, review: bool, all_candidates: bool
+    since: Any,
+    until: Any,
+    fmt: str,
+    output: Path | None,
+    review: bool,
+    all_candidates: bool,
+    min_score: float | None,
 ) -> None:
     """Every match of a period: url, title, source, published, rupture, item, kind, sentence,
     with the article-level judgement (score, accepted, reasons).
@@ -654,6 +667,8 @@ def export(
 
     if all_candidates and not review:
         raise InputError("--all-candidates goes with --review")
+    if min_score is not None and not all_candidates:
+        raise InputError("--min-score goes with --review --all-candidates")
 
     s = _settings()
     until = until or s.clock()
@@ -663,7 +678,7 @@ def export(
 
     def write(fh: Any) -> int:
         if review:
-            return export_review(ctx.store, since, until, fh, all_candidates)
+            return export_review(ctx.store, since, until, fh, all_candidates, min_score or 0.0)
         return export_matches(ctx.store, since, until, fh, fmt)
 
     try:

@@ -43,13 +43,18 @@ MAX_SHOWN_ERRORS = 20
 
 
 def export_review(
-    store: Store, start: datetime, end: datetime, out: IO[str], include_rejected: bool
+    store: Store,
+    start: datetime,
+    end: datetime,
+    out: IO[str],
+    include_rejected: bool,
+    min_score: float = 0.0,
 ) -> int:
     writer = csv.DictWriter(out, fieldnames=REVIEW_COLUMNS)
     writer.writeheader()
     n = 0
     with store.engine.connect() as conn:
-        for r in list(repo.review_rows(conn, start, end, include_rejected)):
+        for r in list(repo.review_rows(conn, start, end, include_rejected, min_score)):
             pol = Polarity(r["polarity"])
             writer.writerow(
                 {

@@ -160,3 +160,16 @@ def new_article(url: str, state: str, now: datetime) -> repo.NewArticle:
         language="fr",
         state=state,
     )
+
+
+def verdict_row(article_id: int, rupture_id: str, verdict: str, at: datetime) -> dict[str, object]:
+    """A ``verdicts`` row: an analyst's verdict (confirmed / rejected) on an evidence judgement."""
+    return {
+        "article_id": article_id,
+        "rupture_id": rupture_id,
+        "polarity": "evidence",
+        "verdict": verdict,
+        "who": "a",
+        "at": at,
+        "note": "",
+    }

@@ -23,6 +23,8 @@ from signals.score import week_bounds
 from signals.settings import Settings
 from signals.store import schema as t
 
+from .conftest import verdict_row
+
 NOW = datetime(2024, 5, 14, 12, tzinfo=UTC)
 WEEK = "2024-W19"  # 6-12 May 2024
 DAY = datetime(2024, 5, 7, 8, tzinfo=UTC)
@@ -336,17 +338,8 @@ def test_candidates_just_under_the_threshold_are_listed_near_the_line_and_not_co
             judged("e1", 0.55)  # near the line, but an analyst marked it wrong
             judged("e2", 0.45)  # near the line
             judged("e3", 0.2)  # far under it
-            c.execute(
-                t.verdicts.insert().values(
-                    article_id=ids["https://ex.org/e1"],
-                    rupture_id="plateformes",
-                    polarity="evidence",
-                    verdict="rejected",
-                    who="a",
-                    at=NOW,
-                    note="",
-                )
-            )
+            row = verdict_row(ids["https://ex.org/e1"], "plateformes", "rejected", NOW)
+            c.execute(t.verdicts.insert().values(**row))
         d, _ = build_digest(ctx.store, built.ruleset, WEEK, NOW)
         hidden, _ = build_digest(ctx.store, built.ruleset, WEEK, NOW, near_line_min_score=1.01)
     finally:

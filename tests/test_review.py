@@ -161,3 +161,57 @@ def test_bad_rows_are_listed_with_their_line_and_change_nothing(
     missing.write_text("url,verdict\nhttps://x.org,right\n")
     code, out = invoke(*base, "labels", "import", str(missing), "--who", "bob")
     assert code == 2 and "missing column(s)" in out
+
+
+def test_a_candidate_near_the_line_is_exported_confirmed_and_then_counted(
+    tmp_path: Path, base: list[str]
+) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "s.db")
+    with db:
+        for name, score in (("gonette", 0.5), ("leman", 0.2)):  # the judge rejected both
+            db.execute(
+                "UPDATE judgements SET accepted = 0, score = ? WHERE rupture_id = ? AND "
+                "polarity = 'evidence' AND article_id = (SELECT id FROM articles WHERE url = ?)",
+                (score, "post-patrimonial", f"https://news.example.org/{name}"),
+            )
+    db.close()
+    code, out = invoke(*base, "digest", "--week", "2024-W10")
+    assert code == 0, out
+    d = json.loads((tmp_path / "reports" / "2024-W10.json").read_text())
+    (r,) = [r for r in d["ruptures"] if r["id"] == "post-patrimonial"]
+    assert r["evidence"] == 1
+    assert [a["url"].rsplit("/", 1)[1] for a in r["near_line"]] == ["gonette"]
+    md = (tmp_path / "reports" / "2024-W10.md").read_text()
+    assert "--min-score 0.40" in md and "## Near the line (not counted)" in md
+
+    review = tmp_path / "near.csv"
+    since = ["--since", "2024-03-01", "-o", str(review)]
+    code, out = invoke(
+        *base, "export", "--review", "--all-candidates", "--min-score", "0.4", *since
+    )
+    assert code == 0, out
+    rows = [r for r in _read(review) if r["rupture"] == "post-patrimonial"]
+    assert {(r["url"].rsplit("/", 1)[1], r["accepted"]) for r in rows} == {
+        ("eusko", "yes"),
+        ("gonette", "no"),
+    }
+    for row in rows:
+        row["verdict"] = "right" if row["url"].endswith("/gonette") else ""
+    with review.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    code, out = invoke(*base, "labels", "import", str(review), "--who", "alice")
+    assert code == 0 and "1 right, 0 wrong" in out, out
+    after, articles = _evidence(tmp_path, base)
+    assert after == 2 and articles[0]["url"].endswith("/gonette") and articles[0]["confirmed"]
+    d = json.loads((tmp_path / "reports" / "2024-W10.json").read_text())
+    (r,) = [r for r in d["ruptures"] if r["id"] == "post-patrimonial"]
+    assert r["near_line"] == []
+
+    code, out = invoke(*base, "export", "--review", "--min-score", "0.4", *since)
+    assert code == 2 and out.strip() == "error: --min-score goes with --review --all-candidates"
+    code, out = invoke(*base, "export", "--review", "--all-candidates", "--min-score", "2", *since)
+    assert code == 2 and "--min-score" in out

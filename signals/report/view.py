@@ -175,8 +175,8 @@ def near_line_text(d: Digest) -> str:
         "Evidence candidates of the week that the judge scored under its threshold but at least "
         f"{d.near_line_min_score:.2f}, best first, at most {NEAR_LINE_PER_RUPTURE} per rupture: "
         "in no count or status above. An analyst who confirms one (signals export --review "
-        "--all-candidates, a verdict, then signals labels import) makes it count; one marked "
-        "wrong leaves this list."
+        f"--all-candidates --min-score {d.near_line_min_score:.2f}, a verdict, then signals "
+        "labels import) makes it count; one marked wrong leaves this list."
     )
 
 

@@ -1190,9 +1190,14 @@ def export_rows(conn: Connection, start: datetime, end: datetime) -> Iterator[di
 
 
 def review_rows(
-    conn: Connection, start: datetime, end: datetime, include_rejected: bool
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    include_rejected: bool,
+    min_score: float = 0.0,
 ) -> Iterator[dict[str, Any]]:
-    """Judged candidates of articles published in [start, end) with their analyst verdict."""
+    """Judged candidates of articles published in [start, end) with their analyst verdict: the
+    accepted ones, and with ``include_rejected`` the rejected ones scored ``min_score`` or more."""
     j, v, a = t.judgements, t.verdicts, t.articles
     srcname = (
         select(func.min(t.sources.c.name))
@@ -1225,6 +1230,8 @@ def review_rows(
     )
     if not include_rejected:
         q = q.where(j.c.accepted.is_(True))
+    elif min_score > 0:
+        q = q.where(or_(j.c.accepted.is_(True), j.c.score >= min_score))
     for r in conn.execute(q):
         yield dict(r._mapping)
 
