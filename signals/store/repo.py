@@ -1056,7 +1056,8 @@ def counted_articles(
     article_ids: Sequence[int] | None = None,
 ) -> list[MatchedArticle]:
     """The week's counted articles of one rupture and polarity with their hits, best first.
-    ``article_ids``: those articles, already read (``counted_week(…)[rupture_id]``)."""
+    ``article_ids``: those articles instead, already read (``counted_week(…)[rupture_id]``, or
+    the candidates of ``near_line_week``, which are not counted), with their judgement."""
     ids = (
         list(article_ids)
         if article_ids is not None
