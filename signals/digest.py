@@ -229,10 +229,8 @@ def build_digest(
             )
             announced = repo.matched_articles(conn, r.id, week, [str(ItemKind.ANNOUNCER)])
             items = _item_activity(ev + counter, ruleset)
-            near = (
-                repo.counted_articles(conn, r.id, week, Polarity.EVIDENCE, near_ids.get(r.id, []))
-                if r.id in near_ids
-                else []
+            near = repo.counted_articles(
+                conn, r.id, week, Polarity.EVIDENCE, near_ids.get(r.id, [])
             )
             names = sorted(
                 {

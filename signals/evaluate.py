@@ -180,15 +180,15 @@ def evaluate(
                     stream_ok += 1
                     w_ok[rec.scope] += 1
         for rupture in rec.judged(rupture_ids):
-            truth = rec.truth(rupture)
+            label = rec.label(rupture)
+            truth = label.polarity if label is not None else None
             pred = dec.accepted(rupture)
-            if truth is not None:
-                cover[truth][0] += 1
-                cover[truth][1] += (rupture, truth) in dec.judgements
-                conf = next(lab.confidence for lab in rec.labels if lab.rupture == rupture)
-                seen = by_conf[truth].setdefault(conf, [0, 0])
+            if label is not None:
+                cover[label.polarity][0] += 1
+                cover[label.polarity][1] += (rupture, label.polarity) in dec.judgements
+                seen = by_conf[label.polarity].setdefault(label.confidence, [0, 0])
                 seen[0] += 1
-                seen[1] += pred is truth
+                seen[1] += pred is label.polarity
             for pol in Polarity:
                 c = counts[pol][rupture]
                 if truth is pol and pred is pol:
@@ -210,7 +210,7 @@ def evaluate(
                 elif truth is pol:
                     c[2] += 1
                     j = dec.judgements.get((rupture, pol))
-                    span = next((lab.span for lab in rec.labels if lab.rupture == rupture), None)
+                    span = label.span if label is not None else None
                     errors.append(
                         Error(
                             "miss",

@@ -52,11 +52,13 @@ class LabelRecord:
     def judged(self, rupture_ids: Sequence[str]) -> list[str]:
         return list(rupture_ids) if self.scope == SCOPE_ALL else [self.scope]
 
+    def label(self, rupture: str) -> Label | None:
+        """The judgement of ``rupture`` (None: not relevant)."""
+        return next((lab for lab in self.labels if lab.rupture == rupture), None)
+
     def truth(self, rupture: str) -> Polarity | None:
-        for lab in self.labels:
-            if lab.rupture == rupture:
-                return lab.polarity
-        return None
+        lab = self.label(rupture)
+        return lab.polarity if lab is not None else None
 
 
 def _parse(obj: object, known: set[str] | None) -> LabelRecord:
