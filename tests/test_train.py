@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from pathlib import Path
 
 from signals.judge import FEATURES, RUPTURE_FEATURES, model_from_json
 from signals.models import Polarity
@@ -105,3 +106,29 @@ def test_ruptures_with_enough_labels_get_their_own_threshold() -> None:
     assert set(model.models[Polarity.EVIDENCE].rupture_thresholds) == {"apres-chute-reseaux"}
     shared = fit(rows, target_precision=0.8)
     assert shared.models[Polarity.EVIDENCE].rupture_thresholds == {}
+
+
+def test_the_cli_defaults_are_the_shipped_judges_settings() -> None:
+    """`signals train` with no options reproduces the shipped judge's settings, and the
+    leave-one-round-out script measures those same settings."""
+    import importlib.util
+
+    from signals.cli import cli
+    from signals.judge import load_model
+
+    train = cli.commands["train"]  # type: ignore[attr-defined]
+    defaults = {p.name: p.default for p in train.params}
+    shipped = load_model()
+    assert shipped.text is not None and defaults["text_model"] is True
+    assert shipped.meta["target_precision"] == defaults["target_precision"] == 0.83
+    assert shipped.meta["counter_target_precision"] == defaults["counter_target_precision"]
+    script = Path(__file__).resolve().parents[1] / "scripts" / "judge_rounds.py"
+    spec = importlib.util.spec_from_file_location("judge_rounds", script)
+    assert spec is not None and spec.loader is not None
+    rounds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rounds)
+    assert {
+        "target_precision": defaults["target_precision"],
+        "counter_target_precision": defaults["counter_target_precision"],
+        "text_model": defaults["text_model"],
+    } == rounds.CLI_DEFAULTS
