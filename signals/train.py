@@ -35,7 +35,7 @@ from .judge import (
 from .labels import LabelRecord
 from .match import Ruleset
 from .models import AnalysedDoc, Polarity
-from .train_text import TextExample, fit_text, out_of_fold
+from .train_text import TEXT_C, TextExample, fit_text, out_of_fold
 
 MIN_POSITIVES = 5
 MIN_WORD_WEIGHT = 0.02
@@ -174,6 +174,7 @@ def fit(
     vocab_words: bool = True,
     rupture_features: bool = True,
     texts: Sequence[TextExample] = (),
+    text_c: float = TEXT_C,
 ) -> JudgeModel:
     """The judge fitted on ``rows``; with ``texts`` (every labelled article, as
     :func:`training_set` gives them) also the text model, whose out-of-fold scores become the
@@ -186,9 +187,9 @@ def fit(
     report: dict[str, Any] = {}
     use_text = bool(texts)
     if use_text:
-        oof = out_of_fold(texts, seed=seed)
+        oof = out_of_fold(texts, c=text_c, seed=seed)
         rows = [replace(r, text=oof.get((r.record, r.rupture_id), 0.0)) for r in rows]
-        out["text"] = fit_text(texts).to_json()
+        out["text"] = fit_text(texts, c=text_c).to_json()
     for pol in Polarity:
         sub = [r for r in rows if r.polarity is pol]
         positives = sum(r.target for r in sub)
