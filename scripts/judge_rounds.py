@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from signals.analyse import Analyser  # noqa: E402
+from signals.cli import cli  # noqa: E402
 from signals.config import load_scenarios  # noqa: E402
 from signals.corpus import read_documents  # noqa: E402
 from signals.extract import compose_text  # noqa: E402
@@ -40,8 +41,12 @@ from signals.train_text import TextExample  # noqa: E402
 #: Rounds 1 and 2 were drawn together, before any judge: trained on, held out only when asked
 #: (``--hold r1-2``). (This name was "r12" until round 12 was labelled and fell in with them.)
 FIRST = "r1-2"
-#: ``signals train``'s defaults that differ from ``fit``'s.
-CLI_DEFAULTS = {"target_precision": 0.83, "counter_target_precision": 0.6, "text_model": True}
+#: ``signals train``'s defaults that differ from ``fit``'s, read from the command itself.
+CLI_DEFAULTS = {
+    p.name: p.default
+    for p in cli.commands["train"].params  # type: ignore[attr-defined]
+    if p.name in ("target_precision", "counter_target_precision", "text_model")
+}
 
 
 def round_of(raw: dict[str, object]) -> str:
