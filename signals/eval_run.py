@@ -108,10 +108,10 @@ def format_report(report: EvalReport, title: str, show_errors: int) -> str:
         f"weighted by each rupture's share of flags {_fmt(sp.get('weighted'))}"
     )
     if show_errors:
-        for kind in ("false-positive", "miss"):
+        for kind, heading in (("false-positive", "false positives"), ("miss", "misses")):
             errs = [e for e in report.errors if e.kind == kind][:show_errors]
             if errs:
-                lines += ["", f"{kind}s (first {len(errs)}):"]
+                lines += ["", f"{heading} (first {len(errs)}):"]
                 for e in errs:
                     score = f" score {e.score:.2f}" if e.score is not None else " no candidate"
                     lines.append(f"  {e.rupture} {e.polarity} (label: {e.truth}){score} {e.id}")

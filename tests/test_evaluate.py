@@ -195,3 +195,11 @@ def test_recall_by_the_labels_confidence() -> None:
     text = format_report(rep, "t", 0)
     assert "recall by the label's confidence: high 1 of 2 (0.500), low 0 of 2 (0.000)" in text
     assert "recall by the label's confidence: low 1 of 1 (1.000)" in text
+
+
+def test_the_report_lists_false_positives_and_misses_under_their_headings() -> None:
+    records = [rec("1"), rec("2", ("a", E))]
+    decisions = {"https://x.org/1": decision(("a", E)), "https://x.org/2": decision()}
+    text = format_report(evaluate(records, decisions, RUPTURES), "t", 10)
+    assert "\nfalse positives (first 1):\n  a evidence (label: none)" in text
+    assert "\nmisses (first 1):\n  a evidence (label: evidence) no candidate" in text
