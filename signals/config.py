@@ -48,13 +48,15 @@ def _clean_terms(terms: list[str]) -> list[str]:
 class TermRule(_Strict):
     """Shared shape of everything matched by terms. Evaluated per sentence:
     (one of ``any``, if given) and (every term of ``all``, within ``within`` tokens if given)
-    and (no term of ``none``); plus, at article level, one of ``context`` if given."""
+    and (no term of ``none``); plus, at article level, one of ``context`` if given and at least
+    ``min_sentences`` sentences hit (an article about the subject, not one naming it once)."""
 
     any: list[str] = Field(default_factory=list)
     all: list[str] = Field(default_factory=list)
     none: list[str] = Field(default_factory=list)
     context: list[str] = Field(default_factory=list)
     within: int | None = Field(default=None, ge=1, le=200)
+    min_sentences: int = Field(default=1, ge=1, le=20)
     weight: float = Field(default=1.0, gt=0, le=10)
     comment: str | None = None
 

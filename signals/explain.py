@@ -5,7 +5,8 @@ item, kind, role: ``any`` / ``all`` / ``none`` / ``context``); for every item th
 sentences; for every *near* item (one of its ``any``/``all`` terms is in the article but it did
 not fire), the closest sentence and what failed there, following the rule of ``match.py``: a
 ``none`` term present, no ``any`` term, an ``all`` term missing, the terms further apart than
-``within``, or no ``context`` term in the whole article. Then the article-level judgement
+``within``, or no ``context`` term in the whole article, or fewer sentences hit than
+``min_sentences``. Then the article-level judgement
 (``judge.py``) per rupture and polarity: score, threshold, accepted, strongest reasons — so an
 item that fired but whose rupture stayed below the threshold is visible as such.
 
@@ -202,6 +203,13 @@ def explain_doc(
             if best is None or len(problems) < len(best[2]):
                 best = (i, len(own.intersection(st.positions)), problems)
         assert best is not None
+        if not best[2]:  # it hits sentences, only too few of them
+            hit = sum(1 for _, st in near if not _why_not(it, st, in_article, ruleset.terms))
+            best = (
+                best[0],
+                best[1],
+                [f"'min_sentences {it.min_sentences}': it hits {hit} sentence(s) of the article"],
+            )
         idx = best[0]
         found = tuple(
             ruleset.terms[t] for t in sorted(own.intersection(per_sentence[idx].positions))

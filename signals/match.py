@@ -42,6 +42,7 @@ class CompiledItem:
     none: tuple[int, ...]
     context: tuple[int, ...]
     within: int | None
+    min_sentences: int = 1  # distinct sentences the item must hit in the article
 
 
 @dataclass
@@ -206,7 +207,11 @@ class Ruleset:
                 acc.add(idx, st, strength)
         # by item id: what an article gets does not depend on where items and terms stand in
         # the file (the incremental re-match relies on it, ``signals.rematch_plan``)
-        return [found[iid].freeze() for iid in sorted(found)]
+        return [
+            found[iid].freeze()
+            for iid in sorted(found)
+            if len(found[iid].sentences) >= found[iid].item.min_sentences
+        ]
 
     def match(self, doc: AnalysedDoc) -> list[Hit]:
         """One hit per item, carrying its strongest sentence (what the store keeps)."""
@@ -356,6 +361,7 @@ def compile_items(ruptures: Iterable[Rupture]) -> tuple[list[CompiledItem], list
                     tuple(tid(t) for t in it.none),
                     tuple(tid(t) for t in it.context),
                     it.within,
+                    it.min_sentences,
                 )
             )
     return items, terms

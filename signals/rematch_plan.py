@@ -1,7 +1,7 @@
 """What a re-match after an edit of ``scenarios.yaml`` has to redo (pure).
 
 An article's matches and judgements depend only on its stored keys, the compiled items (their
-rupture, kind, weight, ``within`` and the texts of their ``any``/``all``/``none``/``context``
+rupture, kind, weight, ``within``, ``min_sentences`` and the texts of their ``any``/``all``/``none``/``context``
 terms), the terms' keys and the judge model: not on labels, titles or where items stand in the
 file (``Ruleset.match_items`` orders its result by item id). An item can only hit an article
 that contains the first key of one of its ``any``/``all`` terms; the judge is per rupture over
@@ -159,6 +159,7 @@ class Signature:
     kind: str
     weight: float
     within: int | None
+    min_sentences: int
     any: tuple[str, ...]
     all: tuple[str, ...]
     none: tuple[str, ...]
@@ -180,6 +181,7 @@ def _signature(it: CompiledItem, terms: list[str]) -> Signature:
         str(it.kind),
         it.weight,
         it.within,
+        it.min_sentences,
         texts(it.any),
         texts(it.all),
         texts(it.none),

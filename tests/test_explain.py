@@ -29,6 +29,7 @@ ruptures:
       - {id: w-all, label: all, any: ["banque"], all: ["faillite"]}
       - {id: w-within, label: within, all: ["maire", "budget"], within: 3}
       - {id: w-context, label: context, any: ["jardin partagé"], context: ["quartier"]}
+      - {id: w-min, label: min, any: ["recrute"], min_sentences: 2}
     doubts:
       - {id: d-doubt, label: doubt, any: ["euro numérique"]}
   - id: other
@@ -73,6 +74,7 @@ def test_each_reason_a_near_item_did_not_fire(analysed) -> None:  # type: ignore
     assert len(items["w-within"].why_not) == 1
     assert items["w-within"].why_not[0].startswith("'within 3': the terms are ")
     assert items["w-context"].why_not == ("no 'context' term in the article (one of: «quartier»)",)
+    assert items["w-min"].why_not == ("'min_sentences 2': it hits 1 sentence(s) of the article",)
     assert "d-doubt" not in items  # none of its terms is in the article: not near
     # every term is listed in its sentence with what uses it
     s1 = ex.sentences[1]

@@ -85,6 +85,36 @@ def test_all_within_none_context() -> None:
     assert "ctx" in hits(rs, "La plateforme recrute. Les livreurs protestent.")
 
 
+def test_min_sentences_needs_that_many_distinct_sentences_hit() -> None:
+    rs = _ruleset(
+        [
+            {
+                "id": "theme",
+                "label": "l",
+                "any": ["télétravail"],
+                "none": ["confinement"],
+                "min_sentences": 2,
+            }
+        ]
+    )
+    once = "Le télétravail progresse. La ville se vide."
+    assert hits(rs, once) == {}
+    # two mentions in one sentence are still one sentence
+    assert hits(rs, "Le télétravail, encore le télétravail. La ville se vide.") == {}
+    twice = "Le télétravail progresse. Les bureaux se vident avec le télétravail."
+    assert "theme" in hits(rs, twice)
+    # a sentence vetoed by ``none`` does not count towards the minimum
+    vetoed = "Le télétravail progresse. Le confinement impose le télétravail."
+    assert hits(rs, vetoed) == {}
+    got = rs.match_items(ANALYSER.analyse(twice, "fr"))
+    assert [m.sentences for m in got] == [(0, 1)]
+
+
+def test_min_sentences_is_validated() -> None:
+    with pytest.raises(ValueError, match="min_sentences"):
+        _ruleset([{"id": "w", "label": "l", "any": ["x"], "min_sentences": 0}])
+
+
 def test_english_terms_in_english_and_french_text() -> None:
     rs = _ruleset([{"id": "w", "label": "l", "any": ["sharing economy"]}])
     assert "w" in hits(rs, "The sharing economy keeps growing.", "en")
