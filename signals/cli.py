@@ -1035,6 +1035,12 @@ def serve(schedule_path: Path) -> None:
     help="False positives and misses listed (table output).",
 )
 @click.option(
+    "--by-bullet",
+    is_flag=True,
+    help="Recall per guide bullet: labelled, with a sentence hit, found (table output; "
+    "always in --json).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Machine-readable output (every error listed)."
 )
 @click.option("--skip-invalid", is_flag=True, help=SKIP_INVALID_HELP)
@@ -1049,6 +1055,7 @@ def eval_(
     update_floors: bool,
     allow_lower: bool,
     show_errors: int,
+    by_bullet: bool,
     as_json: bool,
     skip_invalid: bool,
 ) -> None:
@@ -1074,6 +1081,7 @@ def eval_(
         allow_lower,
         show_errors,
         skip_invalid,
+        by_bullet,
     )
     click.echo(json.dumps(report_json, ensure_ascii=False, indent=2) if as_json else report_text)
     if failed:

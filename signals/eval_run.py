@@ -80,7 +80,7 @@ def _row(name: str, m: Metric) -> str:
     )
 
 
-def format_report(report: EvalReport, title: str, show_errors: int) -> str:
+def format_report(report: EvalReport, title: str, show_errors: int, by_bullet: bool = False) -> str:
     lines = [title, f"{report.labels} labelled records used, {report.missing} not found", ""]
     head = f"{'':<28} {'tp':>4} {'fp':>4} {'fn':>4}  {'prec':>5} {'95% CI':<11} {'rec':>5} {'95% CI':<11} {'F1':>5}"
     for pol in ("evidence", "counter"):
@@ -100,6 +100,12 @@ def format_report(report: EvalReport, title: str, show_errors: int) -> str:
         if by_conf:
             parts = [f"{c} {found} of {n} ({found / n:.3f})" for c, (n, found) in by_conf.items()]
             lines.append("recall by the label's confidence: " + ", ".join(parts))
+        if by_bullet and report.by_bullet.get(pol):
+            lines.append(f"{'by guide bullet':<32} {'labelled':>8} {'hit':>5} {'found':>6}")
+            lines += [
+                f"  {key:<30} {n:>8} {hit:>5} {found:>6}"
+                for key, (n, hit, found) in report.by_bullet[pol].items()
+            ]
         lines.append("")
     sp = report.stream_precision
     lines.append(
@@ -133,6 +139,7 @@ def run_eval(
     allow_lower: bool,
     show_errors: int,
     skip_invalid: bool = False,
+    by_bullet: bool = False,
 ) -> tuple[str, dict[str, Any], list[str]]:
     scenarios = load_scenarios(settings.scenarios_path)
     rupture_ids = [r.id for r in scenarios.ruptures]
@@ -173,4 +180,4 @@ def run_eval(
             failed = check_floors(report, read_floors(floors_path))
     data = report.to_json()
     data["title"] = title
-    return format_report(report, title, show_errors), data, failed
+    return format_report(report, title, show_errors, by_bullet), data, failed

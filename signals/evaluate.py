@@ -143,6 +143,9 @@ class EvalReport:
     #: polarity → the label's confidence (high | low) → [labelled pairs, found by the product]:
     #: whether the misses are the clear developments or the readers' borderline calls
     by_confidence: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    #: polarity → "<rupture> <guide bullet>" → [labelled pairs, with a sentence hit of that
+    #: polarity, found by the product]: which bullets of the guide the terms do not reach
+    by_bullet: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -157,6 +160,7 @@ def evaluate(
     errors: list[Error] = []
     cover: dict[Polarity, list[int]] = {p: [0, 0] for p in Polarity}
     by_conf: dict[Polarity, dict[str, list[int]]] = {p: {} for p in Polarity}
+    by_bullet: dict[Polarity, dict[str, list[int]]] = {p: {} for p in Polarity}
     used = missing = 0
     stream_ok = stream_acc = 0
     w_ok: dict[str, float] = defaultdict(float)
@@ -189,6 +193,11 @@ def evaluate(
                 seen = by_conf[label.polarity].setdefault(label.confidence, [0, 0])
                 seen[0] += 1
                 seen[1] += pred is label.polarity
+                key = f"{rupture} {label.bullet or '?'}"
+                row = by_bullet[label.polarity].setdefault(key, [0, 0, 0])
+                row[0] += 1
+                row[1] += (rupture, label.polarity) in dec.judgements
+                row[2] += pred is label.polarity
             for pol in Polarity:
                 c = counts[pol][rupture]
                 if truth is pol and pred is pol:
@@ -261,7 +270,15 @@ def evaluate(
         errors,
         {str(p): c for p, c in cover.items()},
         {str(p): dict(sorted(c.items())) for p, c in by_conf.items()},
+        {str(p): dict(sorted(c.items(), key=_bullet_order)) for p, c in by_bullet.items()},
     )
+
+
+def _bullet_order(item: tuple[str, list[int]]) -> tuple[str, str, int]:
+    """``"<rupture> E10"`` after ``"<rupture> E9"``: by rupture, letter, then number."""
+    rupture, _, bullet = item[0].rpartition(" ")
+    digits = "".join(ch for ch in bullet if ch.isdigit())
+    return rupture, bullet.rstrip("0123456789"), int(digits) if digits else 0
 
 
 def _sampled(records: Iterable[LabelRecord], rupture: str) -> int:

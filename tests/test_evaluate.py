@@ -203,3 +203,35 @@ def test_the_report_lists_false_positives_and_misses_under_their_headings() -> N
     text = format_report(evaluate(records, decisions, RUPTURES), "t", 10)
     assert "\nfalse positives (first 1):\n  a evidence (label: none)" in text
     assert "\nmisses (first 1):\n  a evidence (label: evidence) no candidate" in text
+
+
+def test_recall_by_guide_bullet_counts_labelled_hit_and_found() -> None:
+    def labelled(id_: str, bullet: str | None, pol: Polarity = E) -> LabelRecord:
+        return LabelRecord(f"https://x.org/{id_}", "all", (Label("a", pol, bullet=bullet),))
+
+    rejected = DocDecision({("a", E): Judgement("a", E, 0.2, False, ())}, {})
+    records = [
+        labelled("1", "E10"),
+        labelled("2", "E2"),
+        labelled("3", "E2"),
+        labelled("4", None),
+        labelled("5", "C1", C),
+    ]
+    decisions = {
+        "https://x.org/1": decision(("a", E)),  # found
+        "https://x.org/2": rejected,  # a candidate the judge turned down
+        "https://x.org/3": decision(),  # no hit at all
+        "https://x.org/4": decision(("a", E)),
+        "https://x.org/5": decision(),
+    }
+    rep = evaluate(records, decisions, RUPTURES)
+    assert rep.by_bullet == {
+        "evidence": {"a ?": [1, 1, 1], "a E2": [2, 1, 0], "a E10": [1, 1, 1]},
+        "counter": {"a C1": [1, 0, 0]},
+    }
+    assert list(rep.by_bullet["evidence"]) == ["a ?", "a E2", "a E10"]  # E10 after E2
+    assert rep.to_json()["by_bullet"] == rep.by_bullet
+    assert "by guide bullet" not in format_report(rep, "t", 0)
+    text = format_report(rep, "t", 0, by_bullet=True)
+    assert "  a E2                                  2     1      0" in text
+    assert "  a C1                                  1     0      0" in text
