@@ -198,17 +198,16 @@ def explain_doc(
         if not near:
             continue
         best: tuple[int, int, list[str]] | None = None
+        hit = 0  # sentences it hits (it did not fire: fewer than ``min_sentences``)
         for i, st in near:
             problems = _why_not(it, st, in_article, ruleset.terms)
+            hit += not problems
             if best is None or len(problems) < len(best[2]):
                 best = (i, len(own.intersection(st.positions)), problems)
         assert best is not None
-        if not best[2]:  # it hits sentences, only too few of them
-            hit = sum(1 for _, st in near if not _why_not(it, st, in_article, ruleset.terms))
-            best = (
-                best[0],
-                best[1],
-                [f"'min_sentences {it.min_sentences}': it hits {hit} sentence(s) of the article"],
+        if not best[2]:
+            best[2].append(
+                f"'min_sentences {it.min_sentences}': it hits {hit} sentence(s) of the article"
             )
         idx = best[0]
         found = tuple(

@@ -1,8 +1,8 @@
 """What a re-match after an edit of ``scenarios.yaml`` has to redo (pure).
 
 An article's matches and judgements depend only on its stored keys, the compiled items (their
-rupture, kind, weight, ``within``, ``min_sentences`` and the texts of their ``any``/``all``/``none``/``context``
-terms), the terms' keys and the judge model: not on labels, titles or where items stand in the
+rupture, kind, weight, ``within``, ``min_sentences`` and the texts of their
+``any``/``all``/``none``/``context`` terms), the terms' keys and the judge model: not on labels, titles or where items stand in the
 file (``Ruleset.match_items`` orders its result by item id). An item can only hit an article
 that contains the first key of one of its ``any``/``all`` terms; the judge is per rupture over
 the items that hit and the rupture's vocabulary (``Ruleset.vocabulary``: the distinctive keys
