@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .errors import ConfigError, ConfigProblem
 from .neardup import NearDupParams
@@ -61,6 +70,18 @@ class TermRule(_Strict):
     comment: str | None = None
 
     _check_terms = field_validator("any", "all", "none", "context")(_clean_terms)
+
+    @model_serializer(mode="wrap")
+    def _without_default_min_sentences(
+        self, handler: SerializerFunctionWrapHandler
+    ) -> dict[str, Any]:
+        # min_sentences came after stores recorded their applied scenarios: left out at its
+        # default, the canonical JSON (and the fingerprint) of a file that does not use it stays
+        # what those stores recorded, so they see no edit.
+        data: dict[str, Any] = handler(self)
+        if data.get("min_sentences") == 1:
+            del data["min_sentences"]
+        return data
 
     @model_validator(mode="after")
     def _has_terms(self) -> TermRule:

@@ -134,3 +134,20 @@ def test_empty_sources_file_is_valid(tmp_path: Path) -> None:
     p = tmp_path / "s.yaml"
     p.write_text("", encoding="utf-8")
     assert load_sources(p).sources == []
+
+
+def test_default_min_sentences_leaves_the_fingerprint_as_before(tmp_path: Path) -> None:
+    """``min_sentences`` came after stores recorded their applied scenarios: at its default it is
+    not in the canonical JSON, so a file that does not use it keeps the fingerprint those stores
+    recorded (this one was computed before the field existed); set, it changes it."""
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    plain = load_scenarios(path)
+    assert "min_sentences" not in plain.canonical_json()
+    assert plain.fingerprint() == "4bfdac606ce3"
+    path.write_text(GOOD + "        min_sentences: 2\n", encoding="utf-8")
+    themed = load_scenarios(path)
+    assert '"min_sentences": 2' in themed.canonical_json()
+    assert themed.fingerprint() != plain.fingerprint()
+    path.write_text(GOOD + "        min_sentences: 1\n", encoding="utf-8")
+    assert load_scenarios(path).fingerprint() == plain.fingerprint()
