@@ -7,7 +7,10 @@ Each ``--articles`` / ``--pairs`` takes the reading batch and the reader's outpu
 order). Records keep the split their URL gives (``label_consolidate.split_of``); an article
 already labelled for the same scope is refused, so a round can never overwrite or double a label.
 ``drawn_by`` is prefixed with the round (``r3:query:my-data``, ``r3:matcher``) except that
-matcher pairs keep ``matcher`` so that stream precision counts them.
+matcher pairs keep ``matcher`` so that stream precision counts them. ``--doubt-pairs`` (the
+doubt-flagged pairs of ``label_pool.py --doubt-pairs``, not a uniform sample of the flags) are
+stored as ``r3:doubt`` with no stream weight: they count in precision and recall, not in stream
+precision.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ def main() -> None:
     ap.add_argument("--round", required=True)
     ap.add_argument("--articles", nargs=2, action="append", default=[], type=Path)
     ap.add_argument("--pairs", nargs=2, action="append", default=[], type=Path)
+    ap.add_argument("--doubt-pairs", nargs=2, action="append", default=[], type=Path)
     ap.add_argument(
         "--to", type=Path, help="write the round alone to TO/<split>.jsonl instead of appending"
     )
@@ -59,6 +63,14 @@ def main() -> None:
             sys.exit(f"{out}: pairs do not match {inp}")
         for i, o in zip(ins, outs, strict=True):
             add({**pair_record(i, o), "round": args.round})
+    for inp, out in args.doubt_pairs:
+        ins, outs = read(inp), read(out)
+        if [(o["id"], o["rupture"]) for o in outs] != [(i["id"], i["rupture"]) for i in ins]:
+            sys.exit(f"{out}: pairs do not match {inp}")
+        for i, o in zip(ins, outs, strict=True):
+            rec = {**pair_record(i, o), "round": args.round, "drawn_by": f"{args.round}:doubt"}
+            del rec["stream_weight"]
+            add(rec)
     for split in ("dev", "test"):
         rows = [r for r in new if r["split"] == split]
         if not rows:

@@ -11,6 +11,10 @@ given on the command line, outside the repository.
   scenarios.yaml), plus ``--random`` articles drawn at random from the stream.
 * ``pairs_NN.jsonl``: (article, rupture) pairs the current matcher flags (a sentence hit of an
   evidence or doubt item) in a random stream sample, stratified per rupture.
+* with ``--doubt-pairs N``, ``<pair-prefix>_doubt_NN.jsonl``: per rupture up to N more pairs of the
+  same stream sample that a *doubt* item flags (counter-evidence candidates, which the stratified
+  pairs hold few of). They are not a uniform sample of the flags, so ``label_append.py
+  --doubt-pairs`` stores them as ``rNN:doubt``, outside stream precision.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from signals.analyse import Analyser, strip_accents  # noqa: E402
 from signals.config import load_scenarios  # noqa: E402
 from signals.match import compile_ruleset  # noqa: E402
+from signals.models import ItemKind  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from label_consolidate import split_of  # noqa: E402
@@ -103,6 +108,12 @@ def main() -> None:
         help="draw only articles whose URL falls in this split (label_consolidate.split_of)",
     )
     ap.add_argument("--pair-prefix", default="pairs", help="file name prefix of the pair batches")
+    ap.add_argument(
+        "--doubt-pairs",
+        type=int,
+        default=0,
+        help="per rupture, this many more pairs flagged by a doubt item (counter-evidence)",
+    )
     args = ap.parse_args()
     rng = random.Random(args.seed)
     docs = load_corpus()
@@ -159,34 +170,59 @@ def main() -> None:
         [d for d in docs if d["id"] not in chosen and d["id"] not in exclude], args.stream
     )
     flagged: dict[str, list[tuple[dict[str, Any], list[str]]]] = defaultdict(list)
+    doubted: dict[str, set[str]] = defaultdict(set)  # rupture → ids a doubt item flags
     texts = [(f"{d['title']}.\n{d['text']}", "fr") for d in stream]
     for d, doc in zip(stream, analyser.analyse_many(texts), strict=True):
         per: dict[str, list[str]] = defaultdict(list)
         for h in ruleset.match(doc):
             per[h.rupture_id].append(h.item_id)
+            if h.kind is ItemKind.DOUBT:
+                doubted[h.rupture_id].add(d["id"])
         for r, items in per.items():
             flagged[r].append((d, items))
     pairs = []
     for r, lst in sorted(flagged.items()):
         print(f"flagged {r}: {len(lst)} of {len(stream)}", file=sys.stderr)
         for d, items in rng.sample(lst, min(len(lst), args.pairs_per_rupture)):
-            pairs.append(
-                {
-                    **d,
-                    "rupture": r,
-                    "flagged_items": items,
-                    "flagged_total": len(lst),
-                    "stream_size": len(stream),
-                }
-            )
+            pairs.append(pair_entry(d, r, items, len(lst), len(stream)))
     rng.shuffle(pairs)
-    for b in range(0, len(pairs), args.pair_batch):
-        path = args.out / f"{args.pair_prefix}_{b // args.pair_batch + 1:02d}.jsonl"
+    write_batches(args.out, args.pair_prefix, pairs, args.pair_batch)
+    if not args.doubt_pairs:
+        return
+    taken = {(p["id"], p["rupture"]) for p in pairs}
+    extra = []
+    for r, lst in sorted(flagged.items()):
+        left = [
+            (d, items) for d, items in lst if d["id"] in doubted[r] and (d["id"], r) not in taken
+        ]
+        print(f"doubt-flagged {r}: {len(left)} more of {len(stream)}", file=sys.stderr)
+        for d, items in rng.sample(left, min(len(left), args.doubt_pairs)):
+            extra.append({**pair_entry(d, r, items, len(lst), len(stream)), "drawn_by": "doubt"})
+    rng.shuffle(extra)
+    write_batches(args.out, f"{args.pair_prefix}_doubt", extra, args.pair_batch)
+
+
+def pair_entry(
+    d: dict[str, Any], rupture: str, items: list[str], flagged: int, stream: int
+) -> dict[str, Any]:
+    """A pair to read: the article, the rupture, and how often the matcher flags that rupture."""
+    return {
+        **d,
+        "rupture": rupture,
+        "flagged_items": items,
+        "flagged_total": flagged,
+        "stream_size": stream,
+    }
+
+
+def write_batches(out: Path, prefix: str, pairs: list[dict[str, Any]], size: int) -> None:
+    for b in range(0, len(pairs), size):
+        path = out / f"{prefix}_{b // size + 1:02d}.jsonl"
         with path.open("w", encoding="utf-8") as f:
-            for p in pairs[b : b + args.pair_batch]:
+            for p in pairs[b : b + size]:
                 f.write(json.dumps(p, ensure_ascii=False) + "\n")
     print(
-        f"{len(pairs)} pairs in {(len(pairs) + args.pair_batch - 1) // args.pair_batch} batches",
+        f"{prefix}: {len(pairs)} pairs in {(len(pairs) + size - 1) // size} batches",
         file=sys.stderr,
     )
 
