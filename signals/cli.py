@@ -1167,6 +1167,19 @@ def eval_(
     help="Also fit, per rupture, a model of the whole article's words (TF-IDF) on every labelled "
     "article, and weigh its score (text, text:<rupture>).",
 )
+@click.option(
+    "--through-round",
+    type=click.IntRange(3, None),
+    help="Train only on the labelling rounds up to this one (labels/PROTOCOL.md; rounds 1-2 "
+    "always): how the shipped judge is reproduced after later rounds joined dev unused.",
+)
+@click.option(
+    "--counter-text-model/--no-counter-text-model",
+    default=True,
+    show_default=True,
+    help="With the text model, fit counter-evidence its own per-rupture models (trained on the "
+    "articles labelled counter-evidence) instead of scoring it with the evidence ones.",
+)
 def train(
     labels: tuple[Path, ...],
     corpora: tuple[Path, ...],
@@ -1181,6 +1194,8 @@ def train(
     vocab_words: bool,
     rupture_features: bool,
     text_model: bool,
+    counter_text_model: bool,
+    through_round: int | None,
 ) -> None:
     """Fit the article-level judge (logistic regression) on labelled articles; write it as JSON.
 
@@ -1198,9 +1213,16 @@ def train(
     s = _settings()
     scenarios = load_scenarios(s.scenarios_path)
     ids = [r.id for r in scenarios.ruptures]
-    records = list(by_split(read_labels(labels, ids), split))
+    records = [
+        r
+        for r in by_split(read_labels(labels, ids), split)
+        if through_round is None or r.round is None or r.round <= through_round
+    ]
     if not records:
-        raise InputError(f"no label records of split {split!r} in {', '.join(map(str, labels))}")
+        raise InputError(
+            f"no label records of split {split!r} in {', '.join(map(str, labels))}"
+            + (f" through round {through_round}" if through_round is not None else "")
+        )
     docs = read_documents(list(corpora), {r.id for r in records}, _field_map(fields), skip_invalid)
     analyser = Analyser(entities=False)
     ruleset = compile_ruleset(scenarios, analyser, str(s.scenarios_path))
@@ -1210,13 +1232,16 @@ def train(
         data.rows,
         target_precision,
         counter_target_precision,
-        source=", ".join(p.name for p in labels) + f" [{split}]",
+        source=", ".join(p.name for p in labels)
+        + f" [{split}]"
+        + (f" through round {through_round}" if through_round is not None else ""),
         labels_sha256=digest,
         title_words=title_words,
         rupture_thresholds=rupture_thresholds,
         vocab_words=vocab_words,
         rupture_features=rupture_features,
         texts=data.texts if text_model else (),
+        counter_text=counter_text_model,
     )
     try:
         output.write_text(

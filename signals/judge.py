@@ -261,7 +261,7 @@ class JudgeModel:
         vector = self.text.vector(k for s in doc.sentences for k in s.keys)
         out = []
         for c in found:
-            ts = self.text.score(c.rupture_id, vector)
+            ts = self.text.score(c.rupture_id, vector, counter=c.polarity is Polarity.COUNTER)
             out.append(c if ts is None else replace(c, text=ts.score, text_words=ts.words))
         return out
 

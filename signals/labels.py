@@ -15,6 +15,7 @@ Files hold ids, judgements and short quoted spans, never the articles' texts.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ class LabelRecord:
     date: str | None = None
     drawn_by: str = "unknown"
     stream_weight: float | None = None  # matcher pairs: flagged pairs this sample stands for
+    round: int | None = None  # the labelling round (PROTOCOL.md) from 3 on; None: rounds 1-2
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def judged(self, rupture_ids: Sequence[str]) -> list[str]:
@@ -105,6 +107,14 @@ def _parse(obj: object, known: set[str] | None) -> LabelRecord:
     split = obj.get("split", "dev")
     if not isinstance(split, str):
         raise ValueError("'split' must be a string")
+    drawn_by = str(obj.get("drawn_by", "unknown"))
+    round_name = obj.get("round")
+    if round_name is not None and not (
+        isinstance(round_name, str) and re.fullmatch(r"r\d+", round_name)
+    ):
+        raise ValueError(f"'round' must be like 'r18', got {round_name!r}")
+    prefix = re.match(r"r(\d+):", drawn_by)
+    number = round_name[1:] if round_name else prefix.group(1) if prefix else None
     return LabelRecord(
         id=rid,
         scope=scope,
@@ -112,8 +122,9 @@ def _parse(obj: object, known: set[str] | None) -> LabelRecord:
         split=split,
         corpus=obj.get("corpus") if isinstance(obj.get("corpus"), str) else None,
         date=obj.get("date") if isinstance(obj.get("date"), str) else None,
-        drawn_by=str(obj.get("drawn_by", "unknown")),
+        drawn_by=drawn_by,
         stream_weight=float(weight) if weight is not None else None,
+        round=int(number) if number is not None else None,
     )
 
 
@@ -156,6 +167,8 @@ def record_to_json(rec: LabelRecord) -> dict[str, object]:
         out["date"] = rec.date
     if rec.stream_weight is not None:
         out["stream_weight"] = rec.stream_weight
+    if rec.round is not None:
+        out["round"] = f"r{rec.round}"
     out["labels"] = [
         {
             k: v

@@ -99,6 +99,7 @@ def labelled_article(
         rec.id,
         tuple(k for s in doc.sentences for k in s.keys),
         {rid: rec.truth(rid) is Polarity.EVIDENCE for rid in judged},
+        {rid: rec.truth(rid) is Polarity.COUNTER for rid in judged},
     )
     rows = [
         Row(
@@ -132,6 +133,11 @@ def _features(
     if vocab_words:
         out.update({f"vocab:{row.rupture_id}:{k}": 1.0 for k in row.vocab_keys})
     return out
+
+
+def _text_side(row: Row, counter_text: bool) -> Polarity:
+    """Which text models score ``row``: its polarity's, or the evidence ones without counter ones."""
+    return row.polarity if counter_text else Polarity.EVIDENCE
 
 
 def _threshold(
@@ -175,10 +181,12 @@ def fit(
     rupture_features: bool = True,
     texts: Sequence[TextExample] = (),
     text_c: float = TEXT_C,
+    counter_text: bool = True,
 ) -> JudgeModel:
     """The judge fitted on ``rows``; with ``texts`` (every labelled article, as
     :func:`training_set` gives them) also the text model, whose out-of-fold scores become the
-    ``text`` feature of the rows."""
+    ``text`` feature of the rows (for counter-evidence rows, the counter-evidence text models'
+    scores; without ``counter_text``, the evidence ones', as before those models existed)."""
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -187,9 +195,12 @@ def fit(
     report: dict[str, Any] = {}
     use_text = bool(texts)
     if use_text:
-        oof = out_of_fold(texts, c=text_c, seed=seed)
-        rows = [replace(r, text=oof.get((r.record, r.rupture_id), 0.0)) for r in rows]
-        out["text"] = fit_text(texts, c=text_c).to_json()
+        oof = out_of_fold(texts, c=text_c, seed=seed, counter=counter_text)
+        rows = [
+            replace(r, text=oof.get((r.record, r.rupture_id, _text_side(r, counter_text)), 0.0))
+            for r in rows
+        ]
+        out["text"] = fit_text(texts, c=text_c, counter=counter_text).to_json()
     for pol in Polarity:
         sub = [r for r in rows if r.polarity is pol]
         positives = sum(r.target for r in sub)
@@ -267,6 +278,7 @@ def fit(
         "vocab_words": vocab_words,
         "rupture_features": rupture_features,
         "text_model": use_text,
+        "counter_text_model": use_text and counter_text,
         "rupture_thresholds": rupture_thresholds,
         "training": report,
     }

@@ -208,6 +208,34 @@ def test_the_text_model_scores_the_whole_article_and_is_explained(setup: tuple) 
         model_from_json(data)
 
 
+def test_counter_candidates_get_the_counter_evidence_text_models_score(setup: tuple) -> None:
+    analyser, ruleset = setup
+    doc = analyser.analyse(
+        "Les monnaies locales se multiplient.\nÀ Paris, la mairie veut limiter les nuitées Airbnb. "
+        "L'eusko circule à Bayonne.",
+        "fr",
+    )
+    data = load_model().to_json()
+    keys = sorted({k for s in doc.sentences for k in s.keys})
+    data["text"] = {
+        "idf": {k: 1.0 for k in keys},
+        "ruptures": {"post-patrimonial": {"intercept": 0.0, "coef": {"eusko": 4.0}}},
+        "counter": {"post-patrimonial": {"intercept": -0.5, "coef": {"eusko": -3.0}}},
+    }
+    vocab = ruleset.vocabulary("fr")
+
+    def scores(model_data: dict) -> dict[Polarity, float]:
+        model = model_from_json(model_data)
+        found = model.measure(doc, ruleset.match_items(doc), vocab)
+        return {c.polarity: c.text for c in found if c.rupture_id == "post-patrimonial"}
+
+    got = scores(data)
+    assert got[Polarity.EVIDENCE] > 0 > got[Polarity.COUNTER]
+    # a file without the counter section: both polarities read the evidence models, as before
+    old = scores({**data, "text": {k: v for k, v in data["text"].items() if k != "counter"}})
+    assert old[Polarity.COUNTER] == old[Polarity.EVIDENCE] == got[Polarity.EVIDENCE]
+
+
 def test_the_rupture_vocabulary_measures_how_much_the_article_speaks_it(setup: tuple) -> None:
     analyser, ruleset = setup
     vocab = ruleset.vocabulary("fr")

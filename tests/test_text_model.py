@@ -56,3 +56,24 @@ def test_the_file_round_trips_and_refuses_weights_without_idf() -> None:
         text_model_from_json(data)
     with pytest.raises(KeyError):
         text_model_from_json({"ruptures": {}})
+
+
+def test_counter_evidence_models_score_counter_candidates_and_old_files_fall_back() -> None:
+    ev = {"apres-chute-reseaux": RuptureText(-1.0, {"rancon": 3.0})}
+    ctr = {"apres-chute-reseaux": RuptureText(0.5, {"rancon": -2.0})}
+    model = TextModel({"rancon": 2.0}, ev, ctr)
+    vector = model.vector(["rancon"])
+    got = model.score("apres-chute-reseaux", vector, counter=True)
+    assert got is not None and math.isclose(got.score, 0.5 - 2.0)
+    assert text_model_from_json(model.to_json()) == model
+    # a file from before the counter-evidence models: counter candidates get the evidence score
+    old = text_model_from_json({k: v for k, v in model.to_json().items() if k != "counter"})
+    assert old.counter is None
+    fallback = old.score("apres-chute-reseaux", vector, counter=True)
+    assert fallback is not None and math.isclose(fallback.score, -1.0 + 3.0)
+    # with a counter section, a rupture without a counter model has no counter score
+    assert TextModel({"rancon": 2.0}, ev, {}).score("apres-chute-reseaux", vector, True) is None
+    data = model.to_json()
+    data["counter"]["apres-chute-reseaux"]["coef"]["chiffr"] = 1.0
+    with pytest.raises(ValueError, match="counter-evidence text model of apres-chute-reseaux"):
+        text_model_from_json(data)

@@ -100,6 +100,26 @@ def test_with_the_articles_the_judge_learns_to_weigh_the_text_model() -> None:
     assert without.meta["text_model"] is False
 
 
+def test_counter_rows_read_the_counter_evidence_text_models() -> None:
+    rows = _rows(200)
+    texts = [
+        TextExample(
+            f"https://x.org/{n}",
+            tuple(r.vocab_keys),
+            {r.rupture_id: bool(r.target)},
+            {r.rupture_id: not r.target},
+        )
+        for n, r in enumerate(rows)
+    ]
+    model = fit(rows, target_precision=0.8, texts=texts)
+    assert model.text is not None and model.text.counter is not None
+    assert "apres-chute-reseaux" in model.text.counter
+    assert model.meta["counter_text_model"] is True
+    old = fit(rows, target_precision=0.8, texts=texts, counter_text=False)
+    assert old.text is not None and old.text.counter is None
+    assert old.meta["counter_text_model"] is False
+
+
 def test_ruptures_with_enough_labels_get_their_own_threshold() -> None:
     rows = _rows(200)
     model = fit(rows, target_precision=0.8, rupture_thresholds=True)
@@ -120,6 +140,8 @@ def test_the_cli_defaults_are_the_shipped_judges_settings() -> None:
     defaults = {p.name: p.default for p in train.params}
     shipped = load_model()
     assert shipped.text is not None and defaults["text_model"] is True
+    assert shipped.text.counter is not None and defaults["counter_text_model"] is True
+    assert shipped.meta["counter_text_model"] is True
     assert shipped.meta["target_precision"] == defaults["target_precision"] == 0.83
     assert shipped.meta["counter_target_precision"] == defaults["counter_target_precision"]
     script = Path(__file__).resolve().parents[1] / "scripts" / "judge_rounds.py"
