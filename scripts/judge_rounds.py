@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import defaultdict
 from dataclasses import replace
@@ -49,9 +48,9 @@ CLI_DEFAULTS = {
 }
 
 
-def round_of(raw: dict[str, object]) -> str:
-    m = re.match(r"(r\d+):", str(raw.get("drawn_by") or ""))
-    return str(raw.get("round") or (m.group(1) if m else FIRST))
+def round_of(rec: LabelRecord) -> str:
+    """The record's round as held out (``r4``…); rounds 1 and 2 together as :data:`FIRST`."""
+    return f"r{rec.round}" if rec.round is not None else FIRST
 
 
 def main() -> None:
@@ -67,11 +66,6 @@ def main() -> None:
     variants = [json.loads(v) for v in args.variant] or [{}]
     scenarios = load_scenarios(ROOT / "scenarios.yaml")
     ids = [r.id for r in scenarios.ruptures]
-    rounds = {}
-    for line in args.labels.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            raw = json.loads(line)
-            rounds[(raw["id"], raw["scope"])] = round_of(raw)
     records = list(by_split(read_labels([args.labels], ids), "dev"))
     docs = read_documents(args.corpus, {r.id for r in records}, {}, False)
     analyser = Analyser(entities=False)
@@ -85,7 +79,7 @@ def main() -> None:
     )
     for rec, doc in zip(wanted, analyser.analyse_many(texts), strict=True):
         example, rows = labelled_article(rec, doc, ruleset, ids, -1)
-        by_round[rounds[(rec.id, rec.scope)]].append((rec, doc, example, rows))
+        by_round[round_of(rec)].append((rec, doc, example, rows))
     hold = args.hold or sorted((r for r in by_round if r not in (FIRST, "r3")), key=_n)
     print(f"{len(wanted)} dev records; held out in turn: {', '.join(hold)}; {pol} judged")
     for kwargs in variants:

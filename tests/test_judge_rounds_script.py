@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
+
+from signals.labels import read_labels
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "judge_rounds.py"
 
@@ -19,10 +22,21 @@ def _load() -> ModuleType:
     return module
 
 
-def test_rounds_1_and_2_are_not_mistaken_for_round_12() -> None:
+def test_rounds_1_and_2_are_not_mistaken_for_round_12(tmp_path: Path) -> None:
     rounds = _load()
-    assert rounds.round_of({"drawn_by": "query:my-data"}) == "r1-2"
-    assert rounds.round_of({"drawn_by": "matcher"}) == "r1-2"
-    assert rounds.round_of({"drawn_by": "r12:random"}) == "r12"
-    assert rounds.round_of({"drawn_by": "matcher", "round": "r12"}) == "r12"
-    assert rounds.round_of({"drawn_by": "r3:query:x"}) == "r3"
+    rows = [
+        {"drawn_by": "query:my-data"},
+        {"drawn_by": "matcher"},
+        {"drawn_by": "r12:random"},
+        {"drawn_by": "matcher", "round": "r12"},
+        {"drawn_by": "r3:query:x"},
+    ]
+    path = tmp_path / "l.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"https://ex.org/{n}", "labels": [], **r}) + "\n"
+            for n, r in enumerate(rows)
+        )
+    )
+    got = [rounds.round_of(rec) for rec in read_labels([path])]
+    assert got == ["r1-2", "r1-2", "r12", "r12", "r3"]
