@@ -57,20 +57,14 @@ def main() -> None:
             sys.exit(f"{out}: ids do not match {inp}")
         for i, o in zip(ins, outs, strict=True):
             add(article_record(i, o, f"{args.round}:{i['drawn_by']}"))
-    for inp, out in args.pairs:
+    pair_files = [(f, "matcher") for f in args.pairs]
+    pair_files += [(f, f"{args.round}:doubt") for f in args.doubt_pairs]
+    for (inp, out), drawn_by in pair_files:
         ins, outs = read(inp), read(out)
         if [(o["id"], o["rupture"]) for o in outs] != [(i["id"], i["rupture"]) for i in ins]:
             sys.exit(f"{out}: pairs do not match {inp}")
         for i, o in zip(ins, outs, strict=True):
-            add({**pair_record(i, o), "round": args.round})
-    for inp, out in args.doubt_pairs:
-        ins, outs = read(inp), read(out)
-        if [(o["id"], o["rupture"]) for o in outs] != [(i["id"], i["rupture"]) for i in ins]:
-            sys.exit(f"{out}: pairs do not match {inp}")
-        for i, o in zip(ins, outs, strict=True):
-            rec = {**pair_record(i, o), "round": args.round, "drawn_by": f"{args.round}:doubt"}
-            del rec["stream_weight"]
-            add(rec)
+            add({**pair_record(i, o, drawn_by), "round": args.round})
     for split in ("dev", "test"):
         rows = [r for r in new if r["split"] == split]
         if not rows:

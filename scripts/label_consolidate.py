@@ -51,16 +51,19 @@ def article_record(i: dict, o: dict, drawn_by: str) -> dict:
     }
 
 
-def pair_record(i: dict, o: dict) -> dict:
-    """The labels record of a matcher-flagged (article, rupture) pair (reader input, output)."""
+def pair_record(i: dict, o: dict, drawn_by: str = "matcher") -> dict:
+    """The labels record of a matcher-flagged (article, rupture) pair (reader input, output).
+    Only a uniform sample of the flags (``drawn_by`` "matcher") gets the ``stream_weight`` that
+    stream precision reads."""
+    weight = {"stream_weight": i["flagged_total"] / i["stream_size"] * 1000}
     return {
         "id": i["id"],
         "corpus": i["corpus"],
         "date": i["date"],
         "split": split_of(i["id"]),
         "scope": i["rupture"],
-        "drawn_by": "matcher",
-        "stream_weight": i["flagged_total"] / i["stream_size"] * 1000,
+        "drawn_by": drawn_by,
+        **(weight if drawn_by == "matcher" else {}),
         "labels": [] if o["label"] == "none" else [clean_label(o)],
     }
 

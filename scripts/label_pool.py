@@ -197,7 +197,7 @@ def main() -> None:
         ]
         print(f"doubt-flagged {r}: {len(left)} more of {len(stream)}", file=sys.stderr)
         for d, items in rng.sample(left, min(len(left), args.doubt_pairs)):
-            extra.append({**pair_entry(d, r, items, len(lst), len(stream)), "drawn_by": "doubt"})
+            extra.append(pair_entry(d, r, items, len(lst), len(stream)))
     rng.shuffle(extra)
     write_batches(args.out, f"{args.pair_prefix}_doubt", extra, args.pair_batch)
 

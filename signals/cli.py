@@ -1218,10 +1218,10 @@ def train(
         for r in by_split(read_labels(labels, ids), split)
         if through_round is None or r.round is None or r.round <= through_round
     ]
+    rounds = f" through round {through_round}" if through_round is not None else ""
     if not records:
         raise InputError(
-            f"no label records of split {split!r} in {', '.join(map(str, labels))}"
-            + (f" through round {through_round}" if through_round is not None else "")
+            f"no label records of split {split!r} in {', '.join(map(str, labels))}{rounds}"
         )
     docs = read_documents(list(corpora), {r.id for r in records}, _field_map(fields), skip_invalid)
     analyser = Analyser(entities=False)
@@ -1232,9 +1232,7 @@ def train(
         data.rows,
         target_precision,
         counter_target_precision,
-        source=", ".join(p.name for p in labels)
-        + f" [{split}]"
-        + (f" through round {through_round}" if through_round is not None else ""),
+        source=", ".join(p.name for p in labels) + f" [{split}]{rounds}",
         labels_sha256=digest,
         title_words=title_words,
         rupture_thresholds=rupture_thresholds,

@@ -111,23 +111,3 @@ def test_the_round_comes_from_its_field_or_the_drawn_by_prefix(tmp_path: Path) -
     bad = _write(tmp_path / "b.jsonl", [{**base, "id": "https://ex.org/a", "round": "18"}])
     with pytest.raises(InputError, match="'round' must be like 'r18'"):
         read_labels([bad], RUPTURES)
-
-
-def test_train_through_a_round_leaves_the_later_rounds_out(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from signals.cli import cli
-
-    repo = Path(__file__).resolve().parents[1]
-    labels = _write(
-        tmp_path / "l.jsonl",
-        [{"id": "https://ex.org/a", "split": "dev", "drawn_by": "r9:random", "labels": []}],
-    )
-    corpus = _write(tmp_path / "c.jsonl", [{"url": "https://ex.org/a", "title": "t", "text": "x"}])
-    args = ["--scenarios", str(repo / "scenarios.yaml"), "train", str(labels)]
-    args += ["--corpus", str(corpus), "-o", str(tmp_path / "m.json"), "--through-round", "8"]
-    res = CliRunner().invoke(cli, args)
-    assert res.exit_code == 2
-    assert (
-        res.output.strip() == f"error: no label records of split 'dev' in {labels} through round 8"
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -154,3 +155,23 @@ def test_the_cli_defaults_are_the_shipped_judges_settings() -> None:
         "counter_target_precision": defaults["counter_target_precision"],
         "text_model": defaults["text_model"],
     } == rounds.CLI_DEFAULTS
+
+
+def test_train_through_a_round_leaves_the_later_rounds_out(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from signals.cli import cli
+
+    repo = Path(__file__).resolve().parents[1]
+    labels = tmp_path / "l.jsonl"
+    record = {"id": "https://ex.org/a", "split": "dev", "drawn_by": "r9:random", "labels": []}
+    labels.write_text(json.dumps(record) + "\n")
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"url": "https://ex.org/a", "title": "t", "text": "x"}) + "\n")
+    args = ["--scenarios", str(repo / "scenarios.yaml"), "train", str(labels)]
+    args += ["--corpus", str(corpus), "-o", str(tmp_path / "m.json"), "--through-round", "8"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2
+    assert (
+        res.output.strip() == f"error: no label records of split 'dev' in {labels} through round 8"
+    )
