@@ -24,16 +24,22 @@ import gc
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import snowballstemmer
 
 from .languages import SNOWBALL, SUPPORTED_LANGUAGES, UNSTEMMED, language_code
 from .models import AnalysedDoc, Entity, Sentence
-from .sentencize import RuleSentencizer, SentenceTokens, annotated_sentences
+from .sentencize import (
+    RuleSentencizer,
+    SentenceTokens,
+    SpanSentencizer,
+    annotated_sentences,
+    default_punct_chars,
+)
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -41,6 +47,7 @@ if TYPE_CHECKING:
     from .tokenizer import LightTokenizer
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: Bump when the key normalisation changes: stored keys are then recomputed.
 KEYS_VERSION = "k3"
@@ -90,6 +97,22 @@ def strip_accents(s: str) -> str:
     return unicodedata.normalize("NFKD", s).translate(_MARKS)
 
 
+def _cached_keys(
+    cache: dict[_T, tuple[str, ...]], tokens: Iterable[_T], compute: Callable[[_T], tuple[str, ...]]
+) -> tuple[str, ...]:
+    """The keys of ``tokens`` in order, each token's looked up in ``cache`` (cleared when
+    full) or computed once."""
+    if len(cache) > _CACHE:
+        cache.clear()
+    out: list[str] = []
+    for token in tokens:
+        keys = cache.get(token)
+        if keys is None:
+            keys = cache[token] = compute(token)
+        out.extend(keys)
+    return tuple(out)
+
+
 class _Normaliser:
     """Token text → keys for one language (cached: news vocabularies are small)."""
 
@@ -99,20 +122,16 @@ class _Normaliser:
         self._function_words = _FUNCTION_WORDS.get(language, frozenset())
         self.key = lru_cache(maxsize=_CACHE)(self._key)
         self._by_orth: dict[int, tuple[str, ...]] = {}
+        self._by_text: dict[str, tuple[str, ...]] = {}
 
     def keys_of(self, orths: Iterable[int], strings: Any) -> tuple[str, ...]:
         """Keys of tokens given by their spaCy orth ids (``strings``: the vocab's string store),
         cached by id: no ``Token`` object and no string lookup for a word seen before."""
-        cache = self._by_orth
-        if len(cache) > _CACHE:
-            cache.clear()
-        out: list[str] = []
-        for orth in orths:
-            keys = cache.get(orth)
-            if keys is None:
-                keys = cache[orth] = self.key(strings[orth])
-            out.extend(keys)
-        return tuple(out)
+        return _cached_keys(self._by_orth, orths, lambda orth: self.key(strings[orth]))
+
+    def keys_of_texts(self, words: Iterable[str]) -> tuple[str, ...]:
+        """Keys of tokens given by their texts (the light tokenizer's), cached by text."""
+        return _cached_keys(self._by_text, words, self.key)
 
     def _key(self, token: str) -> tuple[str, ...]:
         if token in _BREAKERS:
@@ -172,6 +191,7 @@ class Analyser:
         self._norm: dict[str, _Normaliser] = {}
         self._ner: Language | None = None
         self._rules: dict[int, RuleSentencizer] = {}
+        self._span_sentencizer: SpanSentencizer | None = None
 
     # -- components, created on first use
     def _tokenizer_nlp(self, lang: str) -> Language:
@@ -189,24 +209,27 @@ class Analyser:
         return nlp
 
     def _token_spans(self, text: str, lang: str) -> list[tuple[int, int]]:
-        """``(start, end)`` of the tokens of ``text``: spaCy's tokenizer for ``lang``, or its
-        light copy (:mod:`signals.tokenizer`: same offsets, no spaCy import, no regex compile of
-        seconds) when a ``tokenizer_cache`` is given."""
+        """``(start, end)`` of the tokens of ``text``: the light copy of spaCy's tokenizer for
+        ``lang`` (:mod:`signals.tokenizer`: the same offsets, its chunks cached), or spaCy's
+        own for a language whose rules it cannot copy."""
         light = self._light_tokenizer(lang)
         if light is not None:
             return light.spans(text)
         return [(t.idx, t.idx + len(t.text)) for t in self._tokenizer_nlp(lang).make_doc(text)]
 
     def _light_tokenizer(self, lang: str) -> LightTokenizer | None:
-        if self._tokenizer_cache is None:
-            return None
+        """The light tokenizer of ``lang``: its rules read from the ``tokenizer_cache``
+        directory when one is given (no spaCy regex compile of seconds), else from spaCy."""
         if lang not in self._light:
-            from .tokenizer import LightTokenizer, load_rules
+            from .tokenizer import LightTokenizer, load_rules, rules_from_spacy
 
             try:
-                rules = load_rules(
-                    lang, self._tokenizer_cache, lambda: self._tokenizer_nlp(lang).tokenizer
-                )
+                if self._tokenizer_cache is None:
+                    rules = rules_from_spacy(self._tokenizer_nlp(lang).tokenizer, lang)
+                else:
+                    rules = load_rules(
+                        lang, self._tokenizer_cache, lambda: self._tokenizer_nlp(lang).tokenizer
+                    )
                 self._light[lang] = LightTokenizer(rules)
             except ValueError as e:
                 log.debug("no light tokenizer for %r (%s): spaCy's is used", lang, e)
@@ -262,11 +285,20 @@ class Analyser:
     def analyse_many(
         self, items: Iterable[tuple[str, str | None]], batch_size: int = 32
     ) -> Iterator[AnalysedDoc]:
-        """Analyse texts in order; consecutive texts of the same pipeline are batched."""
+        """Analyse texts in order. Keys only: each text through the light tokenizer (spaCy's
+        offsets, its chunks cached), no spaCy doc; with the model, or for a language the light
+        tokenizer cannot copy, consecutive texts of the same spaCy pipeline are batched."""
         batch: list[tuple[str, str]] = []
         current: Language | None = None
         for text, language in items:
             lang = _language_code(language)
+            light = None if (self._entities and lang == "fr") else self._light_tokenizer(lang)
+            if light is not None:
+                if current is not None and batch:
+                    yield from self._run(current, batch, batch_size)
+                    batch, current = [], None
+                yield self._analyse_light(light, text[:MAX_CHARS], lang)
+                continue
             nlp = self._pipeline_for(lang)
             if current is not None and (nlp is not current or len(batch) >= batch_size):
                 yield from self._run(current, batch, batch_size)
@@ -275,6 +307,21 @@ class Analyser:
             batch.append((text[:MAX_CHARS], lang))
         if current is not None and batch:
             yield from self._run(current, batch, batch_size)
+
+    def _analyse_light(self, light: LightTokenizer, text: str, lang: str) -> AnalysedDoc:
+        """Sentences and keys from the light tokenizer's offsets: the rule sentencizer's
+        boundaries and the keys read from the token texts (what :meth:`_run` gives)."""
+        if self._span_sentencizer is None:
+            self._span_sentencizer = SpanSentencizer(default_punct_chars())
+        norm = self.normaliser(lang)
+        sentences = []
+        for start_char, end_char, words in self._span_sentencizer.sentences(
+            text, light.spans(text)
+        ):
+            sentence = " ".join(text[start_char:end_char].split())
+            if sentence:
+                sentences.append(Sentence(text=sentence, keys=norm.keys_of_texts(words)))
+        return AnalysedDoc(language=lang, sentences=tuple(sentences), entities=())
 
     def _run(
         self, nlp: Language, batch: list[tuple[str, str]], batch_size: int
@@ -286,7 +333,7 @@ class Analyser:
             ):
                 yield self._convert(doc, text, lang, annotated_sentences(doc))
             return
-        # keys only: the tokenizer, and the rule sentencizer's boundaries drawn from the arrays
+        # spaCy's tokenizer, the rule sentencizer's boundaries drawn from the arrays
         rule = self._rule_sentencizer(nlp)
         tokenizer: Any = nlp.tokenizer
         for doc, (text, lang) in zip(tokenizer.pipe(texts, batch_size), batch, strict=True):
