@@ -2,8 +2,9 @@
 
 Two layers, on purpose:
 
-* **Keys** (what the matcher compares) come from spaCy's rule-based tokenizer and the rule
-  sentencizer's boundaries (drawn from the token arrays: ``signals.sentencize``) plus a
+* **Keys** (what the matcher compares) come from spaCy's rule-based tokenizer (its light copy,
+  ``signals.tokenizer``: the same offsets, every chunk cached) and the rule sentencizer's
+  boundaries (drawn from the token texts or arrays: ``signals.sentencize``) plus a
   context-free normalisation: lowercase → Snowball stem for the language → accents
   stripped, hyphenated words split, a few function words dropped. Because it is context-free,
   a term in ``scenarios.yaml`` and a word in an article normalise identically ("monnaies
@@ -110,6 +111,19 @@ def _cached_keys(
         if keys is None:
             keys = cache[token] = compute(token)
         out.extend(keys)
+    return tuple(out)
+
+
+def _sentences(
+    text: str, parts: Iterable[tuple[int, int, tuple[str, ...]]]
+) -> tuple[Sentence, ...]:
+    """``(start char, end char, keys)`` of each sentence of ``text`` → the sentences, their text
+    sliced from ``text`` with whitespace collapsed; blank ones dropped."""
+    out = []
+    for start_char, end_char, keys in parts:
+        sentence = " ".join(text[start_char:end_char].split())
+        if sentence:
+            out.append(Sentence(text=sentence, keys=keys))
     return tuple(out)
 
 
@@ -314,14 +328,12 @@ class Analyser:
         if self._span_sentencizer is None:
             self._span_sentencizer = SpanSentencizer(default_punct_chars())
         norm = self.normaliser(lang)
-        sentences = []
-        for start_char, end_char, words in self._span_sentencizer.sentences(
-            text, light.spans(text)
-        ):
-            sentence = " ".join(text[start_char:end_char].split())
-            if sentence:
-                sentences.append(Sentence(text=sentence, keys=norm.keys_of_texts(words)))
-        return AnalysedDoc(language=lang, sentences=tuple(sentences), entities=())
+        parts = self._span_sentencizer.sentences(text, light.spans(text))
+        return AnalysedDoc(
+            language=lang,
+            sentences=_sentences(text, ((a, b, norm.keys_of_texts(w)) for a, b, w in parts)),
+            entities=(),
+        )
 
     def _run(
         self, nlp: Language, batch: list[tuple[str, str]], batch_size: int
@@ -354,13 +366,9 @@ class Analyser:
         character, so ``doc.text`` is ``text``); what ``doc.sents`` and ``tok.text`` give."""
         norm = self.normaliser(lang)
         strings = doc.vocab.strings
-        sentences = []
-        for start_char, end_char, orths in sentence_tokens:
-            sentence = " ".join(text[start_char:end_char].split())
-            if sentence:
-                sentences.append(Sentence(text=sentence, keys=norm.keys_of(orths, strings)))
+        parts = ((a, b, norm.keys_of(orths, strings)) for a, b, orths in sentence_tokens)
         return AnalysedDoc(
-            language=lang, sentences=tuple(sentences), entities=self._entities_of(doc)
+            language=lang, sentences=_sentences(text, parts), entities=self._entities_of(doc)
         )
 
     @staticmethod

@@ -19,6 +19,8 @@ from typing import Any
 SentenceTokens = tuple[int, int, list[int]]
 #: ``(first char, end char, texts of the tokens)`` of a sentence.
 SentenceTexts = tuple[int, int, list[str]]
+#: Distinct token texts whose ``IS_PUNCT`` is kept.
+_PUNCT_CACHE = 200_000
 
 
 def is_punct(text: str) -> bool:
@@ -74,7 +76,7 @@ class RuleSentencizer:
 
 class SpanSentencizer:
     """``RuleSentencizer`` over token offsets into a text: the same boundaries, read from the
-    token texts (``tests/test_sentencize.py`` compares both on real texts)."""
+    token texts (``tests/test_sentencize.py`` compares them with spaCy's component)."""
 
     def __init__(self, punct_chars: Iterable[str]):
         self._chars = frozenset(punct_chars)
@@ -85,7 +87,7 @@ class SpanSentencizer:
             return
         words = [text[a:b] for a, b in spans]
         chars, punct = self._chars, self._punct
-        if len(punct) > 200_000:
+        if len(punct) > _PUNCT_CACHE:
             punct.clear()
         starts = [0]
         seen_period = False
