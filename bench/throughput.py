@@ -4,8 +4,8 @@ Texts: real Le Monde RSS items (title + description) from ../shared/data, or any
 file with --corpus. For each repeat, in one process and on the same texts:
 
   pipeline   signals' process stage: import into a fresh SQLite store, then extract → dedup
-             → analyse (tokenizer + sentencizer + keys) → match (all ruptures) → judge → NER on
-             the articles that became evidence → store, timed end to end
+             → analyse (tokenizer + sentencizer + keys) → match (all ruptures) → judge → store,
+             timed end to end (NER runs later, when a digest shows the evidence)
   spacy-tok  bare spaCy tokenizer + sentencizer (``spacy.blank("fr")``): the floor (issue 8, P1)
   spacy-full bare ``fr_core_news_sm`` with its default pipeline, ``nlp.pipe`` over the texts
   spacy-ner  bare ``fr_core_news_sm`` with only tok2vec + ner (what the pipeline runs)

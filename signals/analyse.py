@@ -256,11 +256,14 @@ class Analyser:
         return self._ner
 
     def preload(self) -> None:
-        """Load now what the first French texts would: spaCy's French tokenizer (its regular
-        expressions: seconds of CPU) and the NER model. Before forking workers, so that they
-        share one load instead of each paying its own."""
-        self._tokenizer_nlp("fr")
-        self._ner_nlp()
+        """Load now what the first French texts would: the French tokenizer (the light copy's
+        rules, or spaCy's regular expressions: seconds of CPU), and the NER model if every
+        text goes through it. Before forking workers, so that they share one load instead of
+        each paying its own."""
+        if self._entities:
+            self._ner_nlp()
+        elif self._light_tokenizer("fr") is None:
+            self._tokenizer_nlp("fr")
 
     def normaliser(self, language: str | None) -> _Normaliser:
         lang = _language_code(language)

@@ -13,6 +13,9 @@ serialised between workers, if any original was stored since the first check (a 
 ``meta`` that every write of originals changes): a copy of an original that another worker
 wrote meanwhile is still collapsed (its analysis is then thrown away).
 
+Named entities are not computed here: the digest asks for those of the articles it shows
+(:func:`ensure_entities`), once each, so the NER model runs on a few percent of the stream.
+
 Before the first batch, ``signals.rematch`` brings the stored history to the current ruleset
 and judge if ``scenarios.yaml`` or the judge model changed.
 """
@@ -26,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 
 from sqlalchemy import Connection
 
@@ -280,7 +283,6 @@ def _work(
     todo = [it for it in items if it.copy_of is None]
     docs = analyser.analyse_many([(it.content.text, it.content.language) for it in todo])
     done: dict[int, repo.Processed] = {}
-    evidence: list[tuple[int, str]] = []
     for it, doc in zip(todo, docs, strict=True):
         items_matched = ruleset.match_items(doc)
         judgements = judge.judge_doc(doc, items_matched, ruleset.vocabulary(doc.language))
@@ -294,15 +296,6 @@ def _work(
             judgements,
             it.content.redate,
         )
-        if any(j.accepted for j in judgements):
-            evidence.append((it.art.id, it.content.text))
-    entities = dict(
-        zip(
-            [aid for aid, _ in evidence],
-            analyser.entities([text for _, text in evidence]) if evidence else [],
-            strict=True,
-        )
-    )
 
     def write(conn: Connection) -> ProcessReport | None:
         ids = [a.id for a in batch]
@@ -328,9 +321,6 @@ def _work(
         # is forgotten again), so only the duplicate decisions are serialised
         first = [done[it.art.id] for it in items if it.copy_of is None]
         repo.store_analyses(conn, first, ruleset.version, KEYS_VERSION, now)
-        for r in first:
-            if r.article_id in entities and not repo.has_entities_run(conn, r.article_id):
-                repo.save_entities(conn, r.article_id, entities[r.article_id])
         claims.serialise_writes(conn)
         if repo.originals_mark(conn) == mark:  # no original stored since the check: it stands
             _add_new_bands(conn, items, neardup)
@@ -431,6 +421,13 @@ class _BatchOriginals:
         return [it for i, it in self.items.items() if i in ids] if ids else []
 
 
+@lru_cache(maxsize=4096)
+def _stored_shingles(text: str, k: int) -> frozenset[str]:
+    """Shingles of a stored original: the same few (a programme's recurring headlines page)
+    share band buckets with many later items, batch after batch."""
+    return shingles(text, k)
+
+
 def _window(it: _Item, params: NearDupParams) -> tuple[datetime, datetime]:
     window = timedelta(days=params.window_days)
     return it.published - window, it.published + window
@@ -480,7 +477,7 @@ def _near_original(
         cand = (
             batch.items[cand_id].shingles
             if cand_id in batch.items
-            else shingles(texts[cand_id], params.shingle_words)
+            else _stored_shingles(texts[cand_id], params.shingle_words)
         )
         if jaccard(it.shingles, cand) >= params.threshold:
             return cand_id

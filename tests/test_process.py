@@ -25,7 +25,7 @@ EVIDENCE = (
 QUIET = "Orages sur le sud-ouest. De fortes pluies sont attendues ce soir à Toulouse, selon Météo-France."
 
 
-def test_entities_only_for_articles_that_become_evidence(tmp_path: Path) -> None:
+def test_entities_lazily_for_evidence_articles_only(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
     with store.begin() as c:
         repo.ensure_import_source(c, "a", "fr")
@@ -55,10 +55,7 @@ def test_entities_only_for_articles_that_become_evidence(tmp_path: Path) -> None
     assert rep.processed == 2
     with store.engine.connect() as c:
         ids = repo.article_ids_by_url(c, ["https://x.org/ev", "https://x.org/quiet"])
-        ran = set(c.execute(select(t.entity_runs.c.article_id)).scalars())
-        assert ran == {ids["https://x.org/ev"]}
-        names = {r.text for r in c.execute(select(t.entities)).all()}
-        assert "Bayonne" in names, names
+        assert not set(c.execute(select(t.entity_runs.c.article_id)).scalars())  # not in process
         accepted = (
             c.execute(
                 select(t.judgements.c.accepted).where(
@@ -69,10 +66,18 @@ def test_entities_only_for_articles_that_become_evidence(tmp_path: Path) -> None
             .all()
         )
         assert any(accepted)
-    # at digest time, articles that became evidence after a re-match get theirs (done ones are skipped)
+    # at digest time, the evidence it shows gets its entities, once
+    ensure_entities(store, analyser, [ids["https://x.org/ev"]])
+    with store.engine.connect() as c:
+        assert set(c.execute(select(t.entity_runs.c.article_id)).scalars()) == {
+            ids["https://x.org/ev"]
+        }
+        names = {r.text for r in c.execute(select(t.entities)).all()}
+        assert "Bayonne" in names, names
     ensure_entities(store, analyser, [ids["https://x.org/ev"], ids["https://x.org/quiet"]])
     with store.engine.connect() as c:
         assert set(c.execute(select(t.entity_runs.c.article_id)).scalars()) == set(ids.values())
+        assert len(c.execute(select(t.entity_runs)).all()) == 2  # the first not redone
     store.dispose()
 
 
