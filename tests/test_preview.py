@@ -20,8 +20,8 @@ from signals.cli import cli
 from .conftest import shared
 
 REPO = Path(__file__).resolve().parents[1]
-ORIGINAL = 'any: ["monnaie locale", '
-EDITED = 'any: ["soldes", "ménages", "monnaie locale", '  # common words: many new matches
+ORIGINAL = 'any: ["Eusko numérique", '  # pp-monnaies-alternatives
+EDITED = 'any: ["soldes", "ménages", "Eusko numérique", '  # common words: many new matches
 
 
 def _edited(tmp_path: Path) -> Path:

@@ -271,7 +271,8 @@ def test_kill_9_during_replay_loses_and_duplicates_nothing(snapshots: Path, tmp_
                     target = rng.randint(
                         done_before + 1, max(done_before + 1, expected_done[day] - 2 * BATCH)
                     )
-                    pause = rng.uniform(0.0, 0.08)
+                    # short: a batch of Le Monde items is analysed in tens of milliseconds
+                    pause = rng.uniform(0.0, 0.01)
                     deadline = time.monotonic() + RUN_TIMEOUT
                     while proc.poll() is None and time.monotonic() < deadline:
                         if (
@@ -281,7 +282,7 @@ def test_kill_9_during_replay_loses_and_duplicates_nothing(snapshots: Path, tmp_
                             time.sleep(pause)
                             proc.send_signal(signal.SIGKILL)
                             break
-                        time.sleep(0.01)
+                        time.sleep(0.002)
                     proc.wait(RUN_TIMEOUT)
                 else:  # anywhere in the run
                     delay = rng.uniform(0.0, durations[day])
