@@ -9,7 +9,10 @@ the items that hit and the rupture's vocabulary (``Ruleset.vocabulary``: the dis
 of its terms), which an edit changes only for some keys of the edited terms. So after an edit
 only the articles holding the first key of a term of a changed item, old or new version (added,
 removed, or any of those fields changed), or a key that entered or left a rupture's vocabulary,
-can change; every other article keeps exactly what a full re-match would give it.
+can change; every other article keeps exactly what a full re-match would give it. When only an
+item's ``any`` list changed (the commonest edit: a term added or removed), only the terms added
+or removed are looked up: an article without any of them keeps its hits of that item and their
+occurrences.
 
 Those articles are found in the stored key index (``store.keyindex``). The re-match is a full
 one when the difference is not of that kind or cannot be trusted: no recorded ruleset, a judge
@@ -110,13 +113,7 @@ def plan(
     before = signatures(old)
     after = signatures(r for r in ruleset.scenarios.ruptures if r.id in changed_r)
     changed = sorted(i for i in before.keys() | after.keys() if before.get(i) != after.get(i))
-    terms = {
-        t
-        for i in changed
-        for sig in (before.get(i), after.get(i))
-        if sig is not None
-        for t in (*sig.any, *sig.all)
-    }
+    terms = {t for i in changed for t in _changed_terms(before.get(i), after.get(i))}
     before_terms: dict[str, list[str]] = {}
     for sig in before.values():
         before_terms.setdefault(sig.rupture_id, []).extend((*sig.any, *sig.all))
@@ -187,6 +184,16 @@ def _signature(it: CompiledItem, terms: list[str]) -> Signature:
         texts(it.none),
         texts(it.context),
     )
+
+
+def _changed_terms(before: Signature | None, after: Signature | None) -> set[str]:
+    """The terms whose keys find every article the item's change can affect: when only its
+    ``any`` list changed, the terms added or removed (an article can gain or lose a hit, or a
+    term occurrence, only where one of them occurs); otherwise all its ``any`` and ``all`` terms,
+    old and new."""
+    if before is not None and after is not None and replace(before, any=after.any) == after:
+        return set(before.any) ^ set(after.any)
+    return {t for sig in (before, after) if sig is not None for t in (*sig.any, *sig.all)}
 
 
 def lookup_keys(

@@ -53,14 +53,28 @@ def _edit(change: Any) -> dict[str, Any]:
     return out
 
 
-def test_adding_a_term_looks_up_the_item_s_terms_old_and_new() -> None:
+def test_adding_a_term_looks_up_that_term_only() -> None:
     new = _edit(lambda d: d["ruptures"][0]["watch"][0]["any"].append("covoiturage solidaire"))
     p, _ = _plan(BASE, new)
     assert not p.full and p.items == ("w-monnaie",)
-    # the first key of each term, old and new; and the keys r1's vocabulary gained ("local" it
-    # keeps, so no article holding only "local" can change)
-    assert p.keys == {"monnai", "covoiturag", "solidair"}
-    assert p.terms == {"monnaie locale", "covoiturage solidaire"}
+    # only an article holding the new term can gain a hit or an occurrence: its first key, and
+    # the keys r1's vocabulary gained ("local" it keeps, so no article holding only "local"
+    # can change); the item's other terms are not looked up
+    assert p.keys == {"covoiturag", "solidair"}
+    assert p.terms == {"covoiturage solidaire"}
+
+
+def test_removing_a_term_looks_up_that_term_only() -> None:
+    new = _edit(lambda d: d["ruptures"][0]["watch"][0].update(any=["troc local"]))
+    p, _ = _plan(BASE, new)
+    assert p.terms == {"monnaie locale", "troc local"}  # the removed one and the added one
+
+
+def test_a_none_change_looks_up_all_the_item_s_terms() -> None:
+    new = _edit(lambda d: d["ruptures"][0]["watch"][1].update(none=["guerre"]))
+    p, _ = _plan(BASE, new)
+    assert not p.full and p.items == ("w-troc",)
+    assert p.terms == {"troc", "village"} and p.keys == {"troc", "villag"}
 
 
 def test_a_key_a_third_rupture_takes_leaves_the_others_vocabularies() -> None:
@@ -73,7 +87,7 @@ def test_a_key_a_third_rupture_takes_leaves_the_others_vocabularies() -> None:
     p, _ = _plan(BASE, _edit(spread))
     assert p.items == ("w-monnaie", "w3")
     # "revenu" is in three ruptures now: it leaves r2's vocabulary too (r2 itself is unchanged)
-    assert p.keys == {"monnai", "revenu"}
+    assert p.keys == {"revenu"}
 
 
 def test_a_weight_change_looks_up_its_item_and_an_all_term_counts() -> None:
@@ -124,10 +138,10 @@ def test_lookup_keys_per_key_space() -> None:
     new = _edit(lambda d: d["ruptures"][1]["watch"][0]["any"].append("Monnaies locales"))
     p, _ = _plan(BASE, new)
     rs = compile_ruleset(Scenarios.model_validate(new), ANALYSER)
-    # the first keys, and both keys r2's vocabulary gains (shared with r1: still distinctive)
-    assert lookup_keys(p, rs, ANALYSER, ["fr"]) == {"revenu", "monnai", "local"}
+    # the added term's first key, and both keys r2's vocabulary gains (shared with r1: still
+    # distinctive)
+    assert lookup_keys(p, rs, ANALYSER, ["fr"]) == {"monnai", "local"}
     assert lookup_keys(p, rs, ANALYSER, ["fr", "xx"]) == {
-        "revenu",
         "monnai",
         "local",
         "monnaies",
