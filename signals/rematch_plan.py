@@ -24,6 +24,7 @@ ids that repeat.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -188,11 +189,13 @@ def _signature(it: CompiledItem, terms: list[str]) -> Signature:
 
 def _changed_terms(before: Signature | None, after: Signature | None) -> set[str]:
     """The terms whose keys find every article the item's change can affect: when only its
-    ``any`` list changed, the terms added or removed (an article can gain or lose a hit, or a
-    term occurrence, only where one of them occurs); otherwise all its ``any`` and ``all`` terms,
-    old and new."""
+    ``any`` list changed, and not only in order, the terms added or removed (listed a different
+    number of times: an article can gain or lose a hit, or a term occurrence, only where one of
+    them occurs); otherwise all its ``any`` and ``all`` terms, old and new."""
     if before is not None and after is not None and replace(before, any=after.any) == after:
-        return set(before.any) ^ set(after.any)
+        counts_before, counts_after = Counter(before.any), Counter(after.any)
+        if counts_before != counts_after:
+            return {t for t in counts_before | counts_after if counts_before[t] != counts_after[t]}
     return {t for sig in (before, after) if sig is not None for t in (*sig.any, *sig.all)}
 
 

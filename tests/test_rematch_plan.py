@@ -70,6 +70,18 @@ def test_removing_a_term_looks_up_that_term_only() -> None:
     assert p.terms == {"monnaie locale", "troc local"}  # the removed one and the added one
 
 
+def test_reordering_or_repeating_any_terms_is_a_change_of_the_whole_item() -> None:
+    def reorder(d: dict[str, Any]) -> None:
+        d["ruptures"][0]["watch"][0]["any"] = ["monnaie locale", "troc local"]
+
+    base = _edit(lambda d: d["ruptures"][0]["watch"][0]["any"].insert(0, "troc local"))
+    p, _ = _plan(base, _edit(reorder))
+    assert p.items == ("w-monnaie",) and p.terms == {"monnaie locale", "troc local"}
+    twice = _edit(lambda d: d["ruptures"][0]["watch"][0]["any"].append("monnaie locale"))
+    p, _ = _plan(BASE, twice)
+    assert p.items == ("w-monnaie",) and p.terms == {"monnaie locale"}
+
+
 def test_a_none_change_looks_up_all_the_item_s_terms() -> None:
     new = _edit(lambda d: d["ruptures"][0]["watch"][1].update(none=["guerre"]))
     p, _ = _plan(BASE, new)
